@@ -1,0 +1,52 @@
+"""Argument checks shared by the whole package.
+
+Every public function validates its arguments here, so that a wrong call fails at once with a
+message that names the argument, what was given, and what is accepted.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+DATA_FORMATS = ("channels_first", "channels_last")
+
+
+def check_probability(value, name: str = "p") -> float:
+    """Return ``value`` as a float in ``[0, 1]``, or raise naming ``name``.
+
+    Booleans, strings, NaN and values outside ``[0, 1]`` are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number in [0, 1] (the probability of dropping a unit), "
+            f"got {value!r} of type {type(value).__name__}."
+        )
+    value = float(value)
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(
+            f"{name} must be a probability in [0, 1] (the probability of dropping a unit), got {value!r}."
+        )
+    return value
+
+
+def check_data_format(value) -> str:
+    """Return ``value`` if it is ``"channels_first"`` or ``"channels_last"``, else raise."""
+    if value not in DATA_FORMATS:
+        raise ValueError(
+            f"data_format must be 'channels_first' (PyTorch: N, C, ...) or 'channels_last' "
+            f"(Keras: N, ..., C), got {value!r}."
+        )
+    return value
+
+
+def check_shape(value, name: str = "input_shape") -> tuple[int, ...]:
+    """Return ``value`` as a tuple of non-negative ints, or raise naming ``name``."""
+    try:
+        dims = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of non-negative ints, got {value!r}.") from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
+            raise ValueError(f"{name} must be a sequence of non-negative ints, got {value!r}.")
+    return tuple(int(d) for d in dims)
