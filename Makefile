@@ -35,7 +35,7 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 
 unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --doctest-modules spatialdrop_edu
 
 notebooks: $(STAMP)
 	$(if $(NOTEBOOKS),$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \

@@ -42,6 +42,8 @@ def check_data_format(value) -> str:
 
 def check_shape(value, name: str = "input_shape") -> tuple[int, ...]:
     """Return ``value`` as a tuple of non-negative ints, or raise naming ``name``."""
+    if type(value) is not str and isinstance(value, tuple) and all(type(d) is int and d >= 0 for d in value):
+        return tuple(value)  # fast path: torch.Size and plain tuples of ints
     try:
         dims = tuple(value)
     except TypeError:

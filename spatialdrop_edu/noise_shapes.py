@@ -107,6 +107,8 @@ def resolve_noise_shape(input_shape, noise_shape) -> tuple[int, ...]:
             f"noise_shape {requested} has {len(requested)} entries but the input has only "
             f"{len(shape)} axes {shape}; it must broadcast to the input's shape."
         )
+    if len(requested) == len(shape) and all(type(w) is int and w in (1, h) for w, h in zip(requested, shape)):
+        return requested  # fast path: already a valid, complete noise shape
     offset = len(shape) - len(requested)
     resolved = [1] * offset  # axes the noise shape leaves out share one mask
     for axis, (want, have) in enumerate(zip(requested, shape[offset:]), start=offset):
@@ -174,6 +176,10 @@ def spatial_noise_shape(input_shape, spatial_dims: int, data_format: str = "chan
     if spatial_dims not in (1, 2, 3):
         raise ValueError(f"spatial_dims must be 1, 2 or 3, got {spatial_dims!r}.")
     check_data_format(data_format)
+    if len(shape) == spatial_dims + 2:
+        return noise_shape(shape, "spatial", data_format)
+    if len(shape) == spatial_dims + 1 and spatial_dims != 2:
+        return noise_shape((1, *shape), "spatial", data_format)[1:]
     batched, unbatched = _layouts(spatial_dims, data_format)
     name = f"SpatialDropout{spatial_dims}d"
     if spatial_dims == 2 and len(shape) == 3:
@@ -183,10 +189,6 @@ def spatial_noise_shape(input_shape, spatial_dims: int, data_format: str = "chan
             f"{unbatched}, add the batch axis: layer(x.unsqueeze(0)).squeeze(0). For a batch of "
             f"sequences, use SpatialDropout1d. (torch.nn.Dropout2d assumes sequences here, with only a warning.)"
         )
-    if len(shape) == spatial_dims + 2:
-        return noise_shape(shape, "spatial", data_format)
-    if len(shape) == spatial_dims + 1 and spatial_dims != 2:
-        return noise_shape((1, *shape), "spatial", data_format)[1:]
     accepted = f"{spatial_dims + 2}-D {batched}"
     if spatial_dims != 2:
         accepted += f" or unbatched {spatial_dims + 1}-D {unbatched}"
