@@ -10,7 +10,8 @@ too, for the book's page on what dropout costs.
     python benchmarks/bench_dropout.py --device cuda
 
 Writes a table to the terminal and JSON to benchmarks/results/bench.json. Exits with status 1 if a
-median ratio exceeds --threshold (default 1.10).
+median ratio ours / native exceeds --threshold (default 1.10). The channels-last column times our
+layer on the same data in (N, ..., C) layout, which PyTorch has no native spatial dropout for.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
     worst = 0.0
     for r in results:
         ratio = r["median_ratio"]
-        worst = max(worst, ratio["ours"], ratio["ours_channels_last"])
+        worst = max(worst, ratio["ours"])  # the channels-last column is for information: no native twin
         print(f"{str(tuple(r['shape'])):<24} {r['native_ms']:>10.2f} {r['ours_ms']:>9.2f} {ratio['ours']:>12.3f} "
               f"{ratio['ours_channels_last']:>10.3f} {ratio['naive']:>7.2f}")
     ok = worst <= args.threshold
