@@ -38,7 +38,9 @@ def layer_mask(layer, input_or_shape, seed: int | None = None) -> torch.Tensor:
         ones = torch.ones(check_shape(input_or_shape, "input_or_shape"))
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise ValueError(f"seed must be None or a non-negative int, got {seed!r}.")
-    if isinstance(layer, torch.nn.Module):
+    # Keras 3 layers on the torch backend are torch.nn.Modules too, but ignore .train(): they need training=True.
+    is_keras = any(cls.__module__.split(".")[0] == "keras" for cls in type(layer).__mro__)
+    if isinstance(layer, torch.nn.Module) and not is_keras:
         devices = [ones.device] if ones.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices), torch.no_grad():
             if seed is not None:
