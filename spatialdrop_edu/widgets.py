@@ -1,0 +1,490 @@
+"""The chapters' interactive widgets, each split in three testable parts.
+
+For every widget there is
+
+* a pure **computation** (``dropout_demo``, ``noise_shape_demo``) that returns a dict of arrays,
+* a **plot** of that dict (``plot_dropout_demo``, ``plot_noise_shape_demo``),
+* the **widget** (``dropout_widget``, ``noise_shape_widget``): an ``ipywidgets.interactive``
+  whose controls call the two above; after every change ``widget.result`` holds the latest
+  state dict (with its figure under ``"figure"``), so tests can drive the controls and check it,
+* a **static twin** (``dropout_demo_twin``, ``noise_shape_twin``): small multiples that show the
+  same idea on the website, where no kernel runs the widget.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+import numpy as np
+
+from ._validation import check_data_format, check_probability, check_shape
+from .noise_shapes import resolve_noise_shape, spatial_noise_shape
+from .numpy_dropout import keep_mask, numpy_dropout
+from .plotting import channel_maps, draw_channel_masks, plot_heatmap, plot_running_mean_error, plot_zero_count_histogram
+from .zero_counts import sample_zero_counts, zero_count_pmf
+
+#: Layer choices of the noise-shape widget.
+LAYER_CHOICES = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "custom")
+#: Largest input (in units) the noise-shape widget accepts, so that it stays interactive.
+MAX_UNITS = 20_000
+
+
+def _check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}.")
+    return int(seed)
+
+
+def _check_draws(draws) -> int:
+    if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
+        raise ValueError(f"draws must be a positive int (the number of dropout calls to average), got {draws!r}.")
+    return int(draws)
+
+
+def activation_map(size: int = 6) -> np.ndarray:
+    """A small, smooth, non-negative activation map (as after a ReLU), the same on every machine.
+
+    Args:
+        size: side length, a positive int. Default: 6.
+
+    Returns:
+        A ``(size, size)`` float array with values in ``[0, 2]``, some of them exactly 0.
+
+    Examples::
+
+        >>> a = activation_map(); a.shape, float(a.min()), bool(a.max() <= 2)
+        ((6, 6), 0.0, True)
+    """
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"size must be a positive int, got {size!r}.")
+    i, j = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    return np.round(np.maximum(0.0, np.sin(i / 1.5) + np.cos(j / 2.0)), 2)
+
+
+# ----------------------------------------------------------------------------- chapter 1
+
+
+def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
+    """Inverted dropout on an activation map: one mask, its output, and the mean of many draws.
+
+    Args:
+        p: probability of dropping a unit, in ``[0, 1]``.
+        seed: seed of the ``numpy.random.Generator`` that draws every mask.
+        x: 2-D activation map; default :func:`activation_map`.
+        draws: number of dropout calls averaged for the running mean. Default: 200.
+
+    Returns:
+        A dict with ``"input"``, ``"mask"`` (bool, first draw), ``"output"`` (first draw),
+        ``"running_mean"`` (mean of all ``draws`` outputs), ``"errors"`` (RMS distance of the
+        running mean of the first ``n`` draws to the input, for ``n = 1 .. draws``),
+        ``"expected_errors"`` (its expected value ``sqrt(mean(x**2) * p / ((1 - p) * n))``,
+        ``inf`` when ``p = 1``), ``"p"``, ``"seed"``, ``"draws"``.
+
+    Examples::
+
+        >>> s = dropout_demo(0.5, 0)
+        >>> sorted(set(np.round(s["output"] / np.where(s["input"] == 0, 1, s["input"]), 6).ravel().tolist()))
+        [0.0, 2.0]
+    """
+    p = check_probability(p)
+    seed = _check_seed(seed)
+    draws = _check_draws(draws)
+    x = activation_map() if x is None else np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D activation map, got shape {x.shape}.")
+    rng = np.random.default_rng(seed)
+    outputs = np.empty((draws, *x.shape))
+    masks = np.empty((draws, *x.shape), dtype=bool)
+    for n in range(draws):
+        outputs[n], masks[n] = numpy_dropout(x, p, rng, return_mask=True)
+    running = np.cumsum(outputs, axis=0) / np.arange(1, draws + 1).reshape(-1, 1, 1)
+    errors = np.sqrt(((running - x) ** 2).mean(axis=(1, 2)))
+    n = np.arange(1, draws + 1)
+    if p < 1.0:
+        expected = np.sqrt(float((x**2).mean()) * p / ((1.0 - p) * n))
+    else:
+        expected = np.full(draws, np.inf)
+    return {
+        "input": x,
+        "mask": masks[0],
+        "output": outputs[0],
+        "running_mean": running[-1],
+        "errors": errors,
+        "expected_errors": expected,
+        "p": p,
+        "seed": seed,
+        "draws": draws,
+    }
+
+
+def plot_dropout_demo(state: dict, fig=None):
+    """Five panels of a :func:`dropout_demo` state: input, mask, output, running mean, error curve.
+
+    Args:
+        state: the dict returned by :func:`dropout_demo`.
+        fig: a figure to draw on (cleared first); default: a new one.
+
+    Returns:
+        The figure (five axes plus colour bars).
+    """
+    import matplotlib.pyplot as plt
+
+    x, p = state["input"], state["p"]
+    scale = 1.0 / (1.0 - p) if p < 1.0 else 1.0
+    vmax = max(float(x.max()) * scale, 1e-12)
+    if fig is None:
+        fig = plt.figure(figsize=(15, 3.2))
+    fig.clear()
+    axes = fig.subplots(1, 5)
+    plot_heatmap(axes[0], x, title="input x", vmax=vmax)
+    plot_heatmap(axes[1], state["mask"].astype(float), title=f"keep mask (p = {p:.2f}); × = dropped",
+                 vmax=1.0, marks=~state["mask"], colorbar=False)
+    plot_heatmap(axes[2], state["output"], title=f"output: kept × 1/(1-p) = {scale:.2f}" if p < 1 else "output (all dropped)",
+                 vmax=vmax, marks=~state["mask"])
+    plot_heatmap(axes[3], state["running_mean"], title=f"mean of {state['draws']} draws (input's scale)",
+                 vmax=max(float(x.max()), 1e-12))
+    expected = state["expected_errors"]
+    plot_running_mean_error(state["errors"], ax=axes[4], reference=expected if np.isfinite(expected).all() else None,
+                            title="running mean → input")
+    fig.tight_layout()
+    return fig
+
+
+def dropout_widget(x=None, draws: int = 200):
+    """The chapter 1 widget: rate and seed sliders over :func:`dropout_demo`.
+
+    Args:
+        x: 2-D activation map; default :func:`activation_map`.
+        draws: number of draws averaged. Default: 200.
+
+    Returns:
+        An ``ipywidgets.interactive`` with controls ``rate`` (0 to 1) and ``seed`` (0 to 99).
+        After each change, ``widget.result`` is the new :func:`dropout_demo` state with its
+        figure under ``"figure"``.
+
+    Examples::
+
+        >>> w = dropout_widget()
+        >>> w.children[0].value = 1.0         # rate slider
+        >>> bool(w.result["output"].max() == 0)
+        True
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    draws = _check_draws(draws)
+
+    def show(rate: float, seed: int) -> dict:
+        state = dropout_demo(rate, seed, x=x, draws=draws)
+        fig = plot_dropout_demo(state)
+        display(fig)
+        plt.close(fig)
+        state["figure"] = fig
+        return state
+
+    rate = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False)
+    seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False)
+    return widgets.interactive(show, rate=rate, seed=seed)
+
+
+def dropout_demo_twin(rates=(0.1, 0.5, 0.9), seed: int = 0, *, x=None, draws: int = 200):
+    """Static twin of :func:`dropout_widget`: one row per rate, the widget's panels as columns.
+
+    Args:
+        rates: drop probabilities, one row each.
+        seed: seed of the masks.
+        x: activation map; default :func:`activation_map`.
+        draws: draws averaged.
+
+    Returns:
+        The figure, ``len(rates)`` rows by 4 columns (mask, output, running mean, error curve).
+    """
+    import matplotlib.pyplot as plt
+
+    rates = [check_probability(r, "rates") for r in rates]
+    if not rates:
+        raise ValueError("rates must contain at least one drop probability.")
+    fig, axes = plt.subplots(len(rates), 4, figsize=(12, 2.9 * len(rates)), squeeze=False)
+    for row, p in zip(axes, rates):
+        s = dropout_demo(p, seed, x=x, draws=draws)
+        vmax = float(s["input"].max()) / (1.0 - p) if p < 1 else float(s["input"].max())
+        plot_heatmap(row[0], s["mask"].astype(float), title=f"p = {p:.2f}: mask (× = dropped)", vmax=1.0,
+                     marks=~s["mask"], colorbar=False)
+        plot_heatmap(row[1], s["output"], title=f"one output (kept × {1 / (1 - p):.2f})" if p < 1 else "one output",
+                     vmax=vmax, marks=~s["mask"])
+        plot_heatmap(row[2], s["running_mean"], title=f"mean of {draws} outputs (input's scale)",
+                     vmax=max(float(s["input"].max()), 1e-12))
+        exp = s["expected_errors"]
+        plot_running_mean_error(s["errors"], ax=row[3], reference=exp if np.isfinite(exp).all() else None)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- chapter 2
+
+
+def parse_shape(text, name: str = "input_shape", allow_none: bool = False) -> tuple:
+    """Read a shape typed as text (``"2, 3, 4, 4"`` or ``"(2, 3, 4, 4)"``) or given as a sequence.
+
+    Args:
+        text: the shape, as text or a sequence of ints.
+        name: the argument name used in error messages.
+        allow_none: accept ``None`` entries (for noise shapes).
+
+    Returns:
+        A tuple of ints (and ``None`` where allowed).
+
+    Examples::
+
+        >>> parse_shape("(2, 3, 4)")
+        (2, 3, 4)
+        >>> parse_shape("None, 1, 8", "noise_shape", allow_none=True)
+        (None, 1, 8)
+    """
+    if isinstance(text, str):
+        parts = [t.strip() for t in text.strip().strip("()[]").split(",") if t.strip()]
+        out = []
+        for t in parts:
+            if allow_none and t.lower() == "none":
+                out.append(None)
+            elif t.isdigit():
+                out.append(int(t))
+            else:
+                accepted = "comma-separated non-negative ints" + (" or None" if allow_none else "")
+                raise ValueError(f"{name} must be {accepted}, like '2, 3, 4, 4'; could not read {t!r} in {text!r}.")
+        return tuple(out)
+    if allow_none:
+        return tuple(None if d is None else check_shape((d,), name)[0] for d in text)
+    return check_shape(text, name)
+
+
+def noise_shape_for_layer(input_shape, layer: str, data_format: str = "channels_first", custom=None) -> tuple[int, ...]:
+    """The noise shape a layer choice of :func:`noise_shape_widget` samples for an input shape.
+
+    Args:
+        input_shape: the input shape, batch axis first.
+        layer: one of ``LAYER_CHOICES``.
+        data_format: ``"channels_first"`` or ``"channels_last"``.
+        custom: the noise shape to use when ``layer == "custom"`` (entries: size, 1 or ``None``).
+
+    Returns:
+        The resolved noise shape, a tuple of ints.
+
+    Examples::
+
+        >>> noise_shape_for_layer((8, 50, 300), "SpatialDropout1D", "channels_last")
+        (8, 1, 300)
+        >>> noise_shape_for_layer((8, 50, 300), "custom", custom=(None, None, 1))   # word dropout
+        (8, 50, 1)
+    """
+    shape = check_shape(input_shape)
+    check_data_format(data_format)
+    if layer not in LAYER_CHOICES:
+        raise ValueError(f"layer must be one of {', '.join(LAYER_CHOICES)}, got {layer!r}.")
+    if layer == "Dropout":
+        return shape
+    if layer == "custom":
+        if custom is None:
+            raise ValueError("custom must be a noise shape (e.g. (2, 3, 1, 1)) when layer='custom', got None.")
+        return resolve_noise_shape(shape, custom)
+    dims = int(layer[-2])
+    if len(shape) != dims + 2:   # the widget draws sample 0 of a batch: unbatched inputs are not offered
+        raise ValueError(
+            f"{layer} needs a batched input with {dims + 2} axes (batch, channels and {dims} spatial), "
+            f"got {shape} with {len(shape)}."
+        )
+    return spatial_noise_shape(shape, dims, data_format)
+
+
+def noise_shape_demo(input_shape, layer: str = "SpatialDropout2D", data_format: str = "channels_first",
+                     p: float = 0.5, seed: int = 0, *, custom=None, draws: int = 300) -> dict:
+    """One mask of a layer on an input shape, and the distribution of its zero counts.
+
+    Args:
+        input_shape: the input shape, batch axis first, 2 to 5 axes, at most ``MAX_UNITS``
+            units (a string such as ``"2, 3, 5, 5"`` is accepted).
+        layer: one of ``LAYER_CHOICES``.
+        data_format: where the channel axis is: ``"channels_first"`` or ``"channels_last"``.
+        p: probability of dropping, in ``[0, 1]``.
+        seed: seed of the masks.
+        custom: the noise shape used when ``layer == "custom"`` (text or sequence).
+        draws: number of masks sampled for the histogram. Default: 300.
+
+    Returns:
+        A dict with ``"input_shape"``, ``"noise_shape"``, ``"units"``, ``"flips"``, ``"mask"``
+        (bool, full shape), ``"maps"`` (sample 0 as ``(C, rows, cols)``, see
+        :func:`~spatialdrop_edu.plotting.channel_maps`), ``"depth"``, ``"zero_counts"`` (one per
+        sampled mask), ``"counts"`` and ``"probabilities"`` (the exact distribution), and the
+        arguments.
+
+    Examples::
+
+        >>> s = noise_shape_demo((2, 2, 2), "custom", custom=(1, 2, 2))
+        >>> s["flips"], s["counts"].tolist()
+        (4, [0, 2, 4, 6, 8])
+    """
+    shape = parse_shape(input_shape)
+    if not 2 <= len(shape) <= 5:
+        raise ValueError(
+            f"input_shape must have 2 to 5 axes (batch, channels and up to 3 spatial axes), got {shape}."
+        )
+    if 0 in shape or math.prod(shape) > MAX_UNITS:
+        raise ValueError(f"input_shape must have between 1 and {MAX_UNITS} units, got {shape} ({math.prod(shape)}).")
+    p = check_probability(p)
+    seed = _check_seed(seed)
+    draws = _check_draws(draws)
+    if isinstance(custom, str):
+        custom = parse_shape(custom, "custom", allow_none=True)
+    noise = noise_shape_for_layer(shape, layer, data_format, custom)
+    rng = np.random.default_rng(seed)
+    mask = keep_mask(shape, p, rng, noise)
+    zero_counts = sample_zero_counts(shape, noise, p, draws, rng)
+    counts, probs = zero_count_pmf(shape, noise, p)
+    spatial = len(shape) - 2
+    return {
+        "input_shape": shape,
+        "noise_shape": noise,
+        "units": math.prod(shape),
+        "flips": math.prod(noise),
+        "mask": mask,
+        "maps": channel_maps(mask[0], data_format),
+        "depth": shape[2 if data_format == "channels_first" else 1] if spatial == 3 else 1,
+        "zero_counts": zero_counts,
+        "counts": counts,
+        "probabilities": probs,
+        "layer": layer,
+        "data_format": data_format,
+        "p": p,
+        "seed": seed,
+    }
+
+
+def plot_noise_shape_demo(state: dict, fig=None, max_channels: int = 6):
+    """Top row: sample 0's mask per channel; bottom: histogram of zero counts against the binomial.
+
+    Args:
+        state: the dict returned by :func:`noise_shape_demo`.
+        fig: a figure to draw on (cleared first); default: a new one.
+        max_channels: channels drawn at most.
+
+    Returns:
+        The figure, with ``min(C, max_channels)`` mask axes and one histogram axes.
+    """
+    import matplotlib.pyplot as plt
+
+    maps = state["maps"]
+    shown = min(maps.shape[0], max_channels)
+    if fig is None:
+        fig = plt.figure(figsize=(max(2.0 * shown, 7), 6))
+    fig.clear()
+    grid = fig.add_gridspec(2, shown, height_ratios=(1, 1.2))
+    mask_axes = [fig.add_subplot(grid[0, i]) for i in range(shown)]
+    draw_channel_masks(mask_axes, maps[:shown], depth=state["depth"])
+    hist_ax = fig.add_subplot(grid[1, :])
+    plot_zero_count_histogram(state["zero_counts"], state["counts"], state["probabilities"], ax=hist_ax)
+    more = f", channels 0-{shown - 1} of {maps.shape[0]}" if shown < maps.shape[0] else ""
+    fig.suptitle(
+        f"{state['layer']} ({state['data_format']}), input {state['input_shape']}, noise shape "
+        f"{state['noise_shape']}: {state['flips']} coin flips; sample 0{more}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def noise_shape_widget(input_shape: str = "2, 4, 5, 5", draws: int = 300):
+    """The chapter 2 widget: input shape, layer or custom noise shape, data format, rate, seed.
+
+    Args:
+        input_shape: the initial input shape, as text.
+        draws: masks sampled for the histogram.
+
+    Returns:
+        An ``ipywidgets.interactive`` with controls, in order: ``input_shape`` (text),
+        ``layer`` (dropdown of ``LAYER_CHOICES``), ``custom`` (text, the custom noise shape),
+        ``data_format`` (dropdown), ``rate`` (0 to 1), ``seed`` (0 to 99). After each change,
+        ``widget.result`` is the :func:`noise_shape_demo` state with its figure under
+        ``"figure"``, or ``{"error": message}`` when the choice is invalid (the message says why;
+        it is also shown in place of the figure).
+
+    Examples::
+
+        >>> w = noise_shape_widget()
+        >>> w.children[1].value = "Dropout"
+        >>> w.result["flips"]
+        200
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    draws = _check_draws(draws)
+
+    def show(input_shape: str, layer: str, custom: str, data_format: str, rate: float, seed: int) -> dict:
+        try:
+            state = noise_shape_demo(input_shape, layer, data_format, rate, seed, custom=custom, draws=draws)
+        except (ValueError, TypeError) as err:
+            print(f"Cannot draw this choice: {err}")
+            return {"error": str(err)}
+        fig = plot_noise_shape_demo(state)
+        display(fig)
+        plt.close(fig)
+        state["figure"] = fig
+        return state
+
+    style = {"description_width": "initial"}
+    controls = {
+        "input_shape": widgets.Text(value=input_shape, description="input shape", continuous_update=False, style=style),
+        "layer": widgets.Dropdown(options=LAYER_CHOICES, value="SpatialDropout2D", description="layer"),
+        "custom": widgets.Text(value="None, None, 1, 1", description="custom noise shape", continuous_update=False,
+                               style=style),
+        "data_format": widgets.Dropdown(options=("channels_first", "channels_last"), value="channels_first",
+                                        description="data format", style=style),
+        "rate": widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False),
+        "seed": widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False),
+    }
+    return widgets.interactive(show, **controls)
+
+
+def noise_shape_twin(input_shape=(2, 4, 5, 5), p: float = 0.5, seed: int = 0, *, draws: int = 300, cases=None):
+    """Static twin of :func:`noise_shape_widget`: one row per noise shape, masks and histogram.
+
+    Args:
+        input_shape: the input shape, channels first.
+        p: drop probability.
+        seed: seed of the masks.
+        draws: masks sampled per histogram.
+        cases: list of ``(label, layer, custom)``; default: Dropout, SpatialDropout2D, and the
+            custom noise shape ``(N, 1, H, W)`` (the same pixels dropped in every channel).
+
+    Returns:
+        The figure, with one row per case (``C`` mask panels, then a histogram).
+    """
+    import matplotlib.pyplot as plt
+
+    shape = parse_shape(input_shape)
+    if cases is None:
+        n, _, h, w = shape if len(shape) == 4 else (None,) * 4
+        cases = [
+            ("Dropout", "Dropout", None),
+            ("SpatialDropout2D", "SpatialDropout2D", None),
+            ("custom (N, 1, H, W)", "custom", (n, 1, h, w)),
+        ]
+    states = [(label, noise_shape_demo(shape, layer, "channels_first", p, seed, custom=custom, draws=draws))
+              for label, layer, custom in cases]
+    c = min(states[0][1]["maps"].shape[0], 6)
+    fig = plt.figure(figsize=(2.0 * c + 5, 2.6 * len(states)))
+    grid = fig.add_gridspec(len(states), c + 3)
+    for r, (label, s) in enumerate(states):
+        axes = [fig.add_subplot(grid[r, i]) for i in range(c)]
+        draw_channel_masks(axes, s["maps"][:c], depth=s["depth"],
+                           labels=[f"{label}\nch. {i}" if i == 0 else f"ch. {i}" for i in range(c)])
+        hist = fig.add_subplot(grid[r, c:])
+        plot_zero_count_histogram(s["zero_counts"], s["counts"], s["probabilities"], ax=hist,
+                                  title=f"noise shape {s['noise_shape']}: {s['flips']} flips")
+        if s["counts"].size > 17:
+            hist.set_xticks(np.linspace(0, s["units"], 6).round().astype(int))
+    fig.tight_layout()
+    return fig
