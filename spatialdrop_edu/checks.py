@@ -383,7 +383,7 @@ def check_word_dropout(student_fn) -> None:
 
         >>> def ref(x, p, rng):
         ...     keep = rng.random((x.shape[0], x.shape[1], 1)) >= p
-        ...     return np.where(keep, x / (1 - p), 0.0)
+        ...     return np.where(keep, x / max(1 - p, 1e-300), 0.0)
         >>> check_word_dropout(ref)
         Correct: whole tokens are dropped (noise shape (N, T, 1)), and kept ones are scaled by 1/(1-p).
     """

@@ -11,8 +11,14 @@ from pathlib import Path
 
 import nbformat
 
-#: Environment every course notebook runs with (set before the kernel starts).
-NOTEBOOK_ENV = {"KERAS_BACKEND": "torch", "PYDEVD_DISABLE_FILE_VALIDATION": "1", "TQDM_MININTERVAL": "5"}
+#: Environment every course notebook runs with (set before the kernel starts). MPLBACKEND is set to
+#: the inline backend because an inherited ``MPLBACKEND=Agg`` would silently drop every figure.
+NOTEBOOK_ENV = {
+    "KERAS_BACKEND": "torch",
+    "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+    "TQDM_MININTERVAL": "5",
+}
 
 
 def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", cwd=None) -> nbformat.NotebookNode:
@@ -32,7 +38,7 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    os.environ.update({k: v for k, v in NOTEBOOK_ENV.items() if k not in os.environ})
+    os.environ.update(NOTEBOOK_ENV)
     client = NotebookClient(
         nb,
         timeout=timeout,

@@ -165,9 +165,9 @@ def dropout_widget(x=None, draws: int = 200):
 
     Examples::
 
-        >>> w = dropout_widget()
-        >>> w.children[0].value = 1.0         # rate slider
-        >>> bool(w.result["output"].max() == 0)
+        >>> w = dropout_widget()   # doctest: +SKIP
+        >>> w.children[0].value = 1.0         # rate slider   # doctest: +SKIP
+        >>> bool(w.result["output"].max() == 0)   # doctest: +SKIP
         True
     """
     import ipywidgets as widgets
@@ -411,9 +411,9 @@ def noise_shape_widget(input_shape: str = "2, 4, 5, 5", draws: int = 300):
 
     Examples::
 
-        >>> w = noise_shape_widget()
-        >>> w.children[1].value = "Dropout"
-        >>> w.result["flips"]
+        >>> w = noise_shape_widget()   # doctest: +SKIP
+        >>> w.children[1].value = "Dropout"   # doctest: +SKIP
+        >>> w.result["flips"]   # doctest: +SKIP
         200
     """
     import ipywidgets as widgets

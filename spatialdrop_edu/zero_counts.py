@@ -52,7 +52,7 @@ def zero_count_pmf(input_shape, noise_shape, p: float) -> tuple[np.ndarray, np.n
     Examples::
 
         >>> counts, probs = zero_count_pmf((2, 2, 2), (1, 2, 2), 0.5)
-        >>> counts.tolist(), probs.tolist()
+        >>> counts.tolist(), probs.round(4).tolist()
         ([0, 2, 4, 6, 8], [0.0625, 0.25, 0.375, 0.25, 0.0625])
     """
     p = check_probability(p)
