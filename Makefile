@@ -1,7 +1,9 @@
 # spatialdrop-edu: build the course website, test everything, re-execute notebooks, benchmark.
 #
 #   make book      create .venv, install, build the website into _build/html (warnings are errors)
-#   make test      unit tests, every notebook under nbval (strict), and the book build
+#   make book EDITION=student   the student edition (no solutions; Colab/Binder open the `student` branch) into _build/student/html
+#   make test      unit tests, every notebook under nbval (strict), the book build, and the built site in Chromium
+#   make publish   build, then push _build/html to the gh-pages branch (CI: .github/workflows/pages.yml)
 #   make execute   re-execute every notebook in place; the only way outputs enter the notebooks
 #   make bench     our layers against torch.nn.functional.dropout1d/2d/3d (forward + backward)
 
@@ -12,16 +14,17 @@ PY := $(VENV)/bin/python
 TORCH_PIN ?= torch==2.13.0
 NOTEBOOKS := $(sort $(wildcard book/*.ipynb))
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.fetched
+VENDOR_STAMP := _vendor/.installed
 export KERAS_BACKEND := torch
-export MPLBACKEND := Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup book test unit notebooks execute bench clean
+.PHONY: help setup vendor book test unit notebooks browser-test publish execute bench clean
 
 help:
-	@sed -n '3,7p' Makefile
+	@sed -n '3,9p' Makefile
 
-setup: $(STAMP)
+setup: $(STAMP) $(VENDOR_STAMP)
 
 $(STAMP): pyproject.toml requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' || \
@@ -31,17 +34,66 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt
 	$(PY) -m pip install -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-book: $(STAMP)
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+# Browser assets the website serves itself (MathJax 3, require.js, the ipywidgets HTML manager, and axe-core for
+# the browser tests): npm packages at the exact versions and sha512 hashes of package-lock.json, fetched from the
+# npm registry by tools/fetch_npm.py (Python alone, no Node.js needed), copied into _vendor/ (gitignored, never
+# edited by hand); book/_ext/sde_site.py publishes it as <html>/_vendor/ and _config.yml points pages at it.
+HTML_MANAGER := node_modules/@jupyter-widgets/html-manager/dist
 
-unit: $(STAMP)
-	$(PY) -m pytest tests --doctest-modules spatialdrop_edu
+$(NODE_STAMP): package.json package-lock.json
+	$(PYTHON) tools/fetch_npm.py
+	touch $@
+
+$(VENDOR_STAMP): $(NODE_STAMP)
+	rm -rf _vendor && mkdir -p _vendor/html-manager
+	cp -R node_modules/mathjax/es5 _vendor/mathjax && cp node_modules/mathjax/LICENSE _vendor/mathjax/
+	cp node_modules/requirejs/require.js _vendor/require.js
+	cp $(HTML_MANAGER)/embed-amd.js $(HTML_MANAGER)/*.woff $(HTML_MANAGER)/*.woff2 $(HTML_MANAGER)/*.ttf \
+	  $(HTML_MANAGER)/*.eot $(HTML_MANAGER)/*.svg _vendor/html-manager/
+	touch $@
+
+vendor: $(VENDOR_STAMP)
+
+# EDITION=student: `release --book` writes student notebooks and a _config.yml on the student branch into
+# _build/student/src (see spatialdrop_edu/release.py); that copy is built from scratch, so nothing stale remains.
+EDITION ?= instructor
+STUDENT_SRC := _build/student/src
+
+book: $(STAMP) $(VENDOR_STAMP)
+ifeq ($(EDITION),student)
+	rm -rf _build/student
+	$(PY) -m spatialdrop_edu release --book --out $(STUDENT_SRC)
+	$(VENV)/bin/jupyter-book build $(STUDENT_SRC) -W -n --keep-going
+	mv $(STUDENT_SRC)/_build/html _build/student/html
+else
+	rm -rf _build/html  # no stale page of an earlier build may survive into the site
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+endif
+
+# $(VENDOR_STAMP): tests/test_release.py and tests/test_instructor_guide.py build the website (student edition).
+unit: $(STAMP) $(VENDOR_STAMP)
+	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
 
 notebooks: $(STAMP)
 	$(if $(NOTEBOOKS),$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-current-env $(NOTEBOOKS),@echo "no notebooks yet")
 
-test: unit notebooks book
+# The built site in headless Chromium (tests/browser): runs after `book` and tests what it built. Debian's chromium
+# is installed when missing (CI runs as root with registry access).
+CHROMIUM ?= /usr/bin/chromium
+SITE_HTML := $(if $(filter student,$(EDITION)),_build/student/html,_build/html)
+
+browser-test: book $(NODE_STAMP)
+	test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	rm -rf _build/browser-failures
+	CHROMIUM=$(CHROMIUM) SITE_HTML=$(SITE_HTML) $(PY) -m pytest -p no:cacheprovider tests/browser
+
+test: unit notebooks book browser-test
+
+# Manual publishing to a gh-pages branch (a repository whose Pages source is that branch); the recommended route
+# is the GitHub Actions workflow .github/workflows/pages.yml, which builds and deploys on every push to main.
+publish: book
+	$(VENV)/bin/ghp-import --no-jekyll --push --force $(SITE_HTML)
 
 execute: $(STAMP)
 	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)

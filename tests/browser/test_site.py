@@ -1,0 +1,285 @@
+"""The course website as readers see it: every page, in headless Chromium, with the network cut off.
+
+For every HTML page of the built site this asserts:
+
+* no request leaves 127.0.0.1 (each one is aborted and recorded; launch buttons are plain links, never fetched),
+* no console error and no uncaught JavaScript error, and no local resource that fails to load,
+* math is rendered by the vendored MathJax wherever the page has math,
+* every image has loaded and has non-empty alt text,
+* axe-core (from npm, injected from ``node_modules``) finds no serious or critical violation,
+* the page works by keyboard: the first Tab lands on the skip link, and Tab reaches the navigation,
+* exercise solutions (cells tagged ``hide-input``) are folded,
+* live widgets are frozen and labelled, and notebook pages carry Colab and Binder launch links.
+
+The site is taken from ``$SITE_HTML`` (``make browser-test`` passes the ``_build/html`` that ``make book`` just
+built); without it, the book is built into a temporary folder first. Chromium is the system browser
+(``$CHROMIUM``, default ``/usr/bin/chromium``, Debian's ``chromium`` package). Screenshots and a text report of
+failing pages go to ``$BROWSER_FAILURES`` (default ``_build/browser-failures``).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+FAILURES = Path(os.environ.get("BROWSER_FAILURES", ROOT / "_build" / "browser-failures"))
+# Folders of the built site that hold assets, not pages.
+ASSET_DIRS = {"_static", "_vendor", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
+    "--metrics-recording-only", "--no-default-browser-check",
+]
+COLAB = "https://colab.research.google.com/github/"
+BINDER = "https://mybinder.org/v2/gh/"
+
+
+def _site_dir() -> Path:
+    given = os.environ.get("SITE_HTML")
+    if given:
+        site = Path(given).resolve()
+        assert (site / "index.html").is_file(), f"SITE_HTML={given} holds no built site (index.html)"
+        return site
+    out = ROOT / "_build" / "browser-site"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going",
+         "--path-output", str(out)],
+        check=True, cwd=ROOT,
+    )
+    return out / "_build" / "html"
+
+
+SITE = _site_dir()
+PAGES = sorted(
+    p.relative_to(SITE).as_posix()
+    for p in SITE.rglob("*.html")
+    if not (set(p.relative_to(SITE).parts[:-1]) & ASSET_DIRS)
+)
+# Notebook pages: the build keeps each notebook's source under _sources/.
+NOTEBOOK_PAGES = {
+    p.relative_to(SITE / "_sources").with_suffix("").as_posix() + ".html"
+    for p in (SITE / "_sources").rglob("*.ipynb")
+} if (SITE / "_sources").is_dir() else set()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep pytest's output readable
+        pass
+
+
+@pytest.fixture(scope="session")
+def base_url():
+    handler = functools.partial(_QuietHandler, directory=str(SITE))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser-test` installs Debian's chromium (apt-get install chromium)")
+    if not AXE_JS.is_file():
+        pytest.fail(f"{AXE_JS} is missing: run `npm ci` (or `make vendor`)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # launch() gives every run a fresh, temporary user-data-dir.
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _is_local(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
+
+
+def test_site_has_pages():
+    notebooks = sorted(ROOT.glob("book/*.ipynb"))
+    assert "index.html" in PAGES and len(PAGES) > 3, PAGES
+    if notebooks:
+        assert NOTEBOOK_PAGES, "no notebook pages found (the build keeps each notebook under _sources/)"
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page(browser, base_url, page_path):
+    problems: list[str] = []
+    context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+
+    def route(r):
+        if _is_local(r.request.url):
+            r.continue_()
+        else:
+            problems.append(f"external request: {r.request.method} {r.request.url}")
+            r.abort()
+
+    context.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and problems.append(f"console error: {m.text} ({m.location})"))
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("requestfailed", lambda r: _is_local(r.url) and problems.append(f"failed: {r.url} {r.failure}"))
+    page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
+    try:
+        page.goto(base_url + page_path, wait_until="load")
+        html = (SITE / page_path).read_text(encoding="utf-8")
+        if 'http-equiv="Refresh"' in html or 'http-equiv="refresh"' in html:
+            # The root index.html only redirects to the first chapter, which is tested on its own.
+            page.wait_for_url(re.compile(r".*/book/.*\.html"), timeout=10_000)
+            return
+        page.wait_for_load_state("networkidle")
+        problems += _check_math(page, html)
+        problems += _check_images(page)
+        problems += _check_folded_solutions(page)
+        problems += _check_widgets(page, html)
+        if page_path in NOTEBOOK_PAGES:
+            problems += _check_launch_links(page, page_path)
+        problems += _check_axe(page)
+        problems += _check_keyboard(page)
+    except Exception as exc:  # a timeout or a crash is a failure of this page, with a screenshot
+        problems.append(f"{type(exc).__name__}: {exc}")
+    finally:
+        if problems:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            stem = page_path.replace("/", "__").removesuffix(".html")
+            try:
+                page.screenshot(path=str(FAILURES / f"{stem}.png"), full_page=True)
+            except Exception:  # noqa: BLE001 - the report below still says what failed
+                pass
+            (FAILURES / f"{stem}.txt").write_text("\n".join(problems) + "\n", encoding="utf-8")
+        context.close()
+    assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+
+
+def _check_math(page, html: str) -> list[str]:
+    if 'class="math' not in html:
+        return []
+    if not page.evaluate("() => !!(window.MathJax && MathJax.startup && MathJax.startup.promise)"):
+        return ["the page has math but MathJax did not load"]
+    page.evaluate("() => MathJax.startup.promise")
+    counts = page.evaluate(
+        """() => ({
+            math: document.querySelectorAll('.math').length,
+            rendered: document.querySelectorAll('mjx-container').length,
+            errors: document.querySelectorAll('mjx-merror').length,
+            raw: [...document.querySelectorAll('.math')].filter(m => !m.querySelector('mjx-container')).length,
+        })"""
+    )
+    out = []
+    if counts["rendered"] == 0 or counts["raw"]:
+        out.append(f"math not rendered: {counts}")
+    if counts["errors"]:
+        out.append(f"MathJax reported {counts['errors']} TeX error(s)")
+    return out
+
+
+def _check_images(page) -> list[str]:
+    bad = page.evaluate(
+        """async () => {
+            const imgs = [...document.images];
+            await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+            return imgs.filter(i => !(i.complete && i.naturalWidth > 0) || !(i.getAttribute('alt') || '').trim())
+                       .map(i => ({src: i.currentSrc.slice(0, 120), alt: i.getAttribute('alt'),
+                                   loaded: i.complete && i.naturalWidth > 0}));
+        }"""
+    )
+    return [f"image {'without alt text' if b['loaded'] else 'not loaded'}: {b}" for b in bad]
+
+
+def _check_folded_solutions(page) -> list[str]:
+    # Every cell tagged hide-input, and every cell holding an nbgrader solution, renders folded.
+    cells = page.evaluate(
+        """() => [...document.querySelectorAll('.cell')]
+            .filter(c => c.classList.contains('tag_hide-input')
+                         || (c.querySelector('.cell_input pre') || {textContent: ''}).textContent.includes('BEGIN SOLUTION'))
+            .map(c => {
+                const d = c.querySelector('details');
+                const pre = c.querySelector('.cell_input pre');
+                return {tagged: c.classList.contains('tag_hide-input'), folded: !!d && !d.open,
+                        inputVisible: !!pre && pre.checkVisibility(),
+                        start: pre ? pre.textContent.trim().slice(0, 60) : null};
+            })"""
+    )
+    return [f"solution cell #{k} is not folded: {c}" for k, c in enumerate(cells)
+            if not (c["tagged"] and c["folded"]) or c["inputVisible"]]
+
+
+def _check_widgets(page, html: str) -> list[str]:
+    if "application/vnd.jupyter.widget-view+json" not in html:
+        return []
+    info = page.evaluate(
+        """() => [...document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')].map(s => {
+            const frozen = s.closest('.sde-widget-frozen');
+            const output = s.closest('.cell_output') || s.parentElement;
+            const note = output && output.parentElement.querySelector('.sde-widget-note');
+            return {frozen: !!frozen && frozen.inert, note: note ? note.textContent : null,
+                    rendered: !!frozen && !!frozen.querySelector('.jupyter-widgets, .widget-subarea *')};
+        })"""
+    )
+    out = []
+    for k, w in enumerate(info):
+        if not w["frozen"]:
+            out.append(f"widget #{k} is live-looking: not inside an inert .sde-widget-frozen")
+        if not w["rendered"]:
+            out.append(f"widget #{k} did not render its snapshot (vendored widget manager not working?)")
+        if not w["note"] or "Colab" not in w["note"]:
+            out.append(f"widget #{k} has no note that it runs live in Jupyter/Colab/Binder")
+    return out
+
+
+def _check_launch_links(page, page_path: str) -> list[str]:
+    hrefs = page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
+    src = page_path.removesuffix(".html") + ".ipynb"
+    out = []
+    if not any(h.startswith(COLAB) and h.endswith("/" + src) for h in hrefs):
+        out.append(f"no Colab launch link to .../{src}: {[h for h in hrefs if 'colab' in h]}")
+    if not any(h.startswith(BINDER) and src in h for h in hrefs):
+        out.append(f"no Binder launch link for {src}: {[h for h in hrefs if 'binder' in h]}")
+    return out
+
+
+def _check_axe(page) -> list[str]:
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    out = []
+    for v in result["violations"]:
+        if v["impact"] in ("serious", "critical"):
+            targets = [n["target"] for n in v["nodes"][:5]]
+            out.append(f"axe {v['impact']}: {v['id']} ({v['help']}) on {len(v['nodes'])} node(s), e.g. {targets}")
+    return out
+
+
+def _check_keyboard(page) -> list[str]:
+    out = []
+    page.evaluate("() => { document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); }")
+    page.keyboard.press("Tab")
+    first = page.evaluate(
+        """() => { const a = document.activeElement;
+                   return {skip: !!a.closest('.skip-link'), href: a.getAttribute('href'), text: a.textContent.trim()}; }"""
+    )
+    target = (first["href"] or "#")[1:]
+    if not first["skip"] or not target or not page.evaluate("id => !!document.getElementById(id)", target):
+        out.append(f"first Tab does not land on a working skip link: {first}")
+    # Tab onward must reach the site navigation (the sidebar's table of contents) within a bounded number of steps.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => !!document.activeElement.closest('nav.bd-docs-nav, nav.bd-links, .bd-sidebar-primary nav')"):
+            break
+    else:
+        out.append("the navigation is not reachable by Tab within 60 steps")
+    return out
