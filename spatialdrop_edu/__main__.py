@@ -2,6 +2,9 @@
 
 Commands:
     execute NOTEBOOK...   re-execute notebooks in place (fresh kernel, widget state stored)
+    release --out DIR     write the student edition of the notebooks (``--book``: of the whole book)
+    grade SUBMISSION...   check submitted notebooks; write grades.csv and summary.md
+    exercises             print the course plan (objectives, time, exercises, points) read from the notebooks
 """
 
 from __future__ import annotations
@@ -17,6 +20,25 @@ def build_parser() -> argparse.ArgumentParser:
     execute = commands.add_parser("execute", help="re-execute notebooks in place, storing outputs and widget state")
     execute.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help=".ipynb files")
     execute.add_argument("--timeout", type=int, default=600, help="seconds one cell may run (default: 600)")
+
+    release = commands.add_parser("release", help="write the student edition: solutions and mark schemes removed")
+    release.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help=".ipynb files (default: book/*.ipynb)")
+    release.add_argument("--out", required=True, help="folder to write into (never the book's own folder)")
+    release.add_argument("--book", action="store_true",
+                         help="write a buildable student copy of the whole book into OUT (emptied first): "
+                         "book/, _config.yml pointing at the student branch, _toc.yml, the package")
+    release.add_argument("--branch", default="student", help="branch the student website's Colab/Binder links open")
+
+    grade = commands.add_parser("grade", help="check submitted notebooks in fresh kernels; write grades.csv and summary.md")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="<student>__<notebook>.ipynb or <student>/<notebook>.ipynb files")
+    grade.add_argument("--out", required=True, help="folder for grades.csv, summary.md and the executed notebooks")
+    grade.add_argument("--source", default="book", help="folder of the instructor notebooks (default: book)")
+    grade.add_argument("--timeout", type=float, default=300, help="seconds one notebook may run (default: 300)")
+    grade.add_argument("--max-output", type=int, default=100_000, help="bytes of output kept per cell (default: 100000)")
+
+    exercises = commands.add_parser("exercises", help="print the course plan read from the chapters in _toc.yml")
+    exercises.add_argument("--update", metavar="PAGE", help="rewrite the generated block of PAGE (book/instructors.md)")
     return parser
 
 
@@ -26,6 +48,34 @@ def main(argv=None) -> int:
         from .notebooks import execute_in_place
 
         execute_in_place(args.notebooks, timeout=args.timeout)
+    elif args.command == "release":
+        from pathlib import Path
+
+        from .release import release, stage_student_book
+
+        if args.book:
+            stage = stage_student_book(Path.cwd(), args.out, branch=args.branch)
+            print(f"student edition of the book written to {stage}")
+        else:
+            written = release(args.notebooks or sorted(Path("book").glob("*.ipynb")), args.out)
+            print(f"{len(written)} student notebook(s) written to {args.out}")
+    elif args.command == "grade":
+        from .grading import grade
+
+        grade(args.submissions, args.out, source_dir=args.source, timeout=args.timeout, max_output=args.max_output)
+        print(f"wrote {args.out}/grades.csv and {args.out}/summary.md")
+    elif args.command == "exercises":
+        from pathlib import Path
+
+        from .assignments import chapters_in_toc, course_plan, replace_generated
+
+        plan = course_plan(chapters_in_toc("."))
+        if args.update:
+            page = Path(args.update)
+            page.write_text(replace_generated(page.read_text(encoding="utf-8"), plan), encoding="utf-8")
+            print(f"updated the course plan in {page}")
+        else:
+            print(plan, end="")
     return 0
 
 
