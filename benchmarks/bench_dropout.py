@@ -2,8 +2,9 @@
 
 For each shape, the implementations run interleaved in the same process (the order alternates
 every round, so drift in the machine's speed hits both alike), and the median of the per-round
-ratios ours / native is reported. A naive ``x * mask / (1 - p)`` with a full-size mask is timed
-too, for the book's page on what dropout costs.
+ratios ours / native is reported. The textbook line ``x * mask / (1 - p)`` is timed too: the same
+small mask, but the division by 1 - p is a second full-size operation, forward and backward (for
+the book's page on what dropout costs).
 
     python benchmarks/bench_dropout.py            # the shapes of the issue, CPU
     python benchmarks/bench_dropout.py --quick    # tiny shapes, a smoke run
@@ -41,8 +42,9 @@ QUICK_SHAPES = [(2, (8, 16, 14, 14)), (1, (8, 16, 64)), (3, (2, 4, 4, 8, 8))]
 
 
 def naive(x, p, dims):
-    """The textbook version: a full-size mask, then two full-size multiplications."""
-    mask = (torch.rand_like(x) >= p).to(x.dtype)
+    """The textbook line ``x * mask / (1 - p)``: the same small (N, C, 1, ...) mask, but the scaling is
+    a second full-size operation (forward and backward), where ours folds it into the small mask."""
+    mask = (torch.rand(x.shape[:2] + (1,) * dims, device=x.device) >= p).to(x.dtype)
     return x * mask / (1 - p)
 
 
