@@ -42,8 +42,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Packages the notebook commands need beyond the library's own dependencies (the ``instructor`` extra).
+NOTEBOOK_TOOLS = ("nbformat", "nbclient", "ipykernel")
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except ModuleNotFoundError as error:
+        if error.name not in NOTEBOOK_TOOLS:
+            raise
+        print(
+            f"python -m spatialdrop_edu {args.command} needs the package {error.name!r}, which is not installed. "
+            f"Install the notebook tools with: pip install 'spatialdrop-edu[instructor]'",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def run(args) -> int:
     if args.command == "execute":
         from .notebooks import execute_in_place
 

@@ -220,3 +220,22 @@ def test_real_chapter_instructor_copy_earns_every_point_and_student_copy_none(pa
     auto = lambda s: [r for r in s.rows if r.status != "manual"]  # noqa: E731
     assert all(r.status == "passed" for r in auto(teacher)), [(r.grade_id, r.feedback) for r in auto(teacher)]
     assert all(r.points == 0 for r in auto(empty))
+
+
+def test_missing_notebook_tools_get_an_install_hint(monkeypatch, capsys):
+    import builtins
+
+    from spatialdrop_edu.__main__ import main
+
+    real_import = builtins.__import__
+
+    def no_nbclient(name, *args, **kwargs):
+        if name == "nbclient" or name.startswith("nbclient."):
+            raise ModuleNotFoundError("No module named 'nbclient'", name="nbclient")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_nbclient)
+    monkeypatch.delitem(__import__("sys").modules, "spatialdrop_edu.notebooks", raising=False)
+    assert main(["execute", "book/01_dropout.ipynb"]) == 2
+    err = capsys.readouterr().err
+    assert "needs the package 'nbclient'" in err and "spatialdrop-edu[instructor]" in err
