@@ -2,7 +2,7 @@
 #
 #   make book      create .venv, install, build the website into _build/html (warnings are errors)
 #   make book EDITION=student   the student edition (no solutions; Colab/Binder open the `student` branch) into _build/student/html
-#   make test      unit tests, every notebook under nbval (strict), the book build, and the built site in Chromium
+#   make test      unit tests, every notebook under nbval (strict), the book build, and both editions' sites in Chromium
 #   make publish   build, then push _build/html to the gh-pages branch (CI: .github/workflows/pages.yml)
 #   make execute   re-execute every notebook in place; the only way outputs enter the notebooks
 #   make bench     our layers against torch.nn.functional.dropout1d/2d/3d (forward + backward)
@@ -88,7 +88,9 @@ browser-test: book $(NODE_STAMP)
 	rm -rf _build/browser-failures
 	CHROMIUM=$(CHROMIUM) SITE_HTML=$(SITE_HTML) $(PY) -m pytest -p no:cacheprovider tests/browser
 
+# Both editions are checked in the browser: the student website is what instructors publish.
 test: unit notebooks book browser-test
+	$(if $(filter student,$(EDITION)),,$(MAKE) --no-print-directory browser-test EDITION=student)
 
 # Manual publishing to a gh-pages branch (a repository whose Pages source is that branch); the recommended route
 # is the GitHub Actions workflow .github/workflows/pages.yml, which builds and deploys on every push to main.
