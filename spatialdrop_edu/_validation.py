@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 DATA_FORMATS = ("channels_first", "channels_last")
 
 
@@ -28,6 +30,30 @@ def check_probability(value, name: str = "p") -> float:
             f"{name} must be a probability in [0, 1] (the probability of dropping a unit), got {value!r}."
         )
     return value
+
+
+def check_positive_int(value, name: str, meaning: str = "") -> int:
+    """Return ``value`` as an int >= 1, or raise naming ``name`` (``meaning`` says what it counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        what = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name} must be a positive int{what}, got {value!r}.")
+    return int(value)
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """Return ``value`` as an int seed in ``[0, 2**32 - 1]`` (what NumPy and PyTorch accept), or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**32:
+        raise ValueError(f"{name} must be an int in [0, 2**32 - 1], got {value!r}.")
+    return int(value)
+
+
+def check_rng(rng):
+    """Return ``rng`` if it is a ``numpy.random.Generator``, else raise."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(0), got {type(rng).__name__}."
+        )
+    return rng
 
 
 def check_data_format(value) -> str:

@@ -15,18 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_probability
+from ._validation import check_probability, check_rng
 from .noise_shapes import resolve_noise_shape
 
 CONVENTIONS = ("inverted", "original")
-
-
-def _check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator, e.g. numpy.random.default_rng(0), got {type(rng).__name__}."
-        )
-    return rng
 
 
 def keep_mask(input_shape, p: float, rng: np.random.Generator, noise_shape=None) -> np.ndarray:
@@ -51,7 +43,7 @@ def keep_mask(input_shape, p: float, rng: np.random.Generator, noise_shape=None)
         True
     """
     p = check_probability(p)
-    _check_rng(rng)
+    check_rng(rng)
     shape = resolve_noise_shape(input_shape, noise_shape)
     coins = rng.random(shape) >= p          # P(keep) = 1 - p; p = 0 keeps all, p = 1 none
     return np.broadcast_to(coins, tuple(input_shape))
@@ -93,7 +85,7 @@ def numpy_dropout(
         array([0.8, 0.8, 0.8])
     """
     p = check_probability(p)
-    _check_rng(rng)
+    check_rng(rng)
     if convention not in CONVENTIONS:
         raise ValueError(f"convention must be 'inverted' or 'original', got {convention!r}.")
     x = np.asarray(x)

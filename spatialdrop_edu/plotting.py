@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_data_format
+from ._validation import check_data_format, check_positive_int
 
 VALUE_CMAP = "cividis"
 SIGNED_CMAP = "RdBu"
@@ -92,8 +92,7 @@ def plot_channel_masks(maps, *, values=None, labels=None, title=None, max_channe
         values = np.asarray(values, dtype=float)
         if values.shape != keep.shape:
             raise ValueError(f"values must have the shape of maps {keep.shape}, got {values.shape}.")
-    if isinstance(max_channels, bool) or not isinstance(max_channels, int) or max_channels < 1:
-        raise ValueError(f"max_channels must be a positive int, got {max_channels!r}.")
+    check_positive_int(max_channels, "max_channels")
     c, rows, cols = keep.shape
     if labels is not None and len(labels) != c:
         raise ValueError(f"labels must have one entry per channel ({c}), got {len(labels)}.")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 import random
 import sys
 
 import numpy as np
 import torch
+
+from ._validation import check_seed
 
 
 def seed_everything(seed: int = 0) -> np.random.Generator:
@@ -28,9 +29,7 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
         >>> bool((a == torch.rand(3)).all())
         True
     """
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}.")
-    seed = int(seed)
+    seed = check_seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)  # inherited by worker processes
     random.seed(seed)
     np.random.seed(seed)

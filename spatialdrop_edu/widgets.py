@@ -14,11 +14,10 @@ For every widget there is
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from ._validation import check_data_format, check_probability, check_shape
+from ._validation import check_data_format, check_positive_int, check_probability, check_seed, check_shape
 from .noise_shapes import resolve_noise_shape, spatial_noise_shape
 from .numpy_dropout import keep_mask, numpy_dropout
 from .plotting import channel_maps, draw_channel_masks, plot_heatmap, plot_running_mean_error, plot_zero_count_histogram
@@ -30,16 +29,8 @@ LAYER_CHOICES = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDrop
 MAX_UNITS = 20_000
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an int in [0, 2**32 - 1], got {seed!r}.")
-    return int(seed)
-
-
 def _check_draws(draws) -> int:
-    if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
-        raise ValueError(f"draws must be a positive int (the number of dropout calls to average), got {draws!r}.")
-    return int(draws)
+    return check_positive_int(draws, "draws", "the number of dropout calls to average")
 
 
 def activation_map(size: int = 6) -> np.ndarray:
@@ -56,8 +47,7 @@ def activation_map(size: int = 6) -> np.ndarray:
         >>> a = activation_map(); a.shape, float(a.min()), bool(a.max() <= 2)
         ((6, 6), 0.0, True)
     """
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-        raise ValueError(f"size must be a positive int, got {size!r}.")
+    check_positive_int(size, "size")
     i, j = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
     return np.round(np.maximum(0.0, np.sin(i / 1.5) + np.cos(j / 2.0)), 2)
 
@@ -88,7 +78,7 @@ def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
         [0.0, 2.0]
     """
     p = check_probability(p)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     draws = _check_draws(draws)
     x = activation_map() if x is None else np.asarray(x, dtype=float)
     if x.ndim != 2:
@@ -333,7 +323,7 @@ def noise_shape_demo(input_shape, layer: str = "SpatialDropout2D", data_format: 
     if 0 in shape or math.prod(shape) > MAX_UNITS:
         raise ValueError(f"input_shape must have between 1 and {MAX_UNITS} units, got {shape} ({math.prod(shape)}).")
     p = check_probability(p)
-    seed = _check_seed(seed)
+    seed = check_seed(seed)
     draws = _check_draws(draws)
     if isinstance(custom, str):
         custom = parse_shape(custom, "custom", allow_none=True)

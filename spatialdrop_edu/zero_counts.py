@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import itertools
 import math
-import numbers
 
 import numpy as np
 
-from ._validation import check_probability, check_shape
+from ._validation import check_positive_int, check_probability, check_rng, check_shape
 from .noise_shapes import resolve_noise_shape
-from .numpy_dropout import _check_rng, keep_mask
+from .numpy_dropout import keep_mask
 
 #: Enumeration visits 2**flips masks; more than this many flips is refused.
 MAX_ENUMERATED_FLIPS = 16
@@ -123,7 +122,6 @@ def sample_zero_counts(input_shape, noise_shape, p: float, draws: int, rng: np.r
     """
     shape = check_shape(input_shape)
     p = check_probability(p)
-    if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 1:
-        raise ValueError(f"draws must be a positive int (the number of masks to sample), got {draws!r}.")
-    _check_rng(rng)
+    draws = check_positive_int(draws, "draws", "the number of masks to sample")
+    check_rng(rng)
     return np.array([int((~keep_mask(shape, p, rng, noise_shape)).sum()) for _ in range(int(draws))], dtype=np.int64)
