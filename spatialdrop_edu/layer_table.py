@@ -18,7 +18,7 @@ import numbers
 import torch
 
 from .masks import layer_mask
-from .noise_shapes import noise_shape
+from .noise_shapes import coin_flips, noise_shape
 
 #: (framework, layer, data_format, symbolic input, symbolic noise shape, kind, example input shape)
 LAYERS = (
@@ -54,9 +54,6 @@ def dropout_layer_table() -> list[dict]:
     for framework, layer, data_format, symbolic_in, symbolic_noise, kind, example in LAYERS:
         fmt = "channels_first" if data_format == "any" else data_format
         ns = noise_shape(example, kind, fmt)
-        flips = 1
-        for d in ns:
-            flips *= d
         rows.append({
             "framework": framework,
             "layer": layer,
@@ -65,7 +62,7 @@ def dropout_layer_table() -> list[dict]:
             "noise shape": symbolic_noise,
             "example input": example,
             "example noise shape": ns,
-            "coin flips": flips,
+            "coin flips": coin_flips(example, ns),
         })
     return rows
 

@@ -13,10 +13,12 @@ from spatialdrop_edu import (  # noqa: E402
     SpatialDropout1d,
     SpatialDropout2d,
     SpatialDropout3d,
+    coin_flips,
     layer_mask,
     noise_shape,
     resolve_noise_shape,
 )
+from spatialdrop_edu.layer_table import measure_noise_shape  # noqa: E402
 from stats import binomial_fraction_bound  # noqa: E402
 
 CASES = [
@@ -28,11 +30,6 @@ CASES = [
     (lambda p, s=None: keras.layers.SpatialDropout3D(p, data_format="channels_first", seed=s), SpatialDropout3d, "channels_first", (8, 12, 3, 4, 5)),
 ]
 IDS = ["1D-last", "2D-last", "2D-first", "3D-last", "3D-first"]
-
-
-def shared_axes(mask: torch.Tensor) -> tuple[int, ...]:
-    """The axes along which a full-size mask is constant: its measured noise shape."""
-    return tuple(1 if torch.equal(mask, mask.narrow(a, 0, 1).expand_as(mask)) else mask.shape[a] for a in range(mask.ndim))
 
 
 @pytest.mark.parametrize("make_keras, ours, fmt, shape", CASES, ids=IDS)
@@ -47,8 +44,8 @@ def test_measured_masks_share_the_same_axes_in_keras_and_here(make_keras, ours, 
     keras_mask = layer_mask(make_keras(0.5), shape, seed=0)
     our_mask = layer_mask(ours(0.5, data_format=fmt), shape, seed=0)
     expected = noise_shape(shape, "spatial", fmt)
-    assert shared_axes(keras_mask) == expected
-    assert shared_axes(our_mask) == expected
+    assert measure_noise_shape(keras_mask) == expected
+    assert measure_noise_shape(our_mask) == expected
 
 
 @pytest.mark.parametrize("make_keras, ours, fmt, shape", CASES, ids=IDS)
@@ -80,10 +77,7 @@ def test_inference_and_extreme_rates_behave_alike(make_keras, ours, fmt, shape):
 def test_drop_fractions_agree_within_5_sigma(make_keras, ours, fmt, shape):
     p, trials = 0.4, 20
     big = (64, *shape[1:])
-    coins_per_call = 1
-    for d in noise_shape(big, "spatial", fmt):
-        coins_per_call *= d
-    bound = binomial_fraction_bound(p, coins_per_call * trials)
+    bound = binomial_fraction_bound(p, coin_flips(big, noise_shape(big, "spatial", fmt)) * trials)
     keras.utils.set_random_seed(0)
     k_layer, o_layer = make_keras(p), ours(p, data_format=fmt)
     k = sum((k_layer(torch.ones(big), training=True) == 0).float().mean().item() for _ in range(trials)) / trials
@@ -98,5 +92,5 @@ def test_keras_dropout_noise_shape_with_none_entries(requested):
     our_mask = layer_mask(Dropout(0.5, noise_shape=requested), shape, seed=1)
     expected = resolve_noise_shape(shape, requested)
     # A shared axis is constant; an unshared one has >= 20 coins, all equal with probability 2**-19.
-    assert shared_axes(keras_mask) == expected
-    assert shared_axes(our_mask) == expected
+    assert measure_noise_shape(keras_mask) == expected
+    assert measure_noise_shape(our_mask) == expected
