@@ -1,11 +1,5 @@
 # spatialdrop-edu: build the course website, test everything, re-execute notebooks, benchmark.
-#
-#   make book      create .venv, install, build the website into _build/html (warnings are errors)
-#   make book EDITION=student   the student edition (no solutions; Colab/Binder open the `student` branch) into _build/student/html
-#   make test      unit tests, every notebook under nbval (strict), the book build, and both editions' sites in Chromium
-#   make publish   build, then push _build/html to the gh-pages branch (CI: .github/workflows/pages.yml)
-#   make execute   re-execute every notebook in place; the only way outputs enter the notebooks
-#   make bench     our layers against torch.nn.functional.dropout1d/2d/3d (forward + backward)
+# `make help` lists the targets: every target followed by a `## ` comment.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,10 +13,10 @@ VENDOR_STAMP := _vendor/.installed
 export KERAS_BACKEND := torch
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup vendor book test unit notebooks browser-test publish execute bench clean
+.PHONY: help setup vendor book test unit notebooks browser-test publish execute bench mutate clean
 
-help:
-	@sed -n '3,9p' Makefile
+help:  ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -59,7 +53,7 @@ vendor: $(VENDOR_STAMP)
 EDITION ?= instructor
 STUDENT_SRC := _build/student/src
 
-book: $(STAMP) $(VENDOR_STAMP)
+book: $(STAMP) $(VENDOR_STAMP)  ## create .venv, install, build the website into _build/html (EDITION=student: the student edition)
 ifeq ($(EDITION),student)
 	rm -rf _build/student
 	$(PY) -m spatialdrop_edu release --book --out $(STUDENT_SRC)
@@ -71,10 +65,10 @@ else
 endif
 
 # $(VENDOR_STAMP): tests/test_release.py and tests/test_instructor_guide.py build the website (student edition).
-unit: $(STAMP) $(VENDOR_STAMP)
+unit: $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone
 	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
 
-notebooks: $(STAMP)
+notebooks: $(STAMP)  ## every notebook re-run and compared with its stored outputs (nbval, strict)
 	$(if $(NOTEBOOKS),$(PY) -m pytest -p no:cacheprovider --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg \
 	  --nbval-current-env $(NOTEBOOKS),@echo "no notebooks yet")
 
@@ -83,25 +77,31 @@ notebooks: $(STAMP)
 CHROMIUM ?= /usr/bin/chromium
 SITE_HTML := $(if $(filter student,$(EDITION)),_build/student/html,_build/html)
 
-browser-test: book $(NODE_STAMP)
+browser-test: book $(NODE_STAMP)  ## the built website in headless Chromium
 	test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	rm -rf _build/browser-failures
 	CHROMIUM=$(CHROMIUM) SITE_HTML=$(SITE_HTML) $(PY) -m pytest -p no:cacheprovider tests/browser
 
 # Both editions are checked in the browser: the student website is what instructors publish.
-test: unit notebooks book browser-test
+test: unit notebooks book browser-test  ## everything CI runs: unit, notebooks, the book, both editions in Chromium
 	$(if $(filter student,$(EDITION)),,$(MAKE) --no-print-directory browser-test EDITION=student)
 
 # Manual publishing to a gh-pages branch (a repository whose Pages source is that branch); the recommended route
 # is the GitHub Actions workflow .github/workflows/pages.yml, which builds and deploys on every push to main.
-publish: book
+publish: book  ## build, then push the website to the gh-pages branch
 	$(VENV)/bin/ghp-import --no-jekyll --push --force $(SITE_HTML)
 
-execute: $(STAMP)
+execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
 	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
 
-bench: $(STAMP)
+bench: $(STAMP)  ## time our layers against PyTorch's (forward + backward)
 	$(PY) benchmarks/bench_dropout.py
 
-clean:
+# Mutation testing of the library room (spatialdrop_edu/layers): mutmut plants one small mistake at a time and runs
+# the library's tests; a mutant that survives is a mistake no test would catch. Slow (tens of minutes): not in CI.
+mutate: $(STAMP)  ## mutation testing of the library (mutmut); prints the score
+	$(PY) -m pip install -q "mutmut>=3.2"
+	$(PY) tools/mutate.py
+
+clean:  ## remove _build
 	rm -rf _build

@@ -1,33 +1,49 @@
 """spatialdrop_edu: the small library the SpatialDropout course teaches from.
 
-Read it in this order:
+The package has three rooms:
 
-1. :mod:`~spatialdrop_edu.noise_shapes`: which units share one coin flip.
-2. :mod:`~spatialdrop_edu.numpy_dropout`: dropout in NumPy, both scaling conventions.
-3. :mod:`~spatialdrop_edu.torch_dropout`: ``Dropout`` and ``SpatialDropout1d/2d/3d`` for PyTorch,
-   all one ``dropout`` call fed a per-layer noise shape.
+* :mod:`~spatialdrop_edu.layers`, **the library**: noise shapes, a NumPy reference, and
+  ``Dropout`` and ``SpatialDropout1d/2d/3d`` for PyTorch, all one ``dropout`` call fed a
+  per-layer noise shape. Its names are imported here: ``sde.SpatialDropout2d``.
+* **teaching aids** the chapters call: :mod:`~spatialdrop_edu.analysis` (measuring layers),
+  :mod:`~spatialdrop_edu.plotting`, :mod:`~spatialdrop_edu.widgets` and
+  :mod:`~spatialdrop_edu.checks` (exercise checkers), loaded on first use (``sde.widgets``).
+* :mod:`~spatialdrop_edu.course`, **the course tools** instructors run
+  (``python -m spatialdrop_edu``), which need the ``instructor`` extra.
 
-Helpers the chapters share: :func:`seed_everything`, :func:`get_device`, :func:`layer_mask`.
+``import spatialdrop_edu`` loads only the library, NumPy and PyTorch: no matplotlib, ipywidgets,
+Keras or notebook tooling until a teaching aid is used.
 """
 
-from .devices import get_device
-from .masks import layer_mask
-from .noise_shapes import coin_flips, noise_shape, resolve_noise_shape, spatial_noise_shape
-from .numpy_dropout import keep_mask, numpy_dropout
-from .seeding import seed_everything
-from .torch_dropout import (
+from __future__ import annotations
+
+import importlib
+
+from .analysis.masks import layer_mask
+from .layers import (
     Dropout,
     SpatialDropout1d,
     SpatialDropout2d,
     SpatialDropout3d,
+    coin_flips,
     dropout,
+    keep_mask,
+    noise_shape,
+    numpy_dropout,
+    resolve_noise_shape,
     spatial_dropout,
+    spatial_noise_shape,
 )
+from .runtime import get_device, seed_everything
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Where the course lives; notebooks install the package from here when it is missing (Colab).
 REPOSITORY_URL = "https://github.com/spatialdrop-edu/spatialdrop-edu"
+
+#: Subpackages and modules loaded on first attribute access (``sde.widgets``), so that importing
+#: the library does not import matplotlib, ipywidgets, nbformat or Keras.
+_LAZY = ("analysis", "checks", "course", "layers", "plotting", "runtime", "training", "widgets")
 
 __all__ = [
     "Dropout",
@@ -46,3 +62,13 @@ __all__ = [
     "spatial_dropout",
     "spatial_noise_shape",
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))

@@ -63,13 +63,13 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     if args.command == "execute":
-        from .notebooks import execute_in_place
+        from .course.execute import execute_in_place
 
         execute_in_place(args.notebooks, timeout=args.timeout)
     elif args.command == "release":
         from pathlib import Path
 
-        from .release import release, stage_student_book
+        from .course.release import release, stage_student_book
 
         if args.book:
             stage = stage_student_book(Path.cwd(), args.out, branch=args.branch)
@@ -78,14 +78,14 @@ def run(args) -> int:
             written = release(args.notebooks or sorted(Path("book").glob("*.ipynb")), args.out)
             print(f"{len(written)} student notebook(s) written to {args.out}")
     elif args.command == "grade":
-        from .grading import grade
+        from .course.grading import grade
 
         grade(args.submissions, args.out, source_dir=args.source, timeout=args.timeout, max_output=args.max_output)
         print(f"wrote {args.out}/grades.csv and {args.out}/summary.md")
     elif args.command == "exercises":
         from pathlib import Path
 
-        from .assignments import chapters_in_toc, course_plan, replace_generated
+        from .course.plan import chapters_in_toc, course_plan, replace_generated
 
         plan = course_plan(chapters_in_toc("."))
         if args.update:

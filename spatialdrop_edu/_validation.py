@@ -19,6 +19,8 @@ def check_probability(value, name: str = "p") -> float:
 
     Booleans, strings, NaN and values outside ``[0, 1]`` are refused.
     """
+    if _is_scalar_tensor(value):  # torch.nn accepts p as a 0-d tensor: read its value once, here
+        value = value.item()
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"{name} must be a real number in [0, 1] (the probability of dropping a unit), "
@@ -32,12 +34,34 @@ def check_probability(value, name: str = "p") -> float:
     return value
 
 
+def _is_scalar_tensor(value) -> bool:
+    return type(value).__module__.startswith("torch") and getattr(value, "ndim", None) == 0 and hasattr(value, "item")
+
+
+def check_choice(value, choices, name: str, *, allow_none: bool = False):
+    """Return ``value`` if it is one of ``choices`` (or ``None`` where allowed), else raise naming ``name``."""
+    if (allow_none and value is None) or (isinstance(value, str) and value in choices):
+        return value
+    accepted = ", ".join(repr(c) for c in choices) + (" or None" if allow_none else "")
+    raise ValueError(f"{name} must be one of {accepted}, got {value!r}.")
+
+
 def check_positive_int(value, name: str, meaning: str = "") -> int:
     """Return ``value`` as an int >= 1, or raise naming ``name`` (``meaning`` says what it counts)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         what = f" ({meaning})" if meaning else ""
         raise ValueError(f"{name} must be a positive int{what}, got {value!r}.")
     return int(value)
+
+
+def check_draws(value) -> int:
+    """Return ``value`` as the positive number of random draws a demonstration averages, or raise."""
+    return check_positive_int(value, "draws", "the number of dropout calls to average")
+
+
+def check_optional_seed(value, name: str = "seed"):
+    """Return ``None`` or a valid seed (see :func:`check_seed`)."""
+    return None if value is None else check_seed(value, name)
 
 
 def check_seed(value, name: str = "seed") -> int:
@@ -56,9 +80,17 @@ def check_rng(rng):
     return rng
 
 
+def check_generator(value, name: str = "generator"):
+    """Return ``None`` or a ``torch.Generator``, else raise naming ``name``."""
+    if value is None or type(value).__name__ == "Generator" and type(value).__module__.startswith("torch"):
+        return value
+    raise TypeError(f"{name} must be None or a torch.Generator, e.g. torch.Generator().manual_seed(0), "
+                    f"got {type(value).__name__}.")
+
+
 def check_data_format(value) -> str:
     """Return ``value`` if it is ``"channels_first"`` or ``"channels_last"``, else raise."""
-    if value not in DATA_FORMATS:
+    if not isinstance(value, str) or value not in DATA_FORMATS:
         raise ValueError(
             f"data_format must be 'channels_first' (PyTorch: N, C, ...) or 'channels_last' "
             f"(Keras: N, ..., C), got {value!r}."

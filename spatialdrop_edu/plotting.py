@@ -143,8 +143,8 @@ def plot_zero_count_histogram(observed, counts, probabilities, *, ax=None, title
 
     Args:
         observed: int array of zero counts, one per sampled mask
-            (:func:`~spatialdrop_edu.zero_counts.sample_zero_counts`).
-        counts: possible zero counts (from :func:`~spatialdrop_edu.zero_counts.zero_count_pmf`).
+            (:func:`~spatialdrop_edu.analysis.zero_counts.sample_zero_counts`).
+        counts: possible zero counts (from :func:`~spatialdrop_edu.analysis.zero_counts.zero_count_pmf`).
         probabilities: their exact probabilities, same length as ``counts``.
         ax: axes to draw on; default: a new figure.
         title: optional axes title.

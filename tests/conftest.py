@@ -1,7 +1,11 @@
 """Test set-up shared by every test file: Keras on the PyTorch backend, no display, bounded hypothesis runs."""
 
 import os
+import sys
+from pathlib import Path
 
+# Shared test helpers (stats.py, exercise_fixtures.py, leakcheck.py) live here, beside the test rooms.
+sys.path.insert(0, str(Path(__file__).parent))
 os.environ.setdefault("KERAS_BACKEND", "torch")
 os.environ.setdefault("MPLBACKEND", "Agg")
 

@@ -61,8 +61,9 @@ from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
 from sphinx.errors import ExtensionError
 from sphinx.writers.html5 import HTML5Translator
 
+from spatialdrop_edu.course.cells import WIDGET_VIEW
+
 VENDOR = "_vendor"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 LAUNCH_PLACEHOLDER = "<!--sde-launch-links-->"
 NOTE = (
     '<div class="sde-widget-note admonition note" role="note">'

@@ -1,0 +1,12 @@
+"""Checkers for the chapters' exercises, one module per chapter, all on one harness.
+
+:mod:`~spatialdrop_edu.checks._harness` holds the contract every checker follows (feedback that
+names what was measured and the likely mistake, a time limit, bounds of ``SIGMAS`` standard
+deviations); each ``chNN_*`` module holds the checkers of one chapter, re-exported here, so a
+notebook writes ``checks.check_inverted_dropout(my_dropout)``.
+"""
+
+from ._harness import SIGMAS, TIME_LIMIT_S, ExerciseFailure, run_student_code
+from .._chapters import reexport_chapters
+
+__all__ = ["SIGMAS", "TIME_LIMIT_S", "ExerciseFailure", "run_student_code"] + reexport_chapters(__name__, __path__, globals())

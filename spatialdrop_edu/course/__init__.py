@@ -1,0 +1,9 @@
+"""The course tools instructors run (``python -m spatialdrop_edu ...``); they need the ``instructor`` extra.
+
+* :mod:`~spatialdrop_edu.course.cells`: the one home of nbgrader cell metadata and cell sources.
+* :mod:`~spatialdrop_edu.course.execute`: run notebooks the way the course commits them.
+* :mod:`~spatialdrop_edu.course.release`: student editions of notebooks and of the whole book.
+* :mod:`~spatialdrop_edu.course.grading` and :mod:`~spatialdrop_edu.course.grade_runner`: check
+  a class's submissions.
+* :mod:`~spatialdrop_edu.course.plan`: the course plan read from the chapters.
+"""

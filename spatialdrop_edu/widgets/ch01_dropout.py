@@ -1,0 +1,193 @@
+"""Chapter 1's widget: inverted dropout on an activation map, one mask and the mean of many.
+
+As every widget of the course it comes in parts that can be tested apart: a pure computation
+(:func:`dropout_demo`, a dict of arrays), its plot (:func:`plot_dropout_demo`), the live widget
+(:func:`dropout_widget`, whose ``result`` holds the latest state) and the static twin for the
+website (:func:`dropout_twin`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_draws, check_positive_int, check_probability, check_seed
+from ..layers.numpy_reference import numpy_dropout
+from ..plotting import plot_heatmap, plot_running_mean_error
+
+__all__ = ["activation_map", "dropout_demo", "dropout_twin", "dropout_widget", "plot_dropout_demo"]
+
+
+def activation_map(size: int = 6) -> np.ndarray:
+    """A small, smooth, non-negative activation map (as after a ReLU), the same on every machine.
+
+    Args:
+        size: side length, a positive int. Default: 6.
+
+    Returns:
+        A ``(size, size)`` float array with values in ``[0, 2]``, some of them exactly 0.
+
+    Examples::
+
+        >>> a = activation_map(); a.shape, float(a.min()), bool(a.max() <= 2)
+        ((6, 6), 0.0, True)
+    """
+    check_positive_int(size, "size")
+    i, j = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    return np.round(np.maximum(0.0, np.sin(i / 1.5) + np.cos(j / 2.0)), 2)
+
+
+def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
+    """Inverted dropout on an activation map: one mask, its output, and the mean of many draws.
+
+    Args:
+        p: probability of dropping a unit, in ``[0, 1]``.
+        seed: seed of the ``numpy.random.Generator`` that draws every mask.
+        x: 2-D activation map; default :func:`activation_map`.
+        draws: number of dropout calls averaged for the running mean. Default: 200.
+
+    Returns:
+        A dict with ``"input"``, ``"mask"`` (bool, first draw), ``"output"`` (first draw),
+        ``"running_mean"`` (mean of all ``draws`` outputs), ``"errors"`` (RMS distance of the
+        running mean of the first ``n`` draws to the input, for ``n = 1 .. draws``),
+        ``"expected_errors"`` (its expected value ``sqrt(mean(x**2) * p / ((1 - p) * n))``,
+        ``inf`` when ``p = 1``), ``"p"``, ``"seed"``, ``"draws"``.
+
+    Examples::
+
+        >>> s = dropout_demo(0.5, 0)
+        >>> sorted(set(np.round(s["output"] / np.where(s["input"] == 0, 1, s["input"]), 6).ravel().tolist()))
+        [0.0, 2.0]
+    """
+    p = check_probability(p)
+    seed = check_seed(seed)
+    draws = check_draws(draws)
+    x = activation_map() if x is None else np.asarray(x, dtype=float)
+    if x.ndim != 2:
+        raise ValueError(f"x must be a 2-D activation map, got shape {x.shape}.")
+    rng = np.random.default_rng(seed)
+    outputs = np.empty((draws, *x.shape))
+    masks = np.empty((draws, *x.shape), dtype=bool)
+    for n in range(draws):
+        outputs[n], masks[n] = numpy_dropout(x, p, rng, return_mask=True)
+    running = np.cumsum(outputs, axis=0) / np.arange(1, draws + 1).reshape(-1, 1, 1)
+    errors = np.sqrt(((running - x) ** 2).mean(axis=(1, 2)))
+    n = np.arange(1, draws + 1)
+    if p < 1.0:
+        expected = np.sqrt(float((x**2).mean()) * p / ((1.0 - p) * n))
+    else:
+        expected = np.full(draws, np.inf)
+    return {
+        "input": x,
+        "mask": masks[0],
+        "output": outputs[0],
+        "running_mean": running[-1],
+        "errors": errors,
+        "expected_errors": expected,
+        "p": p,
+        "seed": seed,
+        "draws": draws,
+    }
+
+
+def plot_dropout_demo(state: dict, fig=None):
+    """Five panels of a :func:`dropout_demo` state: input, mask, output, running mean, error curve.
+
+    Args:
+        state: the dict returned by :func:`dropout_demo`.
+        fig: a figure to draw on (cleared first); default: a new one.
+
+    Returns:
+        The figure (five axes plus colour bars).
+    """
+    import matplotlib.pyplot as plt
+
+    x, p = state["input"], state["p"]
+    scale = 1.0 / (1.0 - p) if p < 1.0 else 1.0
+    vmax = max(float(x.max()) * scale, 1e-12)
+    if fig is None:
+        fig = plt.figure(figsize=(15, 3.2))
+    fig.clear()
+    axes = fig.subplots(1, 5)
+    plot_heatmap(axes[0], x, title="input x", vmax=vmax)
+    plot_heatmap(axes[1], state["mask"].astype(float), title=f"keep mask (p = {p:.2f}); × = dropped",
+                 vmax=1.0, marks=~state["mask"], colorbar=False)
+    plot_heatmap(axes[2], state["output"], title=f"output: kept × 1/(1-p) = {scale:.2f}" if p < 1 else "output (all dropped)",
+                 vmax=vmax, marks=~state["mask"])
+    plot_heatmap(axes[3], state["running_mean"], title=f"mean of {state['draws']} draws (input's scale)",
+                 vmax=max(float(x.max()), 1e-12))
+    expected = state["expected_errors"]
+    plot_running_mean_error(state["errors"], ax=axes[4], reference=expected if np.isfinite(expected).all() else None,
+                            title="running mean → input")
+    fig.tight_layout()
+    return fig
+
+
+def dropout_widget(x=None, draws: int = 200):
+    """The chapter 1 widget: rate and seed sliders over :func:`dropout_demo`.
+
+    Args:
+        x: 2-D activation map; default :func:`activation_map`.
+        draws: number of draws averaged. Default: 200.
+
+    Returns:
+        An ``ipywidgets.interactive`` with controls ``rate`` (0 to 1) and ``seed`` (0 to 99).
+        After each change, ``widget.result`` is the new :func:`dropout_demo` state with its
+        figure under ``"figure"``.
+
+    Examples::
+
+        >>> w = dropout_widget()   # doctest: +SKIP
+        >>> w.children[0].value = 1.0         # rate slider   # doctest: +SKIP
+        >>> bool(w.result["output"].max() == 0)   # doctest: +SKIP
+        True
+    """
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    draws = check_draws(draws)
+
+    def show(rate: float, seed: int) -> dict:
+        state = dropout_demo(rate, seed, x=x, draws=draws)
+        fig = plot_dropout_demo(state)
+        display(fig)
+        plt.close(fig)
+        state["figure"] = fig
+        return state
+
+    rate = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False)
+    seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False)
+    return widgets.interactive(show, rate=rate, seed=seed)
+
+
+def dropout_twin(rates=(0.1, 0.5, 0.9), seed: int = 0, *, x=None, draws: int = 200):
+    """Static twin of :func:`dropout_widget`: one row per rate, the widget's panels as columns.
+
+    Args:
+        rates: drop probabilities, one row each.
+        seed: seed of the masks.
+        x: activation map; default :func:`activation_map`.
+        draws: draws averaged.
+
+    Returns:
+        The figure, ``len(rates)`` rows by 4 columns (mask, output, running mean, error curve).
+    """
+    import matplotlib.pyplot as plt
+
+    rates = [check_probability(r, "rates") for r in rates]
+    if not rates:
+        raise ValueError("rates must contain at least one drop probability.")
+    fig, axes = plt.subplots(len(rates), 4, figsize=(12, 2.9 * len(rates)), squeeze=False)
+    for row, p in zip(axes, rates):
+        s = dropout_demo(p, seed, x=x, draws=draws)
+        vmax = float(s["input"].max()) / (1.0 - p) if p < 1 else float(s["input"].max())
+        plot_heatmap(row[0], s["mask"].astype(float), title=f"p = {p:.2f}: mask (× = dropped)", vmax=1.0,
+                     marks=~s["mask"], colorbar=False)
+        plot_heatmap(row[1], s["output"], title=f"one output (kept × {1 / (1 - p):.2f})" if p < 1 else "one output",
+                     vmax=vmax, marks=~s["mask"])
+        plot_heatmap(row[2], s["running_mean"], title=f"mean of {draws} outputs (input's scale)",
+                     vmax=max(float(s["input"].max()), 1e-12))
+        exp = s["expected_errors"]
+        plot_running_mean_error(s["errors"], ax=row[3], reference=exp if np.isfinite(exp).all() else None)
+    fig.tight_layout()
+    return fig

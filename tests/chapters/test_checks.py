@@ -1,0 +1,238 @@
+"""The exercise checkers accept the reference solutions and reject typical mistakes with specific feedback."""
+
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from spatialdrop_edu import checks
+from spatialdrop_edu.checks import ExerciseFailure
+
+
+# ----------------------------------------------------------------------------- reference solutions
+
+
+def ref_inverted(x, p, rng):
+    if p == 1:
+        return np.zeros_like(x)
+    return np.where(rng.random(x.shape) >= p, x / (1 - p), 0.0)
+
+
+def ref_fixed(x, p, training=True):
+    if not training or p == 0:
+        return x
+    if p == 1:
+        return torch.zeros_like(x)
+    return x * (torch.rand_like(x) >= p) / (1 - p)
+
+
+def ref_noise(x, p, noise_shape, rng):
+    if p == 1:
+        return np.zeros_like(x)
+    return np.where(rng.random(noise_shape) >= p, x / (1 - p), 0.0)
+
+
+def ref_words(x, p, rng):
+    if p == 1:
+        return np.zeros_like(x)
+    return np.where(rng.random((x.shape[0], x.shape[1], 1)) >= p, x / (1 - p), 0.0)
+
+
+def fails_with(check, answer, *fragments):
+    with pytest.raises(ExerciseFailure) as info:
+        check(answer)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+def test_exercise_failure_is_an_assertion_error():
+    assert issubclass(ExerciseFailure, AssertionError)
+
+
+@pytest.mark.parametrize(
+    "check, answer",
+    [
+        (checks.check_inverted_dropout, ref_inverted),
+        (checks.check_dropout_variance, lambda a, p: a * a * p / (1 - p)),
+        (checks.check_fixed_dropout, ref_fixed),
+        (checks.check_coin_flips, {"a": 128, "b": 1200, "c": 6, "d": 96}),
+        (checks.check_noise_shape_dropout, ref_noise),
+        (checks.check_word_dropout, ref_words),
+    ],
+)
+def test_reference_solutions_pass_and_print_one_correct_line(check, answer, capsys):
+    assert check(answer) is None
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("Correct:")
+
+
+# ----------------------------------------------------------------------------- 1.1
+
+
+def test_inverted_dropout_unscaled_is_told_to_scale():
+    def unscaled(x, p, rng):
+        return np.where(rng.random(x.shape) >= p, x, 0.0)
+
+    fails_with(checks.check_inverted_dropout, unscaled, "1/(1-p)", "forget to scale")
+
+
+def test_inverted_dropout_swapped_probability_is_named():
+    def swapped(x, p, rng):
+        return np.where(rng.random(x.shape) < p, x / (1 - p), 0.0)
+
+    fails_with(checks.check_inverted_dropout, swapped, "dropped", "probability p instead of 1-p")
+
+
+def test_inverted_dropout_nan_at_p_one_is_rejected():
+    def nan_at_one(x, p, rng):
+        with np.errstate(all="ignore"):
+            return (rng.random(x.shape) >= p) * x / (1 - p)
+
+    fails_with(checks.check_inverted_dropout, nan_at_one, "p = 1")
+
+
+def test_missing_return_and_stub_and_errors_become_feedback():
+    fails_with(checks.check_inverted_dropout, lambda x, p, rng: None, "returned None", "return")
+
+    def stub(x, p, rng):
+        raise NotImplementedError()
+
+    fails_with(checks.check_inverted_dropout, stub, "NotImplementedError")
+
+    def broken(x, p, rng):
+        return x[5, 5]
+
+    fails_with(checks.check_inverted_dropout, broken, "raised IndexError")
+    fails_with(checks.check_inverted_dropout, 42, "must be a function")
+
+
+def test_endless_loop_is_stopped(monkeypatch):
+    monkeypatch.setattr(checks._harness, "TIME_LIMIT_S", 1)
+
+    def endless(x, p, rng):
+        while True:
+            pass
+
+    start = time.perf_counter()
+    fails_with(checks.check_inverted_dropout, endless, "more than 1 s")
+    assert time.perf_counter() - start < 10
+
+
+# ----------------------------------------------------------------------------- 1.2
+
+
+@pytest.mark.parametrize(
+    "answer, hint",
+    [
+        (lambda a, p: a * a * p * (1 - p), "unscaled mask"),
+        (lambda a, p: a * a * (1 - p) / p, "swapped p and 1-p"),
+        (lambda a, p: abs(a) * p / (1 - p), "a²"),
+        (lambda a, p: a * a / (1 - p), "E[y²]"),
+        (lambda a, p: 0.0, "expected"),
+    ],
+)
+def test_variance_mistakes_get_their_hint(answer, hint):
+    fails_with(checks.check_dropout_variance, answer, hint)
+
+
+def test_variance_non_number_is_rejected():
+    fails_with(checks.check_dropout_variance, lambda a, p: "a^2 p/(1-p)", "must return a number")
+
+
+# ----------------------------------------------------------------------------- 1.3
+
+
+def buggy(x, p, training=True):
+    mask = (torch.rand_like(x) < p).float()
+    return x * mask / (1 - p)
+
+
+def test_fixed_dropout_still_buggy_is_rejected():
+    fails_with(checks.check_fixed_dropout, buggy, "probability p instead of 1-p")
+
+
+def test_fixed_dropout_only_first_bug_fixed_is_told_about_eval():
+    def half_fixed(x, p, training=True):
+        if p == 1:
+            return torch.zeros_like(x)
+        return x * (torch.rand_like(x) >= p).float() / (1 - p)
+
+    fails_with(checks.check_fixed_dropout, half_fixed, "training=False", "return x when not training")
+
+
+def test_fixed_dropout_leaves_torch_rng_untouched():
+    torch.manual_seed(3)
+    expected = torch.rand(2)
+    torch.manual_seed(3)
+    checks.check_fixed_dropout(ref_fixed)
+    assert torch.equal(torch.rand(2), expected)
+
+
+# ----------------------------------------------------------------------------- 2.1
+
+
+@pytest.mark.parametrize(
+    "answers, fragment",
+    [
+        ({"a": 8 * 16 * 32 * 32, "b": 1200, "c": 6, "d": 96}, "one coin per unit"),
+        ({"a": 16, "b": 1200, "c": 6, "d": 96}, "multiply by the batch size"),
+        ({"a": 128, "b": 4 * 50, "c": 6, "d": 96}, "whole timesteps"),
+        ({"a": 128, "b": 1200, "c": 2 * 28, "d": 96}, "channel axis"),
+        ({"a": 128, "b": 1200, "c": 6, "d": 6}, "one coin per unit"),
+        ({"a": 128, "b": 1200, "c": 6}, "missing"),
+        ({"a": 128, "b": 1200, "c": 6, "d": "96"}, "must be an int"),
+    ],
+)
+def test_coin_flip_mistakes(answers, fragment):
+    fails_with(checks.check_coin_flips, answers, fragment)
+
+
+def test_coin_flips_needs_a_dict():
+    fails_with(checks.check_coin_flips, [128, 1200, 6, 96], "must be a dict")
+
+
+# ----------------------------------------------------------------------------- 2.2
+
+
+def test_noise_dropout_ignoring_noise_shape_is_told_to_broadcast():
+    fails_with(checks.check_noise_shape_dropout, lambda x, p, ns, rng: ref_inverted(x, p, rng), "varies along axis", "broadcast")
+
+
+def test_noise_dropout_unscaled_is_told_to_scale():
+    def unscaled(x, p, ns, rng):
+        return np.where(rng.random(ns) >= p, x, 0.0)
+
+    fails_with(checks.check_noise_shape_dropout, unscaled, "1/(1-p)")
+
+
+def test_noise_dropout_fixed_shape_is_caught():
+    def always_spatial(x, p, ns, rng):
+        if p == 1:
+            return np.zeros_like(x)
+        return np.where(rng.random((x.shape[0], x.shape[1], 1, 1)) >= p, x / (1 - p), 0.0)
+
+    fails_with(checks.check_noise_shape_dropout, always_spatial, "varies along axis 1")
+
+
+# ----------------------------------------------------------------------------- 2.3
+
+
+def test_word_dropout_with_spatialdropout1d_is_named():
+    def channels(x, p, rng):
+        return np.where(rng.random((x.shape[0], 1, x.shape[2])) >= p, x / (1 - p), 0.0)
+
+    fails_with(checks.check_word_dropout, channels, "SpatialDropout1D", "(N, T, 1)")
+
+
+def test_word_dropout_elementwise_is_rejected():
+    fails_with(checks.check_word_dropout, ref_inverted, "partly zeroed")
+
+
+def test_word_dropout_wrong_rate_is_rejected():
+    def keeps_p(x, p, rng):
+        return np.where(rng.random((x.shape[0], x.shape[1], 1)) < p, x / (1 - p), 0.0)
+
+    fails_with(checks.check_word_dropout, keeps_p, "dropped")

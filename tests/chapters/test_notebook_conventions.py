@@ -1,0 +1,87 @@
+"""COURSE.md's contract, checked on every chapter notebook (so later chapters inherit the checks)."""
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from spatialdrop_edu import REPOSITORY_URL
+
+BOOK = Path(__file__).parents[2] / "book"
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+IDS = [p.name for p in NOTEBOOKS]
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_setup_cell_is_hidden_installs_only_the_course_package_and_seeds(path):
+    nb = nbformat.read(path, as_version=4)
+    setup = code_cells(nb)[0]
+    assert "remove-cell" in setup.metadata.get("tags", []), "the set-up cell must be tagged remove-cell"
+    pip_lines = [line for line in setup.source.splitlines() if "%pip install" in line]
+    assert pip_lines, "the set-up cell must %pip install the package when it cannot be imported (Colab)"
+    for line in pip_lines:
+        assert f"@ git+{REPOSITORY_URL}" in line, f"install from the repository ({REPOSITORY_URL}): {line}"
+        assert not re.search(r"\btorch\b", line), f"the set-up cell never (re)installs torch: {line}"
+    assert "seed_everything(0)" in setup.source and "get_device()" in setup.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_figures_have_alt_text_and_a_caption(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in code_cells(nb):
+        if any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+            mystnb = cell.metadata.get("mystnb", {})
+            assert mystnb.get("image", {}).get("alt"), f"figure without alt text:\n{cell.source[:200]}"
+            assert mystnb.get("figure", {}).get("caption"), f"figure without a caption:\n{cell.source[:200]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercises_follow_the_nbgrader_format(path):
+    nb = nbformat.read(path, as_version=4)
+    chapter = path.stem.split("_")[0]
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        if not meta:
+            continue
+        gid = meta["grade_id"]
+        assert re.fullmatch(rf"ex-{chapter}-\d+(-check)?", gid), gid
+        assert meta.get("schema_version") == 3, gid
+        if meta.get("solution") and cell.cell_type == "code":
+            assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, gid
+            assert "hide-input" in cell.metadata.get("tags", []), f"{gid}: solutions are folded on the website"
+            check = nb.cells[i + 1]
+            assert check.metadata.get("nbgrader", {}).get("grade_id") == f"{gid}-check", f"{gid}: check cell must follow"
+        if meta.get("grade") and not meta.get("solution"):
+            assert meta.get("locked") and meta.get("points", 0) > 0, gid
+            assert "checks." in cell.source, f"{gid}: a check cell calls a checker from spatialdrop_edu.checks"
+        if cell.cell_type == "markdown" and meta.get("solution"):
+            assert "=== BEGIN MARK SCHEME ===" in cell.source and "=== END MARK SCHEME ===" in cell.source, gid
+    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
+                if line.startswith("### Exercise")]
+    assert len(headings) >= 3, "at least three exercises per chapter"
+    for line in headings:
+        assert re.fullmatch(rf"### Exercise {int(chapter)}\.\d+ — .+ \((★|★★|★★★)\)", line), line
+
+
+def test_grade_ids_are_unique_across_the_course():
+    ids = Counter(
+        c.metadata["nbgrader"]["grade_id"]
+        for path in NOTEBOOKS
+        for c in nbformat.read(path, as_version=4).cells
+        if "nbgrader" in c.metadata
+    )
+    assert ids and not [gid for gid, n in ids.items() if n > 1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_committed_with_outputs_in_order(path):
+    nb = nbformat.read(path, as_version=4)
+    counts = [c.execution_count for c in code_cells(nb) if c.source.strip()]
+    assert None not in counts, "every code cell has run (make execute)"
+    assert counts == sorted(counts), "cells ran top to bottom"
