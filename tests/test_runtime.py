@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import spatialdrop_edu as sde
 from spatialdrop_edu import REPOSITORY_URL, get_device, layer_mask, seed_everything
 
 
@@ -72,3 +73,37 @@ def test_repository_url_matches_the_book_configuration():
 
     config = (pathlib.Path(__file__).parents[1] / "_config.yml").read_text()
     assert f"url: {REPOSITORY_URL}\n" in config
+
+
+def test_probabilities_just_outside_the_unit_interval_are_refused():
+    import math
+
+    from spatialdrop_edu._validation import check_probability
+
+    assert check_probability(1.0) == 1.0 and check_probability(0.0) == 0.0
+    assert check_probability(torch.tensor(0.5)) == 0.5
+    for bad in (math.nextafter(1.0, 2.0), math.nextafter(0.0, -1.0), 1.01, -1e-300, float("inf")):
+        with pytest.raises(ValueError, match="p must be a probability in"):
+            check_probability(bad)
+
+
+@pytest.mark.parametrize("was_training", [True, False])
+def test_layer_mask_restores_the_layers_mode(was_training):
+    """A learner's model must keep dropping after a look at one of its layers (and stay in eval mode if it was)."""
+    for layer in (sde.SpatialDropout2d(0.5), torch.nn.Dropout2d(0.5)):
+        layer.train(was_training)
+        layer_mask(layer, (2, 3, 4, 4), seed=0)
+        assert layer.training is was_training
+        with pytest.raises(ValueError):
+            layer_mask(layer, (2, 3, 4), seed=0) if isinstance(layer, sde.SpatialDropout2d) else layer_mask(
+                sde.SpatialDropout2d(0.5).train(was_training), (2, 3, 4), seed=0)
+        assert layer.training is was_training
+
+
+def test_layer_mask_with_a_seed_leaves_the_global_generator_alone_and_matches_pytorch():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    ours = layer_mask(sde.SpatialDropout2d(0.5), (4, 6, 3, 3), seed=7)
+    native = layer_mask(torch.nn.Dropout2d(0.5), (4, 6, 3, 3), seed=7)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    assert torch.equal(ours, native)

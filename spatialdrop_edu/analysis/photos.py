@@ -38,7 +38,7 @@ def load_photo(name: str = "grace_hopper") -> np.ndarray:
     Examples::
 
         >>> img = load_photo("grace_hopper")
-        >>> img.ndim, 0.0 <= img.min() <= img.max() <= 1.0
+        >>> img.ndim, bool(0.0 <= img.min() <= img.max() <= 1.0)
         (2, True)
     """
     check_choice(name, tuple(PHOTOS), "name")

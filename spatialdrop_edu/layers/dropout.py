@@ -1,11 +1,19 @@
 """Dropout and SpatialDropout1d/2d/3d for PyTorch, built on one function.
 
 Everything here is one idea: sample a Bernoulli keep-mask of a (usually smaller) *noise shape*,
-scale it by ``1 / (1 - p)``, and multiply. Plain dropout uses the input's own shape; spatial
-dropout uses ``(N, C, 1, ...)`` (channels first) or ``(N, 1, ..., C)`` (channels last), so one
-coin decides a whole feature map. The mask is never materialized at the input's full size:
-broadcasting in the multiply does that for free, which is why these layers cost no more than
-``torch.nn.functional.dropout2d``.
+scale it by ``1 / (1 - p)``, and multiply (:func:`apply_noise`). Plain dropout uses the input's own
+shape; spatial dropout uses ``(N, C, 1, ...)`` (channels first) or ``(N, 1, ..., C)`` (channels
+last), so one coin decides a whole feature map. The mask is never materialized at the input's
+full size: broadcasting in the multiply does that for free, which is why these layers cost no
+more than ``torch.nn.functional.dropout2d``.
+
+Drop-in for PyTorch users: the layers take ``(p, inplace=False)`` by position, as
+``torch.nn.Dropout2d`` does; ``data_format`` (this package's addition, for Keras' channels-last
+layout) and ``noise_shape`` are keyword-only, so ``SpatialDropout2d(0.5, True)`` means in place,
+as in PyTorch, and ``SpatialDropout2d(0.5, "channels_last")`` is refused with a hint. Arguments
+are checked once, when a layer is built (and whenever ``p`` is set), so ``forward`` holds nothing
+but tensor operations: the layers work under ``torch.jit.trace``, ``torch.compile`` (also with
+``fullgraph=True`` and dynamic shapes), ``torch.export`` and ONNX export.
 """
 
 from __future__ import annotations
@@ -52,7 +60,7 @@ def apply_noise(input, p: float, training: bool, inplace: bool, noise_shape, gen
     is, operation for operation, what ``torch.nn.functional.dropout1d/2d/3d`` do, so under one
     seed the masks are the same bit for bit on the CPU.
     """
-    if not training or p == 0.0 or input.numel() == 0:
+    if not training or p == 0.0:
         return input
     if p == 1.0:  # every unit dropped: exact zeros (0 * inf would be NaN), memory format kept
         return input.zero_() if inplace else torch.where(torch.ones((), dtype=torch.bool, device=input.device), 0.0, input)

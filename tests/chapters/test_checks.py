@@ -236,3 +236,33 @@ def test_word_dropout_wrong_rate_is_rejected():
         return np.where(rng.random((x.shape[0], x.shape[1], 1)) < p, x / (1 - p), 0.0)
 
     fails_with(checks.check_word_dropout, keeps_p, "dropped")
+
+
+@pytest.mark.parametrize("stream", range(20))
+def test_correct_answers_from_other_random_streams_all_pass(stream, capsys):
+    """Each checker's bounds are SIGMAS wide: a correct answer drawing from any stream passes, not only the seed the
+    checker hands it. (A bound of 1 standard deviation would reject several of these 20 streams.)"""
+    own = np.random.default_rng(1000 + stream)
+
+    def inverted(x, p, rng):
+        return ref_inverted(x, p, own)
+
+    def noise(x, p, noise_shape, rng):
+        return ref_noise(x, p, noise_shape, own)
+
+    def words(x, p, rng):
+        return ref_words(x, p, own)
+
+    def fixed(x, p, training=True):
+        g = torch.Generator().manual_seed(1000 + stream)
+        if not training or p == 0:
+            return x
+        if p == 1:
+            return torch.zeros_like(x)
+        return x * (torch.rand(x.shape, generator=g) >= p) / (1 - p)
+
+    checks.check_inverted_dropout(inverted)
+    checks.check_noise_shape_dropout(noise)
+    checks.check_word_dropout(words)
+    checks.check_fixed_dropout(fixed)
+    assert capsys.readouterr().out.count("Correct:") == 4

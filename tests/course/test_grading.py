@@ -239,3 +239,20 @@ def test_missing_notebook_tools_get_an_install_hint(monkeypatch, capsys):
     assert main(["execute", "book/01_dropout.ipynb"]) == 2
     err = capsys.readouterr().err
     assert "needs the package 'nbclient'" in err and "spatialdrop-edu[instructor]" in err
+
+
+def test_metadata_that_nbgrader_adds_on_release_is_not_tampering(tmp_path):
+    """nbgrader's generate_assignment adds `checksum` and `cell_type` to every graded cell's metadata: not tampering.
+    Only what decides the grading (source, cell type, grade_id, points, ...) is compared."""
+    instructor = nbformat.read(fx.write_instructor(tmp_path), as_version=4)
+    released = answered(student_notebook(instructor), CORRECT)
+    for cell in released.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta:
+            meta.update(checksum="0123456789abcdef", cell_type=cell.cell_type)
+    _, _, problems = grading.restore_instructor_cells(instructor, released)
+    assert problems == []
+    check = released.cells[find(released, "ex-01-1-check")]
+    check.metadata["nbgrader"]["points"] = 100
+    _, _, problems = grading.restore_instructor_cells(instructor, released)
+    assert problems == ["metadata of check cell ex-01-1-check was changed: the instructor's was used"]

@@ -95,3 +95,15 @@ def test_bad_arguments_are_refused_by_name(kwargs, error, message):
     args = dict(x=np.ones((2, 3)), p=0.5, rng=np.random.default_rng(0)) | kwargs
     with pytest.raises(error, match=message):
         numpy_dropout(**args)
+
+
+def test_p_one_never_divides_by_zero_even_with_warnings_as_errors():
+    """The p == 1 branch exists so that 1/(1-p) is never computed; np.where would evaluate it (and warn) otherwise."""
+    import warnings
+
+    x = np.array([1.0, -2.0, np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for convention in ("inverted", "original"):
+            out = numpy_dropout(x, 1.0, np.random.default_rng(0), convention=convention)
+            assert np.array_equal(out, np.zeros(3))
