@@ -11,7 +11,7 @@ from ._harness import SIGMAS, ExerciseFailure, as_array, check_inverted_output, 
 
 __all__ = ["COIN_FLIP_QUESTIONS", "check_coin_flips", "check_noise_shape_dropout", "check_word_dropout"]
 
-#: Exercise 2.1: (description, input shape, kind, data format).
+#: The questions of exercise 2.1, each as (description, input shape, kind, data format).
 COIN_FLIP_QUESTIONS = {
     "a": ("torch.nn.Dropout2d on a batch of shape (8, 16, 32, 32)", (8, 16, 32, 32), "spatial", "channels_first"),
     "b": ("keras.layers.SpatialDropout1D on embedded text of shape (4, 50, 300)", (4, 50, 300), "spatial", "channels_last"),

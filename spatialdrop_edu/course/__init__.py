@@ -3,7 +3,7 @@
 * :mod:`~spatialdrop_edu.course.cells`: the one home of nbgrader cell metadata and cell sources.
 * :mod:`~spatialdrop_edu.course.execute`: run notebooks the way the course commits them.
 * :mod:`~spatialdrop_edu.course.release`: student editions of notebooks and of the whole book.
-* :mod:`~spatialdrop_edu.course.grading` and :mod:`~spatialdrop_edu.course.grade_runner`: check
+* :mod:`~spatialdrop_edu.course.grading` and ``grade_runner.py``: check
   a class's submissions.
 * :mod:`~spatialdrop_edu.course.plan`: the course plan read from the chapters.
 """

@@ -39,7 +39,7 @@ def nbgrader(cell) -> dict:
 
 
 def grading_fields(cell) -> dict:
-    """The nbgrader metadata that decides how the cell is graded (:data:`GRADING_KEYS`)."""
+    """The nbgrader metadata that decides how the cell is graded (``GRADING_KEYS``)."""
     meta = nbgrader(cell)
     return {key: meta.get(key) for key in GRADING_KEYS}
 

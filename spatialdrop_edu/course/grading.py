@@ -56,6 +56,7 @@ import nbformat
 from .cells import ANSWER_STUB, format_points, grading_fields, is_check_cell, is_graded, nbgrader, source
 from .release import student_source
 
+#: The columns of grades.csv, in order.
 CSV_COLUMNS = ("student", "notebook", "grade_id", "points", "max_points", "status", "feedback")
 #: Extra seconds the grading process waits, beyond ``--timeout``, for a child to start its kernel and stop it.
 GRACE_S = 60

@@ -236,7 +236,7 @@ class SpatialDropout1d(_SpatialDropout):
     Args:
         p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
         inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format (keyword-only): ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout1d``) or
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout1d``) or
             ``"channels_last"`` (Keras ``SpatialDropout1D``). Default: ``"channels_first"``.
 
     Shape:
@@ -265,7 +265,7 @@ class SpatialDropout2d(_SpatialDropout):
     Args:
         p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
         inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format (keyword-only): ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout2d``) or
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout2d``) or
             ``"channels_last"`` (Keras ``SpatialDropout2D``). Default: ``"channels_first"``.
 
     Shape:
@@ -292,7 +292,7 @@ class SpatialDropout3d(_SpatialDropout):
     Args:
         p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
         inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format (keyword-only): ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout3d``) or
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout3d``) or
             ``"channels_last"`` (Keras ``SpatialDropout3D``). Default: ``"channels_first"``.
 
     Shape:
