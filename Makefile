@@ -13,7 +13,7 @@ VENDOR_STAMP := _vendor/.installed
 export KERAS_BACKEND := torch
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
-.PHONY: help setup vendor book test unit notebooks browser-test publish execute bench mutate clean
+.PHONY: help setup vendor book test unit notebooks browser-test publish execute bench mutate lab clean
 
 help:  ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
@@ -90,6 +90,14 @@ test: unit notebooks book browser-test  ## everything CI runs: unit, notebooks, 
 # is the GitHub Actions workflow .github/workflows/pages.yml, which builds and deploys on every push to main.
 publish: book  ## build, then push the website to the gh-pages branch
 	$(VENV)/bin/ghp-import --no-jekyll --push --force $(SITE_HTML)
+
+# The notebooks are trusted first, so that the widget state saved in them renders before anything is run.
+# LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899". As root (containers, CI)
+# JupyterLab refuses to start without --allow-root, so it is added there.
+LAB_ARGS ?=
+lab: $(STAMP)  ## open the course in JupyterLab with live widgets (notebooks trusted)
+	$(VENV)/bin/jupyter trust $(NOTEBOOKS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
 	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
