@@ -102,8 +102,8 @@ lab: $(STAMP)  ## open the course in JupyterLab with live widgets (notebooks tru
 execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
 	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
 
-bench: $(STAMP)  ## time our layers against PyTorch's (forward + backward)
-	$(PY) benchmarks/bench_dropout.py
+bench: $(STAMP)  ## every layer against PyTorch's and the references: time, memory, torch.compile
+	$(PY) benchmarks/bench_dropout.py --compile
 
 # Mutation testing of the library room (spatialdrop_edu/layers): mutmut plants one small mistake at a time and runs
 # the library's tests; a mutant that survives is a mistake no test would catch. Slow (tens of minutes): not in CI.

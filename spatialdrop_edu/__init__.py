@@ -19,21 +19,9 @@ from __future__ import annotations
 
 import importlib
 
+from . import layers
 from .analysis.masks import layer_mask
-from .layers import (
-    Dropout,
-    SpatialDropout1d,
-    SpatialDropout2d,
-    SpatialDropout3d,
-    coin_flips,
-    dropout,
-    keep_mask,
-    noise_shape,
-    numpy_dropout,
-    resolve_noise_shape,
-    spatial_dropout,
-    spatial_noise_shape,
-)
+from .layers import *  # noqa: F403  the library's names, listed in layers.__all__: sde.SpatialDropout2d
 from .runtime import get_device, seed_everything
 
 __version__ = "0.2.0"
@@ -45,23 +33,7 @@ REPOSITORY_URL = "https://github.com/spatialdrop-edu/spatialdrop-edu"
 #: the library does not import matplotlib, ipywidgets, nbformat or Keras.
 _LAZY = ("analysis", "checks", "course", "layers", "plotting", "runtime", "training", "widgets")
 
-__all__ = [
-    "Dropout",
-    "SpatialDropout1d",
-    "SpatialDropout2d",
-    "SpatialDropout3d",
-    "coin_flips",
-    "dropout",
-    "get_device",
-    "keep_mask",
-    "layer_mask",
-    "noise_shape",
-    "numpy_dropout",
-    "resolve_noise_shape",
-    "seed_everything",
-    "spatial_dropout",
-    "spatial_noise_shape",
-]
+__all__ = [*layers.__all__, "get_device", "layer_mask", "seed_everything"]
 
 
 def __getattr__(name: str):

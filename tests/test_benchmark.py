@@ -21,16 +21,26 @@ def run_bench(*args):
     return exit_info.value.code
 
 
-def test_quick_run_reports_a_median_ratio_per_shape(tmp_path, capsys):
+def test_quick_run_reports_every_layer_against_its_references(tmp_path, capsys):
     out = tmp_path / "bench.json"
     assert run_bench("--quick", "--rounds", "2", "--threshold", "1000", "--out", str(out)) == 0
     report = json.loads(out.read_text())
     assert report["within_threshold"] is True and report["rounds"] == 2
-    assert [r["spatial_dims"] for r in report["results"]] == [2, 1, 3]
-    for r in report["results"]:
-        assert set(r["median_ratio"]) == {"ours", "ours_channels_last", "naive"}
-        assert all(v > 0 for v in r["median_ratio"].values())
-    assert "ours/native" in capsys.readouterr().out
+    assert report["machine"]["torch"] and report["machine"]["threads"] >= 1
+    rows = report["results"]
+    assert {r["operation"] for r in rows} == {"Dropout", "SpatialDropout1d", "SpatialDropout2d", "SpatialDropout3d",
+                                              "DropBlock2d"}
+    assert {r["mode"] for r in rows} == {"forward", "forward+backward"}
+    for r in rows:
+        assert r["ratio"][r["fastest_reference"]] == 1.0 and "ours" in r["ratio"] and "naive" in r["ratio"]
+        assert all(v > 0 for v in r["ratio"].values())
+        assert set(r["extra_bytes"]) == set(r["ms"])
+    dropblock = next(r for r in rows if r["operation"] == "DropBlock2d")
+    assert "paper (Algorithm 1)" in dropblock["ratio"]
+    for name in ("torchvision", "timm"):  # either compared or skipped with its reason, never silently absent
+        assert name in dropblock["ratio"] or dropblock["skipped"][name]
+    printed = capsys.readouterr().out
+    assert "× fastest ref" in printed and "worst median ratio" in printed
 
 
 def test_a_ratio_above_the_threshold_fails_the_run(tmp_path):

@@ -150,7 +150,26 @@ def spatial_dropout(
     return apply_noise(input, check_probability(p), training, check_inplace(inplace), shape, check_generator(generator))
 
 
-class Dropout(nn.Module):
+class DropLayer(nn.Module):
+    """What every layer of the package shares: ``p``, checked whenever it is set (so ``forward`` never
+    checks it again, and a schedule that sets it is checked too), and PyTorch's ``inplace`` flag."""
+
+    def __init__(self, p: float, inplace: bool = False):
+        super().__init__()
+        self.p = p
+        self.inplace = check_inplace(inplace)
+
+    @property
+    def p(self) -> float:
+        """The drop probability, in ``[0, 1]``."""
+        return self._p
+
+    @p.setter
+    def p(self, value) -> None:
+        self._p = check_probability(value)
+
+
+class Dropout(DropLayer):
     r"""Inverted dropout with an optional noise shape (as ``keras.layers.Dropout``).
 
     During training, units are zeroed with probability ``p`` and the kept ones are scaled by
@@ -177,19 +196,8 @@ class Dropout(nn.Module):
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False, *, noise_shape=None):
-        super().__init__()
-        self.p = p
-        self.inplace = check_inplace(inplace)
+        super().__init__(p, inplace)
         self.noise_shape = check_noise_shape(noise_shape)
-
-    @property
-    def p(self) -> float:
-        """The drop probability; checked whenever it is set, so ``forward`` never checks it again."""
-        return self._p
-
-    @p.setter
-    def p(self, value) -> None:
-        self._p = check_probability(value)
 
     def noise_shape_for(self, input_shape) -> tuple:
         """The noise shape this layer samples for an input of shape ``input_shape``."""

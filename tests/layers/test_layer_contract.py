@@ -21,6 +21,9 @@ LAYERS = [
     ("SpatialDropout2d", lambda p: sde.SpatialDropout2d(p), (4, 6, 5, 5)),
     ("SpatialDropout2d channels_last", lambda p: sde.SpatialDropout2d(p, data_format="channels_last"), (4, 5, 5, 6)),
     ("SpatialDropout3d", lambda p: sde.SpatialDropout3d(p), (2, 6, 3, 4, 4)),
+    ("DropBlock1d", lambda p: sde.DropBlock1d(p, 3), (4, 6, 9)),
+    ("DropBlock2d", lambda p: sde.DropBlock2d(p, 3), (4, 6, 7, 7)),
+    ("DropBlock2d channels_last", lambda p: sde.DropBlock2d(p, 3, data_format="channels_last"), (4, 7, 7, 6)),
 ]
 IDS = [name for name, _, _ in LAYERS]
 SIGMAS = 5.0
@@ -69,10 +72,12 @@ def test_mean_is_unbiased(case):
     _, make, shape = case
     layer, ones = make(0.4).train(), torch.ones(shape)
     torch.manual_seed(0)
-    means = torch.stack([layer(ones).mean() for _ in range(400)]).double()
-    bound = SIGMAS * means.std() / math.sqrt(len(means))
+    outputs = [layer(ones) for _ in range(400)]
+    means = torch.stack([y.mean() for y in outputs]).double()
+    # + float32 rounding: a layer that renormalises by its kept fraction (DropBlock) has per-call means of 1 +- 1e-7
+    bound = SIGMAS * means.std() / math.sqrt(len(means)) + 1e-6
     assert abs(means.mean() - 1.0) <= bound, (float(means.mean()), float(bound))
-    assert means.std() > 0  # it does drop
+    assert any(bool((y == 0).any()) for y in outputs)  # it does drop
 
 
 def test_gradient_flows_only_through_kept_units(case):
