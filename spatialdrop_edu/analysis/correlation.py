@@ -1,0 +1,414 @@
+"""How strongly neighbouring pixels agree, and what that does to dropout's noise.
+
+Three measurements and one formula, used by chapter 3:
+
+* :func:`autocorrelation`: the Pearson correlation of pixels ``d`` apart, for ``d = 0, 1, ...``;
+  :func:`correlation_length` reads off the distance where it falls below ``1/e``.
+* :func:`radial_power_spectrum` and :func:`fit_spectral_exponent`: the radially averaged power
+  spectrum of an image and the exponent ``alpha`` of a power law ``P(f) ~ f**-alpha`` fitted to it
+  (natural images are reported to have ``alpha`` close to 2, Field 1987).
+* :func:`injected_variance`: the variance dropout injects into a weighted sum of correlated units,
+  with one coin per unit (element dropout) or one shared coin (spatial dropout).
+* :func:`weight_gradient_stats`: the mean and spread of a convolution's weight gradient when its
+  input passes through dropout, for both scaling conventions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._validation import check_choice, check_draws, check_positive_int, check_probability, check_rng
+
+__all__ = [
+    "autocorrelation",
+    "correlation_length",
+    "fit_spectral_exponent",
+    "injected_variance",
+    "mean_autocorrelation",
+    "radial_power_spectrum",
+    "sampled_injected_variance",
+    "weight_gradient_stats",
+]
+
+KINDS = ("element", "spatial")
+
+
+def _image(x, name: str = "image") -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim != 2 or min(x.shape) < 2:
+        raise ValueError(f"{name} must be a 2-D array of at least 2 x 2 pixels, got shape {x.shape}.")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or infinite values.")
+    return x
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    denom = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denom) if denom > 0 else float("nan")
+
+
+def autocorrelation(image, max_lag: int = 32) -> np.ndarray:
+    """Correlation of pixels ``d`` apart, for ``d = 0 .. max_lag``.
+
+    For each lag ``d`` the Pearson correlation of the pairs ``(x[i, j], x[i, j + d])``
+    (horizontal) and of the pairs ``(x[i, j], x[i + d, j])`` (vertical) are averaged. No
+    wrap-around: only pairs that lie inside the image count.
+
+    Args:
+        image: 2-D array (a photo, a feature map, a synthetic field).
+        max_lag: the largest distance in pixels, a positive int smaller than both sides.
+            Default: 32.
+
+    Returns:
+        Array of shape ``(max_lag + 1,)``; entry 0 is 1. NaN where a map is constant.
+
+    Examples::
+
+        >>> ramp = np.add.outer(np.arange(8.0), np.arange(8.0))   # neighbours differ by a constant
+        >>> np.round(autocorrelation(ramp, 2), 3).tolist()
+        [1.0, 1.0, 1.0]
+        >>> stripes = np.tile([1.0, -1.0], (8, 4))   # lag 1: -1 across columns, +1 down rows
+        >>> np.round(autocorrelation(stripes, 2), 3).tolist()
+        [1.0, 0.0, 1.0]
+    """
+    x = _image(image)
+    max_lag = check_positive_int(max_lag, "max_lag", "the largest distance in pixels")
+    if max_lag >= min(x.shape):
+        raise ValueError(f"max_lag must be smaller than both sides of the image {x.shape}, got {max_lag}.")
+    out = np.empty(max_lag + 1)
+    out[0] = 1.0 if x.std() > 0 else float("nan")
+    for d in range(1, max_lag + 1):
+        out[d] = 0.5 * (_pearson(x[:, :-d], x[:, d:]) + _pearson(x[:-d, :], x[d:, :]))
+    return out
+
+
+def mean_autocorrelation(maps, max_lag: int = 32) -> tuple[np.ndarray, int]:
+    """The :func:`autocorrelation` averaged over the channels of a feature map, constant channels left out.
+
+    A ReLU can switch a channel off everywhere; such a channel has no correlation to measure.
+
+    Args:
+        maps: array ``(C, H, W)``.
+        max_lag: the largest lag; clipped to ``min(H, W) - 1``.
+
+    Returns:
+        ``(curve, live)``: the mean curve (at each lag over the channels where it is defined; NaN
+        if none) and the number of channels that vary.
+
+    Examples::
+
+        >>> maps = np.stack([np.add.outer(np.arange(8.0), np.arange(8.0)), np.zeros((8, 8))])
+        >>> curve, live = mean_autocorrelation(maps, 2); live, np.round(curve, 3).tolist()
+        (1, [1.0, 1.0, 1.0])
+    """
+    maps = np.asarray(maps, dtype=float)
+    if maps.ndim != 3:
+        raise ValueError(f"maps must have shape (C, H, W), got {maps.shape}.")
+    max_lag = min(check_positive_int(max_lag, "max_lag"), min(maps.shape[1:]) - 1)
+    curves = [autocorrelation(ch, max_lag) for ch in maps if ch.std() > 1e-12 * (1 + np.abs(ch).max())]
+    if not curves:
+        return np.full(max_lag + 1, np.nan), 0
+    curves = np.array(curves)
+    defined = np.isfinite(curves)      # a sparse channel can be constant over a shifted block: NaN at that lag
+    with np.errstate(invalid="ignore"):
+        mean = np.where(defined, curves, 0.0).sum(axis=0) / defined.sum(axis=0)
+    return mean, len(curves)
+
+
+def correlation_length(image=None, *, curve=None, max_lag: int = 32, level: float = math.exp(-1)) -> float:
+    """Distance in pixels at which the autocorrelation first falls below ``level`` (``1/e``).
+
+    Linear interpolation between the two lags around the crossing. Give either an image (its
+    :func:`autocorrelation` up to ``max_lag`` is computed) or a ready ``curve``.
+
+    Args:
+        image: 2-D array, or ``None`` when ``curve`` is given.
+        curve: an autocorrelation curve starting at lag 0.
+        max_lag: the largest lag measured on ``image``. Default: 32.
+        level: the threshold, in ``(0, 1)``. Default: ``1/e``.
+
+    Returns:
+        The distance as a float; ``inf`` if the curve never falls below ``level``.
+
+    Examples::
+
+        >>> correlation_length(curve=np.exp(-(np.arange(10) / 4.0) ** 2))   # Gaussian, 1/e at 4
+        4.0...
+    """
+    if (image is None) == (curve is None):
+        raise ValueError("give exactly one of image and curve.")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}.")
+    rho = autocorrelation(image, max_lag) if curve is None else np.asarray(curve, dtype=float)
+    below = np.flatnonzero(rho < level)
+    if below.size == 0:
+        return float("inf")
+    d = int(below[0])
+    r0, r1 = rho[d - 1], rho[d]
+    return float(d - 1 + (r0 - level) / (r0 - r1))
+
+
+def radial_power_spectrum(image, *, window: str = "hann"):
+    """Radially averaged power spectrum of an image, mean removed, optionally windowed.
+
+    The image minus its mean is multiplied by a separable window (``"hann"``, to avoid the
+    spurious power that the image's borders add along the axes, or ``"none"``), Fourier
+    transformed, and ``|F|**2 / (H * W)`` is averaged over rings of integer radius in frequency
+    space. Frequencies are in cycles per pixel, with 1 cycle per image as the smallest step of a
+    square image.
+
+    Args:
+        image: 2-D array.
+        window: ``"hann"`` or ``"none"``. Default: ``"hann"``.
+
+    Returns:
+        ``(f, power)``: two arrays, ``f`` from ``1 / N`` up to ``0.5`` cycles per pixel
+        (``N`` the shorter side), DC left out.
+
+    Examples::
+
+        >>> f, pw = radial_power_spectrum(np.random.default_rng(0).standard_normal((64, 64)), window="none")
+        >>> float(f[0]), float(f[-1]), bool(0.7 < pw.mean() < 1.3)     # white noise: flat, at its variance 1
+        (0.015625, 0.5, True)
+    """
+    x = _image(image)
+    check_choice(window, ("hann", "none"), "window")
+    h, w = x.shape
+    x = x - x.mean()
+    if window == "hann":
+        win = np.outer(np.hanning(h), np.hanning(w))
+        x = x * win / math.sqrt(float((win**2).mean()))   # keep the total power comparable
+    power = np.abs(np.fft.fft2(x)) ** 2 / (h * w)
+    n = min(h, w)
+    fy = np.fft.fftfreq(h)[:, None]
+    fx = np.fft.fftfreq(w)[None, :]
+    ring = np.rint(np.sqrt(fy**2 + fx**2) * n).astype(int)   # radius in steps of 1/n
+    sums = np.bincount(ring.ravel(), weights=power.ravel())
+    counts = np.bincount(ring.ravel())
+    radii = np.arange(1, n // 2 + 1)
+    return radii / n, sums[radii] / counts[radii]
+
+
+def fit_spectral_exponent(image=None, *, spectrum=None, band=(0.02, 0.25), window: str = "hann") -> dict:
+    """Fit ``P(f) = c * f**-alpha`` to a radially averaged power spectrum by least squares in log-log.
+
+    Args:
+        image: 2-D array, or ``None`` when ``spectrum`` is given.
+        spectrum: ``(f, power)`` as returned by :func:`radial_power_spectrum`.
+        band: ``(f_low, f_high)`` in cycles per pixel; only rings inside are fitted. Default
+            ``(0.02, 0.25)``: above the lowest few rings (where the window blurs the spectrum)
+            and below half the Nyquist frequency (where JPEG compression, demosaicing and
+            sensor noise distort it).
+        window: the window for :func:`radial_power_spectrum`. Default: ``"hann"``.
+
+    Returns:
+        A dict with ``"alpha"`` (the fitted exponent; 2 is the ``1/f**2`` law), ``"log10_c"``,
+        ``"band"``, ``"points"`` (rings fitted) and ``"f"``, ``"power"`` (the whole spectrum).
+
+    Examples::
+
+        >>> f = np.arange(1, 129) / 256
+        >>> round(fit_spectral_exponent(spectrum=(f, 3 * f ** -2.0))["alpha"], 6)
+        2.0
+    """
+    if (image is None) == (spectrum is None):
+        raise ValueError("give exactly one of image and spectrum.")
+    f, power = radial_power_spectrum(image, window=window) if spectrum is None else map(np.asarray, spectrum)
+    lo, hi = (float(b) for b in band)
+    if not 0 < lo < hi:
+        raise ValueError(f"band must be (f_low, f_high) with 0 < f_low < f_high, got {band!r}.")
+    inside = (f >= lo) & (f <= hi) & (power > 0)
+    if inside.sum() < 3:
+        raise ValueError(f"band {band!r} holds only {int(inside.sum())} frequencies; widen it or use a larger image.")
+    slope, intercept = np.polyfit(np.log10(f[inside]), np.log10(power[inside]), 1)
+    return {"alpha": float(-slope), "log10_c": float(intercept), "band": (lo, hi),
+            "points": int(inside.sum()), "f": f, "power": power}
+
+
+def injected_variance(weights, covariance, p: float, kind: str = "element", *, mean=0.0) -> float:
+    """Variance that inverted dropout injects into ``z = sum_i w_i x_i`` of correlated units.
+
+    Dropout multiplies each unit by ``m_i / (1 - p)`` with ``m_i`` a Bernoulli(1 - p) coin. For a
+    fixed input the noise in ``z`` has variance
+
+    * element dropout (independent coins): ``p / (1 - p) * sum_i w_i**2 x_i**2``;
+    * spatial dropout (one coin shared by all the units summed): ``p / (1 - p) * (sum_i w_i x_i)**2``.
+
+    Averaged over inputs with mean ``mu`` and covariance ``C``, the second moment is
+    ``S = C + mu mu^T`` and the injected variance is ``p / (1 - p) * sum_i w_i**2 S_ii``
+    (element) or ``p / (1 - p) * w^T S w`` (spatial). For ``n`` equal weights ``1/n``,
+    unit variance, zero mean and correlation ``rho`` between any two units this is
+    ``p / ((1 - p) n)`` against ``p / (1 - p) * (1/n + (1 - 1/n) rho)``: the gap grows
+    with the correlation, up to a factor ``n``.
+
+    Args:
+        weights: the ``n`` weights of the sum (a ``k x k`` kernel is flattened).
+        covariance: ``(n, n)`` covariance of the units.
+        p: drop probability in ``[0, 1)``.
+        kind: ``"element"`` or ``"spatial"``.
+        mean: the units' mean, a scalar or ``n`` values. Default: 0.
+
+    Returns:
+        The injected variance, a float.
+
+    Examples::
+
+        >>> n, rho = 9, 0.8
+        >>> C = np.full((n, n), rho) + (1 - rho) * np.eye(n)
+        >>> w = np.full(n, 1 / n)
+        >>> round(injected_variance(w, C, 0.5), 4), round(injected_variance(w, C, 0.5, "spatial"), 4)
+        (0.1111, 0.8222)
+    """
+    p = check_probability(p)
+    if p == 1.0:
+        raise ValueError("p must be smaller than 1: inverted dropout divides by 1 - p.")
+    check_choice(kind, KINDS, "kind")
+    w = np.asarray(weights, dtype=float).ravel()
+    c = np.asarray(covariance, dtype=float)
+    if c.shape != (w.size, w.size):
+        raise ValueError(f"covariance must have shape ({w.size}, {w.size}) for {w.size} weights, got {c.shape}.")
+    mu = np.broadcast_to(np.asarray(mean, dtype=float), w.shape)
+    second = c + np.outer(mu, mu)
+    factor = p / (1.0 - p)
+    if kind == "element":
+        return float(factor * (w**2 * np.diag(second)).sum())
+    return float(factor * w @ second @ w)
+
+
+def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.random.Generator) -> dict:
+    """Measure the variance dropout injects into ``z = sum(w * patch)`` over every ``k x k`` patch of a map.
+
+    Every patch of ``field`` is one input to a unit of the next layer with kernel ``weights``.
+    Each patch gets its own mask (one coin per pixel for ``"element"``, one coin for the patch
+    for ``"spatial"``, as if the channel were dropped); the squared difference between ``z``
+    after inverted dropout and ``z`` without is averaged over patches. The same quantity is
+    predicted by :func:`injected_variance` from the patches' measured mean and covariance.
+
+    Args:
+        field: 2-D map.
+        weights: ``(k, k)`` kernel.
+        p: drop probability in ``[0, 1)``.
+        kind: ``"element"`` or ``"spatial"``.
+        rng: NumPy generator.
+
+    Returns:
+        A dict with ``"measured"``, ``"predicted"`` (from the patch statistics), ``"stderr"`` (the
+        standard error of ``"measured"``, treating patches as independent, which they are not:
+        neighbouring patches overlap, so compare with a generous bound), ``"signal"``
+        (``mean(z**2)`` without dropout) and ``"patches"``.
+
+    Examples::
+
+        >>> r = np.random.default_rng(0)
+        >>> s = sampled_injected_variance(r.standard_normal((64, 64)), np.full((3, 3), 1 / 9), 0.5, "element", r)
+        >>> bool(abs(s["measured"] - s["predicted"]) < 5 * s["stderr"])
+        True
+    """
+    p = check_probability(p)
+    if p == 1.0:
+        raise ValueError("p must be smaller than 1.")
+    check_choice(kind, KINDS, "kind")
+    check_rng(rng)
+    x = _image(field, "field")
+    w = np.asarray(weights, dtype=float)
+    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] > min(x.shape):
+        raise ValueError(f"weights must be a square (k, k) kernel no larger than the field, got {w.shape}.")
+    patches = np.lib.stride_tricks.sliding_window_view(x, w.shape).reshape(-1, w.size)
+    wf = w.ravel()
+    if kind == "element":
+        coins = rng.random(patches.shape) >= p
+    else:
+        coins = np.broadcast_to(rng.random((patches.shape[0], 1)) >= p, patches.shape)
+    noise = (patches * wf * (coins / (1.0 - p) - 1.0)).sum(axis=1)
+    sq = noise**2
+    mean = patches.mean(axis=0)
+    cov = np.cov(patches, rowvar=False, bias=True).reshape(w.size, w.size)
+    return {
+        "measured": float(sq.mean()),
+        "predicted": injected_variance(wf, cov, p, kind, mean=mean),
+        "stderr": float(sq.std() / math.sqrt(sq.size)),
+        "signal": float(((patches @ wf) ** 2).mean()),
+        "patches": int(patches.shape[0]),
+    }
+
+
+def weight_gradient_stats(x, delta, p: float, kind: str, convention: str, *, draws: int = 200,
+                          rng: np.random.Generator, kernel_size: int = 3) -> dict:
+    """Mean and spread of a conv layer's weight gradient when its input passes through dropout.
+
+    The layer is ``y = conv2d(dropout(x), W)`` (PyTorch, no padding) and the gradient arriving
+    from above, ``dL/dy = delta``, is held fixed, as in one step of backpropagation; so the
+    loss is ``L = sum(delta * y)`` and ``dL/dW`` is the correlation of ``delta`` with the dropped
+    input, linear in the mask. The no-dropout gradient ``g0`` is compared with ``draws`` gradients
+    ``g`` under dropout.
+
+    Args:
+        x: input of shape ``(C, H, W)`` (one sample).
+        delta: upstream gradient of shape ``(C_out, H - k + 1, W - k + 1)``.
+        p: drop probability in ``[0, 1)``.
+        kind: ``"element"`` (one coin per unit) or ``"spatial"`` (one coin per channel).
+        convention: ``"inverted"`` (kept units scaled by ``1/(1-p)``) or ``"original"`` (no
+            scaling in training).
+        draws: masks sampled. Default: 200.
+        rng: NumPy generator for the masks.
+        kernel_size: ``k``. Default: 3.
+
+    Returns:
+        A dict with ``"mean_ratio"`` (``<mean g, g0> / |g0|**2``: 1 means the expected gradient
+        is unchanged, ``1 - p`` an effective learning rate times ``1 - p``), ``"relative_noise"``
+        (``mean |g - mean g|**2 / |g0|**2``), ``"g0"`` and ``"grads"`` (``(draws, C_out, C, k, k)``).
+
+    Examples::
+
+        >>> r = np.random.default_rng(0)
+        >>> x, d = r.standard_normal((2, 8, 8)), r.standard_normal((1, 6, 6))
+        >>> s = weight_gradient_stats(x, d, 0.5, "spatial", "original", draws=50, rng=r)
+        >>> ratios = s["grads"][:, 0, :, 0, 0] / s["g0"][0, :, 0, 0]   # per draw and input channel
+        >>> sorted({round(float(v), 6) for v in ratios.ravel()})            # a channel: all or nothing
+        [0.0, 1.0]
+    """
+    import torch
+
+    from ..layers.numpy_reference import numpy_dropout
+
+    p = check_probability(p)
+    if p == 1.0:
+        raise ValueError("p must be smaller than 1.")
+    check_choice(kind, KINDS, "kind")
+    draws = check_draws(draws)
+    check_rng(rng)
+    k = check_positive_int(kernel_size, "kernel_size")
+    x = np.asarray(x, dtype=float)
+    delta = np.asarray(delta, dtype=float)
+    if x.ndim != 3 or delta.ndim != 3 or delta.shape[1:] != (x.shape[1] - k + 1, x.shape[2] - k + 1):
+        raise ValueError(f"x must be (C, H, W) and delta (C_out, H - {k} + 1, W - {k} + 1), "
+                         f"got {x.shape} and {delta.shape}.")
+    c_in, c_out = x.shape[0], delta.shape[0]
+    noise = (c_in, 1, 1) if kind == "spatial" else None
+    weight = torch.zeros(c_out, c_in, k, k, dtype=torch.float64, requires_grad=True)
+    d = torch.as_tensor(delta)[None]
+
+    def grad_of(inp: np.ndarray) -> np.ndarray:
+        weight.grad = None
+        y = torch.nn.functional.conv2d(torch.as_tensor(inp)[None], weight)
+        (y * d).sum().backward()
+        return weight.grad.numpy().copy()
+
+    g0 = grad_of(x)                     # autograd, once
+    dropped = np.stack([numpy_dropout(x, p, rng, noise_shape=noise, convention=convention) for _ in range(draws)])
+    # the same gradient for every draw in one call: dL/dW[o, c] is the correlation of delta[o] with input channel c
+    per_draw = torch.nn.functional.conv2d(torch.as_tensor(dropped).reshape(draws * c_in, 1, *x.shape[1:]),
+                                          torch.as_tensor(delta)[:, None])
+    grads = per_draw.reshape(draws, c_in, c_out, k, k).transpose(1, 2).numpy()
+    norm = float((g0**2).sum())
+    mean = grads.mean(axis=0)
+    return {
+        "mean_ratio": float((mean * g0).sum() / norm),
+        "relative_noise": float(((grads - mean) ** 2).sum(axis=(1, 2, 3, 4)).mean() / norm),
+        "g0": g0,
+        "grads": grads,
+    }
