@@ -34,6 +34,16 @@ def check_probability(value, name: str = "p") -> float:
     return value
 
 
+def check_unit_interval(value, name: str, meaning: str) -> float:
+    """Return ``value`` as a float in ``[0, 1]`` (a fraction or a correlation, not a drop probability), or raise.
+
+    ``meaning`` says what the number is, for the message: "a correlation between two coins".
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be {meaning} in [0, 1], got {value!r}.")
+    return float(value)
+
+
 def _is_scalar_tensor(value) -> bool:
     return type(value).__module__.startswith("torch") and getattr(value, "ndim", None) == 0 and hasattr(value, "item")
 

@@ -1,4 +1,4 @@
-"""Checkers of chapter 1, dropout from a coin flip to inverted dropout (exercises 1.1-1.4)."""
+"""Checkers of chapter 1, dropout from a coin flip to inverted dropout (exercises 1.1-1.5)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 
 from ._harness import SIGMAS, ExerciseFailure, as_array, check_inverted_output, fail, fraction_bound, mean_bound, run_student_code
 
-__all__ = ["check_dropout_variance", "check_fixed_dropout", "check_inverted_dropout", "dropout_variance_reference"]
+__all__ = ["average_variance_reference", "check_average_variance", "check_dropout_variance", "check_fixed_dropout",
+           "check_inverted_dropout", "dropout_variance_reference"]
 
 
 def check_inverted_dropout(student_fn) -> None:
@@ -97,8 +98,10 @@ def check_dropout_variance(student_fn) -> None:
 
 
 def check_fixed_dropout(student_fn) -> None:
-    """Exercise 1.3: ``student_fn(x, p, training)`` must be a corrected PyTorch inverted dropout.
+    """Exercise 1.4: ``student_fn(x, p, training)`` must be a corrected PyTorch inverted dropout.
 
+    The buggy version has three problems: it keeps a unit with probability ``p`` instead of
+    ``1 - p``, it drops in eval mode too, and with ``p = 1`` it divides by zero (inf/NaN).
     Checks on ``x = torch.ones(20_000)``: in training, values are 0 or ``1/(1-p)``, the dropped
     fraction is ``p`` (``p`` = 0.2 and 0.7, ``SIGMAS`` bounds) and the mean is 1; with
     ``training=False`` the input is returned unchanged; ``p = 1`` gives zeros.
@@ -114,7 +117,7 @@ def check_fixed_dropout(student_fn) -> None:
         ...     if p == 1: return torch.zeros_like(x)
         ...     return x * (torch.rand_like(x) >= p) / (1 - p)
         >>> check_fixed_dropout(ref)
-        Correct: both bugs fixed: units are kept with probability 1 - p, and eval mode is the identity.
+        Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity, and p = 1 gives zeros.
     """
     import torch
 
@@ -139,7 +142,99 @@ def check_fixed_dropout(student_fn) -> None:
             )
         y = as_array(run_student_code(student_fn, x.clone(), 1.0, True, what=what), what)
         if not np.isfinite(y).all() or np.any(y != 0):
-            fail("with p = 1 every unit is dropped: return zeros, without dividing by 1 - p = 0.")
+            fail("with p = 1 every unit is dropped, but your output has non-zero, inf or NaN values: this is the "
+                 "third problem of the buggy version (dividing by 1 - p = 0). Return zeros when p = 1.")
     finally:
         torch.random.set_rng_state(torch_state)
-    print("Correct: both bugs fixed: units are kept with probability 1 - p, and eval mode is the identity.")
+    print("Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity, "
+          "and p = 1 gives zeros.")
+
+
+def average_variance_reference(a: float, p: float, n: int, rho: float) -> float:
+    """Variance of the average of ``n`` units of value ``a`` after inverted dropout, coins correlated ``rho``.
+
+    ``a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n``: ``a**2 p / ((1 - p) n)`` for independent
+    coins (``rho = 0``), ``a**2 p / (1 - p)`` for one shared coin (``rho = 1``).
+
+    Examples::
+
+        >>> average_variance_reference(1.0, 0.5, 9, 1.0) / average_variance_reference(1.0, 0.5, 9, 0.0)
+        9.0
+    """
+    return a * a * p / (1.0 - p) * (1.0 + (n - 1) * rho) / n
+
+
+#: Points (a, p, n, rho) at which exercise 1.5's formula is compared: n = 1 and rho = 0 or 1 included.
+AVERAGE_VARIANCE_POINTS = tuple(
+    (a, p, n, rho)
+    for a in (1.0, 2.0, -1.5)
+    for p in (0.1, 0.3, 0.5, 0.8)
+    for n in (1, 2, 9, 50)
+    for rho in (0.0, 0.25, 1.0)
+)
+
+
+def check_average_variance(student_fn) -> None:
+    """Exercise 1.5: ``student_fn(a, p, n, rho)``: variance of the average of ``n`` dropped-out units.
+
+    Each of ``n`` units has value ``a``; inverted dropout with drop probability ``p`` multiplies
+    each by a coin ``B_i / (1 - p)``, and two coins have correlation ``rho``. The variance of the
+    average is ``a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n``. The answer is compared at the
+    144 points of ``AVERAGE_VARIANCE_POINTS`` (relative tolerance 1e-6); typical mistakes are named.
+
+    Args:
+        student_fn: the learner's function ``(a, p, n, rho) -> float``.
+
+    Examples::
+
+        >>> check_average_variance(lambda a, p, n, rho: a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n)
+        Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins, all of it for one shared coin.
+    """
+    what = "your variance function"
+    mistakes = (
+        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho),
+         "You forgot to divide by n: the variance of a sum of n terms is n times larger than that of their average "
+         "(Var[S/n] = Var[S]/n², and Var[S] = n·σ²·(1 + (n-1)ρ))."),
+        (lambda a, p, n, rho: a * a * p * (1 - p) * (1 + (n - 1) * rho) / n,
+         "You used p(1-p), the variance of the unscaled coin; the kept value is a/(1-p), so one unit's variance is "
+         "a² p/(1-p)."),
+        (lambda a, p, n, rho: a * a * (1 - p) / p * (1 + (n - 1) * rho) / n,
+         "You swapped p and 1-p: p is the probability to drop."),
+        (lambda a, p, n, rho: a * a * p / (1 - p) / n,
+         "Your answer ignores ρ: it is right for independent coins only. Add the n(n-1) covariance terms ρσ²."),
+        (lambda a, p, n, rho: a * a * p / (1 - p),
+         "Your answer ignores n: that is the variance of one unit, or of the average when all coins are one."),
+        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + n * rho) / n,
+         "There are n(n-1) ordered pairs of different coins, not n²: the factor is 1 + (n-1)ρ, not 1 + nρ."),
+        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho) / n**2,
+         "You divided by n² twice: Var[S/n] = Var[S]/n² and Var[S] = n·σ²·(1 + (n-1)ρ), so one factor n remains."),
+        (lambda a, p, n, rho: abs(a) * p / (1 - p) * (1 + (n - 1) * rho) / n,
+         "The variance scales with a², not a."),
+        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho * rho) / n,
+         "ρ is already the correlation between two coins: the covariance of two units is ρσ², not ρ²σ²."),
+    )
+    answers = []
+    for point in AVERAGE_VARIANCE_POINTS:
+        got = run_student_code(student_fn, *point, what=what)
+        if got is None:
+            fail(f"{what} returned None: did you forget the `return` statement?")
+        try:
+            answers.append(float(got))
+        except (TypeError, ValueError):
+            fail(f"{what} must return a number, got {type(got).__name__}.")
+
+    def matches(formula) -> list[bool]:
+        return [math.isclose(got, formula(*pt), rel_tol=1e-6, abs_tol=1e-12)
+                for pt, got in zip(AVERAGE_VARIANCE_POINTS, answers)]
+
+    right = matches(average_variance_reference)
+    if not all(right):
+        first = right.index(False)
+        (a, p, n, rho), got = AVERAGE_VARIANCE_POINTS[first], answers[first]
+        want = average_variance_reference(a, p, n, rho)
+        # name the mistake that explains every answer; else one that explains this point
+        hint = next((" " + text for wrong, text in mistakes if all(matches(wrong))), "")
+        hint = hint or next((" " + text for wrong, text in mistakes if matches(wrong)[first]), "")
+        fail(f"for a = {a}, p = {p}, n = {n}, ρ = {rho} you returned {got:.4g}, expected {want:.4g}.{hint}")
+    print("Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins, "
+          "all of it for one shared coin.")

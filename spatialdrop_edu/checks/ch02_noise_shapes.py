@@ -1,4 +1,4 @@
-"""Checkers of chapter 2, noise shapes (exercises 2.1-2.4)."""
+"""Checkers of chapter 2, noise shapes (exercises 2.1-2.5)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import numpy as np
 from ..layers.noise_shapes import coin_flips, noise_shape
 from ._harness import SIGMAS, ExerciseFailure, as_array, check_inverted_output, fail, fraction_bound, mean_bound, run_student_code
 
-__all__ = ["COIN_FLIP_QUESTIONS", "check_coin_flips", "check_noise_shape_dropout", "check_word_dropout"]
+__all__ = ["COIN_FLIP_QUESTIONS", "check_coin_flips", "check_noise_shape_dropout", "check_word_dropout",
+           "check_word_type_dropout"]
 
 #: The questions of exercise 2.1, each as (description, input shape, kind, data format).
 COIN_FLIP_QUESTIONS = {
@@ -119,12 +120,15 @@ def check_noise_shape_dropout(student_fn) -> None:
 
 
 def check_word_dropout(student_fn) -> None:
-    """Exercise 2.3: ``student_fn(x, p, rng)`` must drop whole words (tokens) of ``x`` of shape ``(N, T, E)``.
+    """Exercise 2.4: ``student_fn(x, p, rng)`` must drop whole tokens of ``x`` of shape ``(N, T, E)``.
 
-    That is noise shape ``(N, T, 1)``: each token's embedding is zeroed entirely or kept and
-    scaled by ``1/(1-p)``. Checks on ones of shape ``(32, 20, 8)`` pooled over 10 calls: constant
-    along E, varying along T, the fraction of dropped tokens is ``p`` within ``SIGMAS``
-    standard deviations; recognises SpatialDropout1D's noise shape ``(N, 1, E)`` and says so.
+    That is *token* dropout, noise shape ``(N, T, 1)``: each token's embedding (each occurrence of
+    a word, independently) is zeroed entirely or kept and scaled by ``1/(1-p)``. (Gal and
+    Ghahramani's embedding dropout is different: it drops word *types*, so every occurrence of
+    a dropped word vanishes together.) The name ``check_word_dropout`` is kept for compatibility.
+    Checks on ones of shape ``(32, 20, 8)`` pooled over 10 calls: constant along E, varying
+    along T, the fraction of dropped tokens is ``p`` within ``SIGMAS`` standard deviations;
+    recognises SpatialDropout1D's noise shape ``(N, 1, E)`` and says so.
 
     Args:
         student_fn: the learner's function ``(x, p, rng) -> array``.
@@ -135,9 +139,9 @@ def check_word_dropout(student_fn) -> None:
         ...     keep = rng.random((x.shape[0], x.shape[1], 1)) >= p
         ...     return np.where(keep, x / max(1 - p, 1e-300), 0.0)
         >>> check_word_dropout(ref)
-        Correct: whole tokens are dropped (noise shape (N, T, 1)), and kept ones are scaled by 1/(1-p).
+        Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by 1/(1-p).
     """
-    what = "your word dropout"
+    what = "your token dropout"
     rng = np.random.default_rng(11)
     shape = (32, 20, 8)
     x = np.ones(shape)
@@ -150,15 +154,94 @@ def check_word_dropout(student_fn) -> None:
     constant_t = bool(np.all(y == y[:, :, :1, :]))
     if constant_t and not constant_e:
         fail("the output is the same at every timestep and varies across embedding features: that is "
-              "SpatialDropout1D (noise shape (N, 1, E)), which drops feature channels, not words. "
-              "To drop words, share the coin across E: noise shape (N, T, 1).")
+              "SpatialDropout1D (noise shape (N, 1, E)), which drops feature channels, not tokens. "
+              "To drop tokens, share the coin across E: noise shape (N, T, 1).")
     if not constant_e:
-        fail("some tokens are only partly zeroed: a dropped word must lose its whole embedding, so use one coin "
+        fail("some tokens are only partly zeroed: a dropped token must lose its whole embedding, so use one coin "
               "per (sample, token), noise shape (N, T, 1), broadcast along E.")
     if constant_t:
         fail("the output does not vary between tokens: each token needs its own coin (noise shape (N, T, 1)).")
     check_inverted_output(y, y.shape, p, len(outputs) * shape[0] * shape[1], what)
     y1 = as_array(run_student_code(student_fn, x.copy(), 1.0, rng, what=what), what)
     if y1.shape != shape or not np.isfinite(y1).all() or np.any(y1 != 0):
+        fail("with p = 1 every token is dropped: the output must be all zeros, without NaN from dividing by 1 - p = 0.")
+    print("Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by "
+          "1/(1-p).")
+
+
+def check_word_type_dropout(student_fn) -> None:
+    """Exercise 2.5: ``student_fn(ids, table, p, rng)``: word-type dropout, one coin per sentence and vocabulary row.
+
+    ``ids`` is an int array ``(N, T)`` of token ids, ``table`` the embedding matrix ``(V, E)``; the
+    answer is the embedded batch ``(N, T, E)`` in which, within each sentence, every occurrence of a
+    dropped word type is zero and every kept token is its embedding times ``1/(1-p)``. Checks, over
+    10 calls on 64 sentences of 30 tokens from a vocabulary of 12 words: whole tokens only; every
+    occurrence of a word in a sentence shares its coin (else: that is token dropout); sentences
+    have their own coins (else: one coin for the whole batch); kept values scaled; the fraction of
+    dropped (sentence, word type) coins is ``p`` within ``SIGMAS`` standard deviations; ``p = 0``
+    returns the plain lookup and ``p = 1`` zeros without NaN.
+
+    Args:
+        student_fn: the learner's function ``(ids, table, p, rng) -> array``.
+
+    Examples::
+
+        >>> def ref(ids, table, p, rng):
+        ...     if p == 1: return np.zeros(ids.shape + table.shape[1:])
+        ...     keep = rng.random((ids.shape[0], table.shape[0])) >= p
+        ...     kept = np.take_along_axis(keep, ids, axis=1)
+        ...     return np.where(kept[..., None], table[ids] / (1 - p), 0.0)
+        >>> check_word_type_dropout(ref)
+        Correct: one coin per sentence and word type: every occurrence of a dropped word vanishes together.
+    """
+    what = "your word-type dropout"
+    data = np.random.default_rng(13)
+    n, t, v, e = 64, 30, 12, 4
+    ids = data.integers(0, v, size=(n, t))
+    table = np.arange(1.0, v + 1.0)[:, None] * np.ones((1, e))       # row i holds the value i + 1
+    lookup = table[ids]
+    rng = np.random.default_rng(17)
+    p = 0.25
+    outputs = [as_array(run_student_code(student_fn, ids.copy(), table.copy(), p, rng, what=what), what)
+               for _ in range(10)]
+    if any(o.shape != lookup.shape for o in outputs):
+        fail(f"{what} returned shape {outputs[0].shape}, expected (N, T, E) = {lookup.shape}: look the ids up in the "
+             f"table (table[ids]).")
+    y = np.stack(outputs)                                            # (calls, N, T, E)
+    if not np.all(y == y[..., :1]):
+        fail("some tokens are only partly zeroed: a dropped word must lose its whole embedding row.")
+    zero = y[..., 0] == 0                                            # (calls, N, T): token dropped
+    states = np.zeros((len(outputs), n, v), dtype=int)              # per sentence and word: 0 absent, 1 kept, 2 dropped
+    for c in range(len(outputs)):
+        for s_ in range(n):
+            for word in np.unique(ids[s_]):
+                dropped = zero[c, s_][ids[s_] == word]
+                if dropped.any() and not dropped.all():
+                    fail(f"in sentence {s_}, the word with id {word} occurs {dropped.size} times but only "
+                         f"{int(dropped.sum())} of its occurrences were dropped: that is token dropout, one coin per "
+                         f"occurrence. Word-type dropout draws one coin per vocabulary row (per sentence) and uses it "
+                         f"at every position that holds that word.")
+                states[c, s_, word] = 2 if dropped.all() else 1
+    for c in range(len(outputs)):
+        for word in range(v):
+            present = states[c, :, word][states[c, :, word] > 0]
+            if present.size > 20 and np.all(present == present[0]):
+                fail(f"in one call, word {word} is {'dropped' if present[0] == 2 else 'kept'} in all {present.size} "
+                     f"sentences that contain it: you drew one coin per word for the whole batch. Each sentence "
+                     f"needs its own coins: shape (N, V).")
+    normalized = np.where(zero[..., None], 0.0, y / lookup)[..., 0]  # 0 or the scale 1/(1-p)
+    coins = np.where(states == 2, 0.0, 1.0 / (1.0 - p))[states > 0]
+    scale = 1.0 / (1.0 - p)
+    if not np.allclose(normalized[~zero], scale):
+        got = np.unique(np.round(normalized[~zero], 4))[:3].tolist()
+        hint = " Did you forget to scale kept tokens by 1/(1-p)?" if np.isclose(got[0], 1.0) else ""
+        fail(f"kept tokens must be their embedding times 1/(1-p) = {scale:.2f}, but {what} returned that times "
+             f"{got}.{hint}")
+    check_inverted_output(coins, coins.shape, p, coins.size, what + " (counted per sentence and word type)")
+    y0 = as_array(run_student_code(student_fn, ids.copy(), table.copy(), 0.0, rng, what=what), what)
+    if y0.shape != lookup.shape or not np.allclose(y0, lookup):
+        fail("with p = 0 nothing is dropped: the output must be the plain lookup table[ids].")
+    y1 = as_array(run_student_code(student_fn, ids.copy(), table.copy(), 1.0, rng, what=what), what)
+    if y1.shape != lookup.shape or not np.isfinite(y1).all() or np.any(y1 != 0):
         fail("with p = 1 every word is dropped: the output must be all zeros, without NaN from dividing by 1 - p = 0.")
-    print("Correct: whole tokens are dropped (noise shape (N, T, 1)), and kept ones are scaled by 1/(1-p).")
+    print("Correct: one coin per sentence and word type: every occurrence of a dropped word vanishes together.")

@@ -10,11 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_draws, check_positive_int, check_probability, check_seed
+from .._validation import (
+    check_draws,
+    check_positive_int,
+    check_probability,
+    check_rng,
+    check_seed,
+    check_unit_interval,
+)
 from ..layers.numpy_reference import numpy_dropout
 from ..plotting import plot_heatmap, plot_running_mean_error
 
-__all__ = ["activation_map", "dropout_demo", "dropout_twin", "dropout_widget", "plot_dropout_demo"]
+__all__ = ["activation_map", "average_after_dropout", "dropout_demo", "dropout_twin", "dropout_widget",
+           "plot_dropout_demo", "tidy_log_axis"]
 
 
 def activation_map(size: int = 6) -> np.ndarray:
@@ -42,7 +50,7 @@ def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
     Args:
         p: probability of dropping a unit, in ``[0, 1]``.
         seed: seed of the ``numpy.random.Generator`` that draws every mask.
-        x: 2-D activation map; default :func:`activation_map`.
+        x: an activation map of a 2-D image (a rank-2 array); default :func:`activation_map`.
         draws: number of dropout calls averaged for the running mean. Default: 200.
 
     Returns:
@@ -63,7 +71,7 @@ def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
     draws = check_draws(draws)
     x = activation_map() if x is None else np.asarray(x, dtype=float)
     if x.ndim != 2:
-        raise ValueError(f"x must be a 2-D activation map, got shape {x.shape}.")
+        raise ValueError(f"x must be a 2-D activation map (a rank-2 array), got shape {x.shape}.")
     rng = np.random.default_rng(seed)
     outputs = np.empty((draws, *x.shape))
     masks = np.empty((draws, *x.shape), dtype=bool)
@@ -89,6 +97,80 @@ def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
     }
 
 
+def tidy_log_axis(ax, max_labels: int = 6) -> None:
+    """Label a logarithmic y axis with a few round numbers (1, 2, 5 per decade) and no crowded minor labels.
+
+    Matplotlib labels the minor ticks of a log axis that spans less than a decade, so their labels
+    overlap in a small panel. This keeps at most ``max_labels`` labelled ticks.
+
+    Args:
+        ax: axes whose y axis is logarithmic.
+        max_labels: most labelled ticks. Default: 6.
+
+    Examples::
+
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots(); _ = ax.semilogy([1, 2], [0.15, 6.0]); tidy_log_axis(ax)
+        >>> fig.canvas.draw()
+        >>> labels = [t.get_text() for t in ax.get_yticklabels(minor=True)] + [t.get_text() for t in ax.get_yticklabels()]
+        >>> [t for t in labels if t and 0.15 <= float(t) <= 6.0]
+        ['0.2', '0.5', '1', '2', '5']
+        >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    check_positive_int(max_labels, "max_labels")
+    ax.yaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0), numticks=max_labels))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def average_after_dropout(a: float, p: float, n: int, rho: float, draws: int, rng) -> np.ndarray:
+    """Average of ``n`` units of value ``a`` after inverted dropout whose coins have correlation ``rho``.
+
+    Each draw flips a biased coin first: with probability ``rho`` all ``n`` units share one keep
+    coin (noise shape ``(draws, 1)``, as spatial dropout on a constant map), otherwise each unit
+    has its own (noise shape ``(draws, n)``, plain dropout). Two different coins are then
+    correlated with exactly ``rho``, and the variance of the average is
+    ``a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n``.
+
+    Args:
+        a: the value of every unit.
+        p: drop probability, in ``[0, 1)``.
+        n: number of units averaged, a positive int.
+        rho: correlation between two coins, in ``[0, 1]``.
+        draws: number of independent averages, a positive int.
+        rng: a ``numpy.random.Generator``.
+
+    Returns:
+        A ``(draws,)`` array: one average per draw.
+
+    Examples::
+
+        >>> rng = np.random.default_rng(0)
+        >>> shared = average_after_dropout(2.0, 0.5, 9, 1.0, 1000, rng)
+        >>> sorted(set(shared.tolist()))   # one coin for all nine units: 0 or 2 / (1 - p)
+        [0.0, 4.0]
+        >>> float(average_after_dropout(2.0, 0.0, 9, 0.3, 5, rng).std())
+        0.0
+    """
+    from ..layers.numpy_reference import keep_mask
+
+    p = check_probability(p)
+    if p >= 1.0:
+        raise ValueError(f"p must be below 1 for an average of kept units, got {p}.")
+    n = check_positive_int(n, "n")
+    rho = check_unit_interval(rho, "rho", "a correlation between two coins")
+    draws = check_draws(draws)
+    rng = check_rng(rng)
+    x = np.full((draws, n), float(a))
+    independent = np.where(keep_mask((draws, n), p, rng), x / (1.0 - p), 0.0)
+    shared = np.where(keep_mask((draws, n), p, rng, (draws, 1)), x / (1.0 - p), 0.0)
+    use_shared = (rng.random(draws) < rho)[:, None]
+    return np.where(use_shared, shared, independent).mean(axis=1)
+
+
 def plot_dropout_demo(state: dict, fig=None):
     """Five panels of a :func:`dropout_demo` state: input, mask, output, running mean, error curve.
 
@@ -108,7 +190,7 @@ def plot_dropout_demo(state: dict, fig=None):
         fig = plt.figure(figsize=(15, 3.2))
     fig.clear()
     axes = fig.subplots(1, 5)
-    plot_heatmap(axes[0], x, title="input x", vmax=vmax)
+    plot_heatmap(axes[0], x, title="input x (its own scale)", vmax=max(float(x.max()), 1e-12))
     plot_heatmap(axes[1], state["mask"].astype(float), title=f"keep mask (p = {p:.2f}); × = dropped",
                  vmax=1.0, marks=~state["mask"], colorbar=False)
     plot_heatmap(axes[2], state["output"], title=f"output: kept × 1/(1-p) = {scale:.2f}" if p < 1 else "output (all dropped)",
@@ -118,6 +200,7 @@ def plot_dropout_demo(state: dict, fig=None):
     expected = state["expected_errors"]
     plot_running_mean_error(state["errors"], ax=axes[4], reference=expected if np.isfinite(expected).all() else None,
                             title="running mean → input")
+    tidy_log_axis(axes[4])
     fig.tight_layout()
     return fig
 
@@ -126,7 +209,7 @@ def dropout_widget(x=None, draws: int = 200):
     """The chapter 1 widget: rate and seed sliders over :func:`dropout_demo`.
 
     Args:
-        x: 2-D activation map; default :func:`activation_map`.
+        x: activation map (a rank-2 array); default :func:`activation_map`.
         draws: number of draws averaged. Default: 200.
 
     Returns:
@@ -189,5 +272,6 @@ def dropout_twin(rates=(0.1, 0.5, 0.9), seed: int = 0, *, x=None, draws: int = 2
                      vmax=max(float(s["input"].max()), 1e-12))
         exp = s["expected_errors"]
         plot_running_mean_error(s["errors"], ax=row[3], reference=exp if np.isfinite(exp).all() else None)
+        tidy_log_axis(row[3])
     fig.tight_layout()
     return fig

@@ -76,7 +76,7 @@ def choice_noise_shape(input_shape, layer: str, data_format: str = "channels_fir
 
         >>> choice_noise_shape((8, 50, 300), "SpatialDropout1D", "channels_last")
         (8, 1, 300)
-        >>> choice_noise_shape((8, 50, 300), "custom", custom=(None, None, 1))   # word dropout
+        >>> choice_noise_shape((8, 50, 300), "custom", custom=(None, None, 1))   # token dropout
         (8, 50, 1)
     """
     shape = check_shape(input_shape)
@@ -193,11 +193,12 @@ def plot_noise_shape_demo(state: dict, fig=None, max_channels: int = 6):
     return fig
 
 
-def noise_shape_widget(input_shape: str = "2, 4, 5, 5", draws: int = 300):
+def noise_shape_widget(input_shape: str = "2, 3, 4, 5", draws: int = 300):
     """The chapter 2 widget: input shape, layer or custom noise shape, data format, rate, seed.
 
     Args:
-        input_shape: the initial input shape, as text.
+        input_shape: the initial input shape, as text. Default ``"2, 3, 4, 5"``: every size
+            different, so the noise shape shows which axis is the channel.
         draws: masks sampled for the histogram.
 
     Returns:
@@ -213,7 +214,7 @@ def noise_shape_widget(input_shape: str = "2, 4, 5, 5", draws: int = 300):
         >>> w = noise_shape_widget()   # doctest: +SKIP
         >>> w.children[1].value = "Dropout"   # doctest: +SKIP
         >>> w.result["flips"]   # doctest: +SKIP
-        200
+        120
     """
     import ipywidgets as widgets
     import matplotlib.pyplot as plt
@@ -247,7 +248,7 @@ def noise_shape_widget(input_shape: str = "2, 4, 5, 5", draws: int = 300):
     return widgets.interactive(show, **controls)
 
 
-def noise_shape_twin(input_shape=(2, 4, 5, 5), p: float = 0.5, seed: int = 0, *, draws: int = 300, cases=None):
+def noise_shape_twin(input_shape=(2, 3, 4, 5), p: float = 0.5, seed: int = 0, *, draws: int = 300, cases=None):
     """Static twin of :func:`noise_shape_widget`: one row per noise shape, masks and histogram.
 
     Args:

@@ -96,6 +96,71 @@ def test_dropout_demo_validates(kwargs, match):
         widgets.dropout_demo(**kwargs)
 
 
+def input_image(fig):
+    ax = next(ax for ax in fig.axes if ax.get_title().startswith("input x"))
+    return ax.images[0]
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.5, 0.9, 1.0])
+def test_dropout_widget_input_panel_has_its_own_colour_scale(rate):
+    """At high rates the output's scale is 1/(1-p) times the input's: sharing it made the input look uniformly dark."""
+    w = widgets.dropout_widget(draws=20)
+    w.children[0].value = rate
+    x = w.result["input"]
+    vmin, vmax = input_image(w.result["figure"]).get_clim()
+    assert (vmin, vmax) == (0.0, pytest.approx(float(x.max())))
+
+
+def labelled_y_ticks(ax):
+    ax.figure.canvas.draw()
+    low, high = ax.get_ylim()
+    ticks = list(zip(ax.get_yticks(), ax.get_yticklabels())) + list(
+        zip(ax.get_yticks(minor=True), ax.get_yticklabels(minor=True)))
+    return [label.get_text() for value, label in ticks if label.get_text() and low <= value <= high]
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.5, 0.9, 0.95])
+def test_dropout_widget_error_axis_labels_do_not_crowd(rate):
+    w = widgets.dropout_widget(draws=200)
+    w.children[0].value = rate
+    ax = next(ax for ax in w.result["figure"].axes if ax.get_title() == "running mean → input")
+    labels = labelled_y_ticks(ax)
+    assert 1 <= len(labels) <= 6, labels
+    assert all(not label.get_text() for label in ax.get_yticklabels(minor=True))
+
+
+def test_dropout_twin_error_axes_are_tidy():
+    fig = widgets.dropout_twin(rates=(0.9,), draws=200)
+    ax = next(ax for ax in fig.axes if ax.get_xlabel() == "number of draws averaged")
+    assert ax.get_yscale() == "log" and 1 <= len(labelled_y_ticks(ax)) <= 6
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 1.0])
+@pytest.mark.parametrize("n", [1, 9, 40])
+def test_average_after_dropout_variance_matches_the_formula(n, rho):
+    a, p, draws = 2.0, 0.3, 40_000
+    y = widgets.average_after_dropout(a, p, n, rho, draws, np.random.default_rng(100 + n))
+    formula = a * a * p / (1 - p) * (1 + (n - 1) * rho) / n
+    assert abs(y.mean() - a) < 5 * math.sqrt(formula / draws)
+    m4 = float(np.mean((y - y.mean()) ** 4))
+    se = math.sqrt(max(m4 - y.var() ** 2, 0.0) / draws)   # standard error of the sample variance
+    assert abs(y.var() - formula) < 5 * se + 1e-12
+
+
+def test_average_after_dropout_shared_coin_and_validation():
+    y = widgets.average_after_dropout(1.0, 0.5, 9, 1.0, 500, np.random.default_rng(0))
+    assert set(np.unique(y).tolist()) == {0.0, 2.0}
+    assert np.all(widgets.average_after_dropout(3.0, 0.0, 4, 0.5, 10, np.random.default_rng(0)) == 3.0)
+    with pytest.raises(ValueError, match="p must be below 1"):
+        widgets.average_after_dropout(1.0, 1.0, 9, 0.0, 10, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="rho must be a correlation"):
+        widgets.average_after_dropout(1.0, 0.5, 9, 1.5, 10, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="n must be a positive int"):
+        widgets.average_after_dropout(1.0, 0.5, 0, 0.5, 10, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng must be"):
+        widgets.average_after_dropout(1.0, 0.5, 9, 0.5, 10, 0)
+
+
 def test_dropout_twin_has_one_row_per_rate():
     fig = widgets.dropout_twin(rates=(0.0, 0.5, 1.0), draws=20)
     assert len(titled_axes(fig)) >= 3 * 3
@@ -232,6 +297,40 @@ def test_noise_shape_widget_invalid_choices_explain_themselves(shape, layer, fmt
     c["data_format"].value = fmt
     c["input_shape"].value = shape
     assert fragment in w.result["error"]
+
+
+def test_noise_shape_widget_non_ascii_digit_gets_the_package_message():
+    """'2²'.isdigit() is True but int('2²') fails: the widget must say what it accepts, not Python's int() wording."""
+    w = widgets.noise_shape_widget(draws=20)
+    c = controls(w)
+    c["input_shape"].value = "2²"
+    message = w.result["error"]
+    assert "input_shape must be comma-separated non-negative ints" in message and "'2²'" in message
+    assert "invalid literal" not in message
+    c["input_shape"].value = "2, 3, 4, 5"
+    c["layer"].value = "custom"
+    c["custom"].value = "2, 1, ４, 5"        # a full-width digit in the custom noise shape
+    message = w.result["error"]
+    assert "custom must be comma-separated non-negative ints or None" in message and "invalid literal" not in message
+
+
+def test_noise_shape_widget_default_sizes_are_all_different():
+    """Every size differs, so the noise shape shows which axis is the channel."""
+    w = widgets.noise_shape_widget(draws=20)
+    s = w.result
+    assert s["input_shape"] == (2, 3, 4, 5) and len(set(s["input_shape"])) == 4
+    assert s["noise_shape"] == (2, 3, 1, 1)
+    controls(w)["data_format"].value = "channels_last"
+    assert w.result["noise_shape"] == (2, 1, 1, 5)
+
+
+def test_noise_shape_twin_default_rows():
+    fig = widgets.noise_shape_twin(draws=20)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "noise shape (2, 3, 4, 5): 120 flips" in titles
+    assert "noise shape (2, 3, 1, 1): 6 flips" in titles
+    assert "noise shape (2, 1, 4, 5): 40 flips" in titles
+    assert len(fig.axes) == 3 * (3 + 1)
 
 
 def test_noise_shape_demo_matches_the_worked_example():
