@@ -20,6 +20,7 @@ from .._validation import (
 )
 from ..layers.numpy_reference import numpy_dropout
 from ..plotting import plot_heatmap, plot_running_mean_error
+from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["activation_map", "average_after_dropout", "dropout_demo", "dropout_twin", "dropout_widget",
            "plot_dropout_demo", "tidy_log_axis"]
@@ -224,23 +225,9 @@ def dropout_widget(x=None, draws: int = 200):
         >>> bool(w.result["output"].max() == 0)   # doctest: +SKIP
         True
     """
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
-
     draws = check_draws(draws)
-
-    def show(rate: float, seed: int) -> dict:
-        state = dropout_demo(rate, seed, x=x, draws=draws)
-        fig = plot_dropout_demo(state)
-        display(fig)
-        plt.close(fig)
-        state["figure"] = fig
-        return state
-
-    rate = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False)
-    seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False)
-    return widgets.interactive(show, rate=rate, seed=seed)
+    return live_widget(lambda rate, seed: dropout_demo(rate, seed, x=x, draws=draws), plot_dropout_demo,
+                       rate=rate_slider(), seed=seed_slider())
 
 
 def dropout_twin(rates=(0.1, 0.5, 0.9), seed: int = 0, *, x=None, draws: int = 200):

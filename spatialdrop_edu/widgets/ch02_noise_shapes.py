@@ -15,6 +15,7 @@ from ..analysis.zero_counts import sample_zero_counts, zero_count_pmf
 from ..layers.noise_shapes import resolve_noise_shape, spatial_noise_shape
 from ..layers.numpy_reference import keep_mask
 from ..plotting import channel_maps, draw_channel_masks, plot_zero_count_histogram
+from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["LAYER_CHOICES", "MAX_UNITS", "SPATIAL_DIMS", "choice_noise_shape", "noise_shape_demo", "noise_shape_twin", "noise_shape_widget", "parse_shape", "plot_noise_shape_demo"]
 
@@ -217,35 +218,24 @@ def noise_shape_widget(input_shape: str = "2, 3, 4, 5", draws: int = 300):
         120
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     draws = check_draws(draws)
 
-    def show(input_shape: str, layer: str, custom: str, data_format: str, rate: float, seed: int) -> dict:
-        try:
-            state = noise_shape_demo(input_shape, layer, data_format, rate, seed, custom=custom, draws=draws)
-        except (ValueError, TypeError) as err:
-            print(f"Cannot draw this choice: {err}")
-            return {"error": str(err)}
-        fig = plot_noise_shape_demo(state)
-        display(fig)
-        plt.close(fig)
-        state["figure"] = fig
-        return state
+    def compute(input_shape: str, layer: str, custom: str, data_format: str, rate: float, seed: int) -> dict:
+        return noise_shape_demo(input_shape, layer, data_format, rate, seed, custom=custom, draws=draws)
 
     style = {"description_width": "initial"}
-    controls = {
-        "input_shape": widgets.Text(value=input_shape, description="input shape", continuous_update=False, style=style),
-        "layer": widgets.Dropdown(options=LAYER_CHOICES, value="SpatialDropout2D", description="layer"),
-        "custom": widgets.Text(value="None, None, 1, 1", description="custom noise shape", continuous_update=False,
-                               style=style),
-        "data_format": widgets.Dropdown(options=("channels_first", "channels_last"), value="channels_first",
-                                        description="data format", style=style),
-        "rate": widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False),
-        "seed": widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False),
-    }
-    return widgets.interactive(show, **controls)
+    return live_widget(
+        compute, plot_noise_shape_demo,
+        input_shape=widgets.Text(value=input_shape, description="input shape", continuous_update=False, style=style),
+        layer=widgets.Dropdown(options=LAYER_CHOICES, value="SpatialDropout2D", description="layer"),
+        custom=widgets.Text(value="None, None, 1, 1", description="custom noise shape", continuous_update=False,
+                            style=style),
+        data_format=widgets.Dropdown(options=("channels_first", "channels_last"), value="channels_first",
+                                     description="data format", style=style),
+        rate=rate_slider(),
+        seed=seed_slider(),
+    )
 
 
 def noise_shape_twin(input_shape=(2, 3, 4, 5), p: float = 0.5, seed: int = 0, *, draws: int = 300, cases=None):

@@ -11,6 +11,7 @@ import numpy as np
 from .._validation import check_positive_int, check_probability, check_seed
 from ..analysis.correlation import correlation_length
 from ..analysis.fields import gaussian_random_field, neighbour_fill, removed_fraction
+from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["plot_reconstruction_demo", "reconstruction_demo", "reconstruction_twin", "reconstruction_widget"]
 
@@ -128,28 +129,12 @@ def reconstruction_widget(size: int = 64):
         True
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     size = check_positive_int(size, "size")
-
-    def show(length: float, rate: float, seed: int) -> dict:
-        try:
-            state = reconstruction_demo(length, rate, seed, size=size)
-        except ValueError as err:
-            print(f"Invalid input: {err}")
-            return {"error": str(err)}
-        fig = plot_reconstruction_demo(state)
-        display(fig)
-        plt.close(fig)
-        state["figure"] = fig
-        return state
-
     length = widgets.FloatSlider(value=4.0, min=0.0, max=16.0, step=0.5, description="length (px)",
                                  continuous_update=False)
-    rate = widgets.FloatSlider(value=0.5, min=0.05, max=1.0, step=0.05, description="rate p", continuous_update=False)
-    seed = widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False)
-    return widgets.interactive(show, length=length, rate=rate, seed=seed)
+    return live_widget(lambda length, rate, seed: reconstruction_demo(length, rate, seed, size=size),
+                       plot_reconstruction_demo, length=length, rate=rate_slider(low=0.05), seed=seed_slider())
 
 
 def reconstruction_twin(cases=((1.0, 0.3), (4.0, 0.3), (12.0, 0.3), (4.0, 0.7)), seed: int = 0, *, size: int = 64):

@@ -15,6 +15,7 @@ from ..analysis.masks import layer_mask
 from ..analysis.photos import PHOTOS, load_photo
 from ..layers.dropout import Dropout, SpatialDropout2d
 from ..plotting import draw_channel_masks
+from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["feature_map_dropout_demo", "feature_map_dropout_twin", "feature_map_dropout_widget",
            "plot_feature_map_dropout"]
@@ -158,31 +159,16 @@ def feature_map_dropout_widget(photo: str = "camera", *, channels: int = 8, size
         1.0
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     check_choice(photo, WIDGET_PHOTOS, "photo")
     channels = check_positive_int(channels, "channels", "the number of feature maps")
     size = check_positive_int(size, "size", "the longer side in pixels")
 
-    def show(rate: float, seed: int, photo: str) -> dict:
-        try:
-            state = feature_map_dropout_demo(rate, seed, photo, channels=channels, size=size)
-        except (ValueError, TypeError) as err:
-            print(f"Cannot draw this choice: {err}")
-            return {"error": str(err)}
-        fig = plot_feature_map_dropout(state)
-        display(fig)
-        plt.close(fig)
-        state["figure"] = fig
-        return state
+    def compute(rate: float, seed: int, photo: str) -> dict:
+        return feature_map_dropout_demo(rate, seed, photo, channels=channels, size=size)
 
-    return widgets.interactive(
-        show,
-        rate=widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False),
-        seed=widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False),
-        photo=widgets.Dropdown(options=WIDGET_PHOTOS, value=photo, description="photo"),
-    )
+    return live_widget(compute, plot_feature_map_dropout, rate=rate_slider(), seed=seed_slider(),
+                       photo=widgets.Dropdown(options=WIDGET_PHOTOS, value=photo, description="photo"))
 
 
 def feature_map_dropout_twin(rates=(0.25, 0.5), seed: int = 0, photo: str = "camera", *, channels: int = 8,

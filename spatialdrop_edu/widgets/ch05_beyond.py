@@ -13,6 +13,7 @@ import torch
 from .._validation import check_choice, check_positive_int, check_probability, check_seed
 from ..analysis.photos import PHOTOS, load_photo
 from ..layers.dropblock import block_gamma, drop_block, expected_drop_fraction, keep_probability
+from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["FEATURES", "dropblock_demo", "dropblock_twin", "dropblock_widget", "feature_maps", "plot_dropblock_demo",
            "regime"]
@@ -169,29 +170,15 @@ def dropblock_widget(photo: str = "grace_hopper", size: int = 24):
         'element dropout'
     """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     check_choice(photo, tuple(PHOTOS), "photo")
     size = check_positive_int(size, "size", "the side of the feature maps")
-
-    def show(block_size: int, rate: float, seed: int) -> dict:
-        try:
-            state = dropblock_demo(block_size, rate, seed, photo=photo, size=size)
-        except (ValueError, TypeError) as err:
-            print(f"Cannot draw this choice: {err}")
-            return {"error": str(err)}
-        fig = plot_dropblock_demo(state)
-        display(fig)
-        plt.close(fig)
-        state["figure"] = fig
-        return state
-
-    return widgets.interactive(
-        show,
+    return live_widget(
+        lambda block_size, rate, seed: dropblock_demo(block_size, rate, seed, photo=photo, size=size),
+        plot_dropblock_demo,
         block_size=widgets.IntSlider(value=5, min=1, max=size, description="block size", continuous_update=False),
-        rate=widgets.FloatSlider(value=0.2, min=0.0, max=1.0, step=0.05, description="rate p", continuous_update=False),
-        seed=widgets.IntSlider(value=0, min=0, max=99, description="seed", continuous_update=False),
+        rate=rate_slider(0.2),
+        seed=seed_slider(),
     )
 
 
