@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
+import spatialdrop_edu as sde
 from spatialdrop_edu import (
     Dropout,
     SpatialDropout1d,
@@ -261,3 +262,39 @@ def test_spatial_dropout_never_builds_a_full_size_mask(fmt):
     drawn = [numel for name, numel in rec.ops if name.startswith("bernoulli")]
     assert drawn == [4 * 6], rec.ops
     assert full == ["mul"], rec.ops
+
+
+def test_functional_dropout_with_a_noise_shape_a_generator_and_inplace():
+    x = torch.ones(6, 5, 4)
+    g = lambda seed: torch.Generator().manual_seed(seed)  # noqa: E731
+    y = dropout(x, 0.5, noise_shape=(None, None, 1), generator=g(3))
+    assert torch.isin(y, torch.tensor([0.0, 2.0])).all() and torch.equal(y, y[..., :1].expand_as(y))
+    assert (y == 0).any() and (y != 0).any()
+    assert torch.equal(y, dropout(x, 0.5, noise_shape=(None, None, 1), generator=g(3)))  # the generator decides
+    assert not torch.equal(y, dropout(x, 0.5, noise_shape=(None, None, 1), generator=g(4)))
+    assert torch.equal(dropout(x, 0.5, True, False, generator=g(3)), sde.dropout(x, 0.5, generator=g(3)))
+    z = x.clone()
+    out = dropout(z, 0.5, True, True, noise_shape=(None, None, 1), generator=g(3))
+    assert out is z and torch.equal(z, y)  # inplace: the input itself holds the result
+    assert torch.equal(x, torch.ones(6, 5, 4))  # not inplace: the input is untouched
+    assert dropout(x, 0.5, training=False) is x and dropout(x, 0.0) is x
+    assert torch.equal(dropout(x, 1.0), torch.zeros_like(x))
+    with pytest.raises(TypeError, match="generator must be None or a torch.Generator"):
+        dropout(x, 0.5, generator=0)
+
+
+def test_functional_spatial_dropout_with_a_generator_and_inplace():
+    x = torch.ones(4, 6, 3, 3)
+    g = lambda seed: torch.Generator().manual_seed(seed)  # noqa: E731
+    y = spatial_dropout(x, 0.5, generator=g(1))
+    assert torch.equal(y, y[:, :, :1, :1].expand_as(y)) and (y == 0).any() and (y == 2).any()
+    assert torch.equal(y, spatial_dropout(x, 0.5, generator=g(1)))
+    torch.manual_seed(1)
+    assert torch.equal(y, F.dropout2d(x, 0.5))  # the same stream as PyTorch's global generator seeded alike
+    z = x.clone()
+    assert spatial_dropout(z, 0.5, inplace=True, generator=g(1)) is z and torch.equal(z, y)
+    last = spatial_dropout(x.permute(0, 2, 3, 1), 0.5, data_format="channels_last", generator=g(1))
+    assert torch.equal(last.permute(0, 3, 1, 2), y)
+    assert spatial_dropout(x, 0.5, training=False) is x
+    with pytest.raises(ValueError, match="spatial_dims must be 1, 2 or 3"):
+        spatial_dropout(x, 0.5, spatial_dims=4)
