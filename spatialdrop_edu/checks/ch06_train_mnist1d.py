@@ -1,0 +1,277 @@
+"""Checkers of chapter 6, training a 1-D CNN on MNIST-1D (exercises 6.1-6.3).
+
+None of them trains a network or reads an accuracy: 6.1 measures the *mask structure* of the
+feature maps entering the second convolution (forward hooks), 6.2 compares the learner's seed
+loop and interval with the formula on given numbers, and 6.3 asks for a verdict on given per-seed
+numbers whose right answer follows from the formula.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..training.study import mean_ci, t_quantile
+from ._harness import SIGMAS, as_array, fail, fraction_bound, run_student_code
+
+__all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_is_noise"]
+
+
+# ----------------------------------------------------------------------------- 6.1
+
+def _feature_maps(model, x):
+    """The input of the first conv, the first conv's output, and the input of the second conv."""
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    if len(convs) < 2:
+        fail(f"the model holds {len(convs)} Conv1d layer(s); keep both convolutions of the given model.")
+    seen = {}
+    hooks = [convs[0].register_forward_pre_hook(lambda m, i: seen.__setitem__("in1", i[0].detach().clone())),
+             convs[0].register_forward_hook(lambda m, i, o: seen.__setitem__("out1", o.detach().clone())),
+             convs[1].register_forward_pre_hook(lambda m, i: seen.__setitem__("in2", i[0].detach().clone()))]
+    try:
+        with torch.no_grad():
+            out = run_student_code(model, x, what="your model")
+    finally:
+        for h in hooks:
+            h.remove()
+    return seen["in1"], seen["out1"], seen["in2"], out
+
+
+def check_dropout_placement(build_model) -> None:
+    """Exercise 6.1: ``build_model(p)`` puts spatial dropout after the first conv block, and only there.
+
+    Hooks on the two ``Conv1d`` layers record, in training mode over 40 seeded calls on a batch of
+    shape ``(16, 1, 40)``: the input of the first conv (must be the raw batch), and the input of
+    the second conv, which must be the first block's feature maps ``relu(conv1(x))`` with each
+    (sample, channel) map either zeroed whole or kept whole and scaled by ``1/(1-p)``; the fraction
+    of zeroed maps must be ``p`` within ``SIGMAS`` standard deviations. In evaluation mode the
+    maps must pass unchanged.
+
+    Examples::
+
+        >>> import spatialdrop_edu as sde
+        >>> from torch import nn
+        >>> def ref(p):
+        ...     return nn.Sequential(nn.Conv1d(1, 16, 5, stride=2, padding=2), nn.ReLU(), sde.SpatialDropout1d(p),
+        ...                          nn.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
+        ...                          nn.Linear(160, 10))
+        >>> check_dropout_placement(ref)
+        Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.
+    """
+    p, calls = 0.4, 40
+    model = run_student_code(build_model, p, what="your build_model")
+    if not isinstance(model, torch.nn.Module):
+        fail(f"build_model(p) must return a torch.nn.Module (e.g. nn.Sequential), got {type(model).__name__}.")
+    x = torch.randn(16, 1, 40, generator=torch.Generator().manual_seed(6))
+    model.train()
+    dropped, maps, partly, plain, scales = 0, 0, 0, 0, []
+    for call in range(calls):
+        torch.manual_seed(600 + call)
+        in1, out1, in2, out = _feature_maps(model, x)
+        if in1.shape != x.shape or not torch.allclose(in1, x):
+            fail("the first convolution does not see the input sequences as they are: something (a dropout?) sits "
+                 "before it. Dropout on the one input channel drops whole sequences; put SpatialDropout1d after the "
+                 "first block's ReLU, on its feature maps.")
+        if tuple(out.shape) != (16, 10):
+            fail(f"the model's output has shape {tuple(out.shape)}, expected (16, 10): keep the given layers.")
+        ref = torch.relu(out1)
+        if in2.shape != ref.shape:
+            fail(f"the second convolution receives shape {tuple(in2.shape)}, expected the first block's feature maps "
+                 f"{tuple(ref.shape)}: insert the dropout without reshaping anything.")
+        active = (ref > 0).flatten(2).any(-1)                                   # maps with some signal
+        zero = (in2 == 0).flatten(2).all(-1)
+        scale = in2.flatten(2).sum(-1) / ref.flatten(2).sum(-1).clamp_min(1e-12)   # per map: in2 = scale * ref?
+        whole = torch.isclose(in2, scale[..., None] * ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
+        same = torch.isclose(in2, ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
+        plain += int((same & active).sum())
+        partly += int((active & ~zero & ~whole).sum())
+        dropped += int((zero & active).sum())
+        maps += int(active.sum())
+        scales += scale[active & ~zero & whole].tolist()
+    if plain == maps:
+        fail("in training mode the first block's feature maps reach the second convolution unchanged: there is no "
+             "dropout between the first and the second convolution. Put SpatialDropout1d(p) right after the first "
+             "ReLU (a dropout later in the model does not act on these maps).")
+    if partly:
+        fail(f"{partly} of {maps} feature maps were partly zeroed (some positions kept, others dropped): that is "
+             "element-wise dropout (nn.Dropout). Spatial dropout keeps or drops a whole map: "
+             "sde.SpatialDropout1d(p) or nn.Dropout1d(p).")
+    wrong = [c for c in scales if not math.isclose(c, 1 / (1 - p), rel_tol=1e-3)]
+    if wrong:
+        fail(f"kept feature maps were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
+             "pass the argument p to the layer (not 1 - p, not a constant); the layer scales by 1/(1-p) itself.")
+    rate, bound = dropped / maps, fraction_bound(p, maps)
+    if abs(rate - p) > bound:
+        fail(f"{rate:.3f} of the feature maps were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
+             "deviations): pass the argument p to the layer (not 1 - p, not a constant).")
+    model.eval()
+    _, out1, in2, _ = _feature_maps(model, x)
+    if not torch.allclose(in2, torch.relu(out1), rtol=1e-4, atol=1e-6):
+        fail("in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
+             "follows the module's training flag, not a function called with training=True.")
+    print("Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.")
+
+
+# ----------------------------------------------------------------------------- 6.2
+
+def _seeded_run():
+    """The checker's 'training run': a number drawn from PyTorch's global generator."""
+    return round(0.6 + 0.1 * float(torch.rand(())), 6)
+
+
+def _expected_values(seeds):
+    values = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        values.append(_seeded_run())
+    return values
+
+
+def check_seed_study(seed_study) -> None:
+    """Exercise 6.2: ``seed_study(run, seeds)`` seeds before every run and returns values, mean, 95% half-width.
+
+    ``run()`` (no arguments) draws from PyTorch's global generator, so its value is reproducible
+    only if the loop seeds PyTorch with each seed just before calling it. For seed lists of 2 to
+    12 seeds the values must be ``[run() after seeding with s for s in seeds]``, the mean their
+    mean, and the half-width :math:`t_{0.975,\\,n-1}\\, s/\\sqrt{n}` within ``1e-6``.
+
+    Examples::
+
+        >>> import statistics, torch
+        >>> from spatialdrop_edu.training import t_quantile
+        >>> def ref(run, seeds):
+        ...     values = []
+        ...     for seed in seeds:
+        ...         torch.manual_seed(seed)
+        ...         values.append(run())
+        ...     n = len(values)
+        ...     return values, statistics.mean(values), t_quantile(0.975, n - 1) * statistics.stdev(values) / n ** 0.5
+        >>> check_seed_study(ref)
+        Correct: one seeded run per seed, and the mean with its Student's t 95% interval.
+    """
+    for seeds in ([3, 4, 5], [0, 1, 2, 3, 4], [11, 7, 5, 3, 2, 1], list(range(20, 32)), [0, 1]):
+        calls = []
+
+        def run():
+            calls.append(1)
+            return _seeded_run()
+
+        result = run_student_code(seed_study, run, list(seeds), what="your seed_study")
+        if not isinstance(result, (tuple, list)) or len(result) != 3:
+            fail(f"seed_study must return three things, (values, mean, half_width); got {type(result).__name__}"
+                 + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
+        values, mean, half = result
+        values = as_array(values, "your seed_study's values").ravel()
+        expected = np.array(_expected_values(seeds))
+        n = len(seeds)
+        if len(calls) != n or len(values) != n:
+            fail(f"with {n} seeds, run() was called {len(calls)} times and {len(values)} values came back: call it "
+                 "exactly once per seed and keep every value.")
+        if not np.allclose(values, expected, atol=1e-9):
+            first_ok = np.isclose(values[0], expected[0])
+            hint = ("the first value is right but the others are not: seed before EVERY run "
+                    "(torch.manual_seed(seed) or sde.seed_everything(seed) inside the loop)") if first_ok else (
+                    "seed PyTorch with the run's seed right before calling run(): torch.manual_seed(seed)")
+            fail(f"the values {np.round(values, 4).tolist()} are not the seeded runs' values "
+                 f"{np.round(expected, 4).tolist()}: {hint}.")
+        m, h = mean_ci(expected)
+        if not math.isclose(float(mean), m, abs_tol=1e-6):
+            fail(f"the mean is {float(mean):.6f}, expected {m:.6f} (the plain average of the values).")
+        half = float(half)
+        if not math.isclose(half, h, rel_tol=1e-5, abs_tol=1e-9):
+            s1 = float(np.std(expected, ddof=1))
+            s0 = float(np.std(expected, ddof=0))
+            t = t_quantile(0.975, n - 1)
+            guesses = {
+                "you used 1.96, the normal quantile; with few seeds use Student's t with n - 1 degrees of freedom "
+                f"(here t = {t:.3f})": 1.96 * s1 / math.sqrt(n),
+                "your standard deviation divides by n; the sample standard deviation divides by n - 1 (ddof=1)":
+                    t * s0 / math.sqrt(n),
+                "you divided by n instead of sqrt(n)": t * s1 / n,
+                "you used n degrees of freedom; Student's t here has n - 1": t_quantile(0.975, n) * s1 / math.sqrt(n),
+                "you used the 0.95 quantile, a one-sided bound; a two-sided 95% interval needs the 0.975 quantile":
+                    t_quantile(0.95, n - 1) * s1 / math.sqrt(n),
+                "you returned the whole width; the half-width is t * s / sqrt(n)": 2 * h,
+            }
+            hint = next((g for g, v in guesses.items() if math.isclose(half, v, rel_tol=1e-4)), "")
+            fail(f"with {n} seeds the half-width is {half:.6f}, expected t_0.975,{n - 1} * s / sqrt(n) = {h:.6f}."
+                 + (f" It looks like {hint}." if hint else ""))
+    print("Correct: one seeded run per seed, and the mean with its Student's t 95% interval.")
+
+
+# ----------------------------------------------------------------------------- 6.3
+
+#: Named cases of exercise 6.3: (a, b, what a wrong verdict usually means).
+NOISE_CASES = {
+    "same seeds, small but consistent gain": (
+        [0.47, 0.40, 0.45, 0.38, 0.42], [0.49, 0.43, 0.46, 0.40, 0.45],
+        "the seeds move both methods together; compare the differences seed by seed (paired), not the two "
+        "intervals: overlapping intervals do not mean noise"),
+    "gain of two t-intervals, five seeds": (
+        [0.50, 0.50, 0.50, 0.50, 0.50], [0.51, 0.53, 0.49, 0.54, 0.52],
+        "with 5 seeds the 95% interval uses t = 2.776 (4 degrees of freedom), not 1.96"),
+    "different means, large noise": (
+        [0.45, 0.38, 0.52, 0.41, 0.47, 0.36], [0.40, 0.46, 0.43, 0.50, 0.37, 0.44],
+        "different means are not enough: the interval of the differences must exclude 0"),
+    "large clear gain": (
+        [0.42, 0.40, 0.45, 0.39, 0.41], [0.57, 0.55, 0.56, 0.59, 0.56], ""),
+    "identical": ([0.5, 0.6, 0.55], [0.5, 0.6, 0.55], "identical results are noise: the difference is exactly 0"),
+}
+
+
+def _truth(a, b) -> bool:
+    d = np.asarray(b, float) - np.asarray(a, float)
+    mean, half = mean_ci(d)
+    return bool(abs(mean) <= half) if not math.isnan(half) else True
+
+
+def check_is_noise(is_noise) -> None:
+    """Exercise 6.3: ``is_noise(a, b)`` says whether per-seed results ``b`` differ from ``a`` only by noise.
+
+    ``a[i]`` and ``b[i]`` come from the same seed. The right answer is ``True`` exactly when the 95%
+    Student's t interval of the paired differences ``b - a`` contains 0. Checked on the named
+    :data:`NOISE_CASES` (each built so that one usual mistake gives the wrong verdict) and on 200
+    random cases.
+
+    Examples::
+
+        >>> from spatialdrop_edu.training import mean_ci
+        >>> def ref(a, b):
+        ...     mean, half = mean_ci([y - x for x, y in zip(a, b)])
+        ...     return abs(mean) <= half
+        >>> check_is_noise(ref)
+        Correct: the verdict follows the paired 95% interval in every case.
+    """
+    def verdict(a, b, name):
+        answer = run_student_code(is_noise, list(a), list(b), what="your is_noise")
+        if not isinstance(answer, (bool, np.bool_)):
+            fail(f"is_noise must return True or False, got {answer!r} ({type(answer).__name__}) for the case '{name}'.")
+        return bool(answer)
+
+    wrong = []
+    for name, (a, b, hint) in NOISE_CASES.items():
+        expected = _truth(a, b)
+        if verdict(a, b, name) != expected:
+            mean, half = mean_ci(np.subtract(b, a))
+            wrong.append(f"case '{name}': a = {a}, b = {b}. The differences b - a have mean {mean:+.4f} and 95% "
+                         f"half-width {half:.4f}, so the answer is "
+                         f"{'noise (True)' if expected else 'a real difference (False)'}, you said {not expected}."
+                         + (f" Likely: {hint}." if hint else ""))
+    if wrong:
+        fail(f"{len(wrong)} of {len(NOISE_CASES)} cases got the wrong verdict.\n" + "\n".join(wrong))
+    rng = np.random.default_rng(66)
+    for case in range(200):
+        n = int(rng.integers(3, 12))
+        base = rng.normal(0.5, 0.05, n)
+        a = np.round(base + rng.normal(0, 0.01, n), 4)
+        b = np.round(base + rng.normal(0, 0.01, n) + rng.choice([0.0, 0.005, 0.01, 0.02]), 4)
+        mean, half = mean_ci(b - a)
+        if abs(abs(mean) - half) < 1e-6:
+            continue                                 # on the boundary: rounding decides, skip
+        if verdict(a.tolist(), b.tolist(), f"random {case}") != _truth(a, b):
+            fail(f"random case: a = {a.tolist()}, b = {b.tolist()}; the paired differences have mean {mean:+.4f} and "
+                 f"95% half-width {half:.4f}, so the answer is {abs(mean) <= half}. Use the interval of b - a with "
+                 f"Student's t at n - 1 = {n - 1} degrees of freedom.")
+    print("Correct: the verdict follows the paired 95% interval in every case.")

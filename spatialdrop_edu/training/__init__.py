@@ -1,0 +1,52 @@
+"""Training toolkit of the course's part III: data, models, one loop, studies, their figures.
+
+Read it in this order:
+
+1. :mod:`~spatialdrop_edu.training.data`: MNIST-1D built offline, image patches from bundled photos.
+2. :mod:`~spatialdrop_edu.training.models`: small CNNs whose dropout variant, rate and placement
+   are arguments.
+3. :mod:`~spatialdrop_edu.training.loop`: :func:`train`, with early stopping and per-epoch metrics.
+4. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals.
+5. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study.
+6. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
+   when called).
+"""
+
+from .data import Splits, face_patches, load_fashion_mnist, load_mnist1d, read_idx, texture_patches
+from .experiments import MNIST1D_DEFAULTS, epoch_times, mnist1d_config, mnist1d_trial
+from .loop import evaluate, train
+from .models import PLACEMENTS, VARIANTS, dropout_layers, make_dropout, mnist1d_cnn, patch_cnn
+from .plots import plot_comparison, plot_learning_curves
+from .study import (load_runs, markdown_table, mean_ci, paired_differences, run_study, select_best, summarize,
+                    t_quantile)
+
+__all__ = [
+    "MNIST1D_DEFAULTS",
+    "PLACEMENTS",
+    "Splits",
+    "VARIANTS",
+    "dropout_layers",
+    "epoch_times",
+    "evaluate",
+    "face_patches",
+    "load_fashion_mnist",
+    "load_mnist1d",
+    "load_runs",
+    "make_dropout",
+    "markdown_table",
+    "mean_ci",
+    "mnist1d_cnn",
+    "mnist1d_config",
+    "mnist1d_trial",
+    "paired_differences",
+    "patch_cnn",
+    "plot_comparison",
+    "plot_learning_curves",
+    "read_idx",
+    "run_study",
+    "select_best",
+    "summarize",
+    "t_quantile",
+    "texture_patches",
+    "train",
+]

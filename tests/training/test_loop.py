@@ -1,0 +1,73 @@
+"""The training loop: deterministic on the CPU, early stopping restores the best epoch, metrics are consistent."""
+
+import pytest
+import torch
+
+from spatialdrop_edu.training import evaluate, load_mnist1d, mnist1d_cnn, train
+from spatialdrop_edu.training.loop import METRICS
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_mnist1d(train_size=200, val_size=100, seed=0)
+
+
+def fit(data, seed, **kwargs):
+    torch.manual_seed(seed)
+    model = mnist1d_cnn("spatial", 0.3)
+    history = train(model, data, seed=seed, device="cpu", **{"progress": False, **kwargs})
+    return model, history
+
+
+def strip_times(h):
+    return {k: v for k, v in h.items() if k != "epoch_time"}
+
+
+def test_same_seed_identical_history_and_weights(data):
+    m1, h1 = fit(data, 3, epochs=6, patience=None)
+    m2, h2 = fit(data, 3, epochs=6, patience=None)
+    assert strip_times(h1) == strip_times(h2)
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    _, h3 = fit(data, 4, epochs=6, patience=None)
+    assert h3["val_loss"] != h1["val_loss"]
+
+
+def test_history_shape_and_values(data):
+    _, h = fit(data, 0, epochs=5, patience=None)
+    assert h["epoch"] == [1, 2, 3, 4, 5] and h["epochs_run"] == 5 and h["device"] == "cpu"
+    for m in METRICS:
+        assert len(h[m]) == 5
+    assert all(0 <= a <= 1 for a in h["train_acc"] + h["val_acc"])
+    assert all(t > 0 for t in h["epoch_time"])
+    assert h["best_val_loss"] == min(h["val_loss"]) and h["val_loss"][h["best_epoch"] - 1] == h["best_val_loss"]
+    assert h["train_loss"][-1] < h["train_loss"][0]          # it learns
+
+
+def test_early_stopping_stops_and_restores_best(data):
+    model, h = fit(data, 0, epochs=200, patience=3, lr=3e-2)
+    assert h["epochs_run"] < 200
+    assert h["epochs_run"] == h["best_epoch"] + 3           # stopped exactly `patience` epochs after the best
+    assert all(v >= h["best_val_loss"] for v in h["val_loss"])
+    loss, acc = evaluate(model, *data.val)
+    assert loss == pytest.approx(h["best_val_loss"], rel=1e-5) and acc == pytest.approx(h["best_val_acc"])
+    assert not model.training
+
+
+def test_evaluate_restores_mode_and_batches_agree(data):
+    model = mnist1d_cnn("element", 0.5)
+    model.train()
+    a = evaluate(model, *data.val, batch_size=7)
+    b = evaluate(model, *data.val, batch_size=1000)
+    assert model.training and a[1] == b[1] and a[0] == pytest.approx(b[0], rel=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
+                                              ({"patience": 0}, "patience"), ({"seed": -3}, "seed")])
+def test_bad_arguments(data, kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        train(mnist1d_cnn(), data, progress=False, device="cpu", **kwargs)
+
+
+def test_progress_bar_runs(data, capsys):
+    _, h = fit(data, 0, epochs=2, patience=None, progress=True)
+    assert h["epochs_run"] == 2
