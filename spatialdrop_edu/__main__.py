@@ -36,6 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--source", default="book", help="folder of the instructor notebooks (default: book)")
     grade.add_argument("--timeout", type=float, default=300, help="seconds one notebook may run (default: 300)")
     grade.add_argument("--max-output", type=int, default=100_000, help="bytes of output kept per cell (default: 100000)")
+    grade.add_argument("--max-memory", default="4G",
+                       help="address space each kernel may use, such as 4G or 512M; 0: no limit (default: 4G)")
+    grade.add_argument("--max-processes", type=int, default=256,
+                       help="processes and threads each kernel may start (not enforced for root); 0: no limit (default: 256)")
+    grade.add_argument("--allow-network", action="store_true",
+                       help="leave kernels the network (by default they have none where unprivileged namespaces are allowed)")
 
     exercises = commands.add_parser("exercises", help="print the course plan read from the chapters in _toc.yml")
     exercises.add_argument("--update", metavar="PAGE", help="rewrite the generated block of PAGE (book/instructors.md)")
@@ -78,9 +84,10 @@ def run(args) -> int:
             written = release(args.notebooks or sorted(Path("book").glob("*.ipynb")), args.out)
             print(f"{len(written)} student notebook(s) written to {args.out}")
     elif args.command == "grade":
-        from .course.grading import grade
+        from .course.grading import grade, parse_size
 
-        grade(args.submissions, args.out, source_dir=args.source, timeout=args.timeout, max_output=args.max_output)
+        grade(args.submissions, args.out, source_dir=args.source, timeout=args.timeout, max_output=args.max_output,
+              max_memory=parse_size(args.max_memory), max_processes=args.max_processes, allow_network=args.allow_network)
         print(f"wrote {args.out}/grades.csv and {args.out}/summary.md")
     elif args.command == "exercises":
         from pathlib import Path

@@ -1,6 +1,7 @@
 """Check a class's submissions in one command: ``python -m spatialdrop_edu grade``.
 
     python -m spatialdrop_edu grade submissions/*/*.ipynb --out grades/ [--source book/] [--timeout 300]
+        [--max-memory 4G] [--max-processes 256] [--allow-network]
 
 Who handed in what
     The student is read from the file name: ``<student>__<notebook>.ipynb`` (two underscores),
@@ -24,11 +25,19 @@ Check cells come from the instructor copy
 Isolation, honestly
     Each submission runs in its own process, with a fresh kernel, in a fresh working folder,
     with a time limit for the whole notebook (``--timeout``) and a cap on the output kept per
-    cell (``--max-output``). A notebook that raises, hangs, floods its output, exits its kernel or
-    tampers with its cells is reported as such and never stops the batch. **This is not a
-    sandbox**: a submission runs as you, with your files, network and memory, and code in a
-    solution cell can redefine the checkers it is checked with. For a class you do not trust, run
-    the command in a container without network (see the instructor guide).
+    cell (``--max-output``). The kernel, and every process it starts, gets the limits an ordinary
+    process can have (set by ``grade_runner.py``, which starts the kernel): address space
+    (``--max-memory``, default 4 GiB), CPU seconds (``--timeout`` times the number of cores: as
+    much as the machine can give in ``--timeout``; it stops what a submission leaves running in
+    the background), processes and threads (``--max-processes`` more than the user runs when the
+    kernel starts; Linux does not apply this limit to root) and, where unprivileged user
+    namespaces are allowed, no network at all (``unshare --net``; ``--allow-network`` turns this
+    off). A notebook that raises, hangs, floods its output, exits its kernel, runs out of memory,
+    processes or CPU time, tries to reach the network, or tampers with its cells is reported as
+    such and never stops the batch; ``summary.md`` says which limits were in force. **This is not
+    a sandbox**: a submission runs as you, can read and write your files, and code in a solution
+    cell can redefine the checkers it is checked with. For a class you do not trust, run the
+    command in a container without network (see the instructor guide).
 
 Outputs (in ``--out``)
     ``grades.csv``: one row per student, notebook and graded cell, with the columns
@@ -41,7 +50,9 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -61,6 +72,38 @@ CSV_COLUMNS = ("student", "notebook", "grade_id", "points", "max_points", "statu
 #: Extra seconds the grading process waits, beyond ``--timeout``, for a child to start its kernel and stop it.
 GRACE_S = 60
 RUNNER = Path(__file__).with_name("grade_runner.py")
+#: Default limits of each kernel: bytes of address space, and processes and threads beyond those already running.
+MAX_MEMORY = 4 * 2**30
+MAX_PROCESSES = 256
+
+
+def parse_size(text) -> int:
+    """Bytes from ``"4G"``, ``"512M"``, ``"100k"`` or a number of bytes; ``0`` means no limit.
+
+    >>> parse_size("4G"), parse_size("512M"), parse_size("0")
+    (4294967296, 536870912, 0)
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kKmMgGtT]?)i?[bB]?\s*", str(text))
+    if not match:
+        raise ValueError(f"a size is a number of bytes or a number with K, M, G or T (such as 4G), not {text!r}")
+    return int(float(match[1]) * 1024 ** " KMGT".index(match[2].upper() or " "))
+
+
+def format_size(n: int) -> str:
+    """``4 GiB``, ``512 MiB``.
+
+    >>> format_size(4 * 2**30), format_size(512 * 2**20)
+    ('4 GiB', '512 MiB')
+    """
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:g} {unit}"
+    return f"{n} B"
+
+
+def cpu_seconds(timeout: float) -> int:
+    """The CPU time limit per process: what all cores can give in ``timeout`` seconds of wall-clock time."""
+    return math.ceil(timeout) * (os.cpu_count() or 1)
 
 
 @dataclass
@@ -89,6 +132,7 @@ class Submission:
     answers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     executed: Path | None = None
+    limits: dict | None = None  # what the kernel was limited by (grade_runner.kernel_limits)
 
 
 def parse_name(path) -> tuple[str, str]:
@@ -216,7 +260,8 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def run_submission(nb, workdir: Path, *, timeout: float, max_output: int) -> dict:
+def run_submission(nb, workdir: Path, *, timeout: float, max_output: int, max_memory: int = MAX_MEMORY,
+                   max_processes: int = MAX_PROCESSES, allow_network: bool = False) -> dict:
     """Run a prepared notebook in a child process (fresh kernel) and return the runner's result."""
     from .execute import NOTEBOOK_ENV
 
@@ -227,7 +272,10 @@ def run_submission(nb, workdir: Path, *, timeout: float, max_output: int) -> dic
     nbformat.write(nb, notebook)
     env = {**os.environ, **NOTEBOOK_ENV, "MPLBACKEND": "Agg"}
     cmd = [sys.executable, str(RUNNER), str(notebook), str(result), "--timeout", str(timeout),
-           "--max-output", str(max_output), "--cwd", str(workdir / "cwd")]
+           "--max-output", str(max_output), "--cwd", str(workdir / "cwd"), "--max-memory", str(max_memory),
+           "--max-cpu", str(cpu_seconds(timeout)), "--max-processes", str(max_processes)]
+    if not allow_network:
+        cmd.append("--no-network")
     with open(workdir / "runner.log", "wb") as log:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
@@ -256,7 +304,7 @@ def _solution_errors(nb, cells_result, gid: str) -> str:
     return "; ".join(notes)
 
 
-def grade_submission(path, source_dir, workdir: Path, *, timeout: float, max_output: int) -> Submission:
+def grade_submission(path, source_dir, workdir: Path, *, timeout: float, max_output: int, **limits) -> Submission:
     """Grade one submitted notebook in three steps, read, run, score; never raises for anything the submission does."""
     path = Path(path)
     student, notebook = parse_name(path)
@@ -266,8 +314,9 @@ def grade_submission(path, source_dir, workdir: Path, *, timeout: float, max_out
         return sub
     instructor, nb, check_index = read
     start = time.perf_counter()
-    result = run_submission(nb, workdir, timeout=timeout, max_output=max_output)
+    result = run_submission(nb, workdir, timeout=timeout, max_output=max_output, **limits)
     sub.seconds = time.perf_counter() - start
+    sub.limits = result.get("limits")
     run_problem = report_run_problems(sub, result, check_index, timeout=timeout, max_output=max_output)
     score_graded_cells(sub, graded_cells(instructor), nb, check_index, result, run_problem)
     executed = workdir / "executed.ipynb"
@@ -314,10 +363,16 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
         kind = problem["kind"]
         if kind == "timeout":
             run_problem = f"timeout: still running after {timeout:g} s in cell {problem['cell']}; later cells were not run"
+        elif kind == "dead" and problem.get("signal") == "SIGXCPU":
+            run_problem = (f"CPU time limit: the kernel used {(sub.limits or {}).get('cpu', '?')} CPU seconds and was "
+                           f"stopped in cell {problem['cell']}; later cells were not run")
         elif kind == "dead":
-            run_problem = f"kernel died: in cell {problem['cell']} (exit, crash or out of memory); later cells were not run"
+            how = f", {problem['signal']}" if problem.get("signal") else ""
+            run_problem = f"kernel died: in cell {problem['cell']} (exit, crash or out of memory{how}); later cells were not run"
         else:
             run_problem = f"grading failed: ({kind}) {problem.get('message', '')}"
+            if "Kernel died before replying" in run_problem and (sub.limits or {}).get("memory"):
+                run_problem += f" (is --max-memory {format_size(sub.limits['memory'])} too small for a kernel?)"
         sub.problems.append(run_problem)
     if cells_result:
         for index, size in [(i, n) for i, c in enumerate(cells_result) if (n := c.get("flooded"))]:
@@ -327,7 +382,65 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
                   if c.get("error") and i not in check_index.values() and i != stopped]
         if errors:
             sub.problems.append(f"errors: cells {', '.join(map(str, errors))} raised (check cells not counted)")
+        sub.problems.extend(limit_problems(cells_result, sub.limits or {}))
     return run_problem
+
+
+#: How an error raised in a cell shows which limit it ran into: (kind, exception names, words of the message).
+LIMIT_ERRORS = (
+    ("memory", ("MemoryError", "_ArrayMemoryError", "OutOfMemoryError"),
+     ("Cannot allocate memory", "can't allocate memory", "Unable to allocate", "std::bad_alloc")),
+    ("processes", ("BlockingIOError",), ("Resource temporarily unavailable", "can't start new thread")),
+    ("network", ("gaierror",), ("Network is unreachable", "Temporary failure in name resolution",
+                                "Name or service not known", "Errno 101")),
+)
+
+
+def limit_problems(cells_result, limits: dict) -> list[str]:
+    """One problem per limit that a cell's error shows the submission ran into ("memory limit: cell 5 ...")."""
+    found: dict[str, list[tuple[int, dict]]] = {}
+    for index, cell in enumerate(cells_result):
+        err = cell.get("error")
+        if not err:
+            continue
+        for kind, names, words in LIMIT_ERRORS:
+            if err["ename"] in names or any(w in err["evalue"] for w in words):
+                found.setdefault(kind, []).append((index, err))
+                break
+    problems = []
+    for kind, hits in found.items():
+        cells = ", ".join(str(i) for i, _ in hits)
+        first = hits[0][1]
+        what = f"{first['ename']}: {first['evalue'][:160]}"
+        if kind == "memory":
+            limit = limits.get("memory")
+            head = "memory limit" if limit else "out of memory"
+            tail = f"; a kernel may use {format_size(limit)} of address space (--max-memory)" if limit else ""
+            problems.append(f"{head}: cell {cells} ran out of memory ({what}){tail}")
+        elif kind == "processes":
+            limit = limits.get("processes")
+            head = "process limit" if limit else "out of processes"
+            tail = f"; a kernel may start {limit} processes and threads (--max-processes)" if limit else ""
+            problems.append(f"{head}: cell {cells} could not start a process or thread ({what}){tail}")
+        elif limits.get("network") == "blocked":
+            problems.append(f"network blocked: cell {cells} tried to use the network ({what}); kernels have none")
+        else:
+            problems.append(f"network error: cell {cells} ({what})")
+    return problems
+
+
+def describe_limits(limits: dict | None) -> str:
+    """One line for the summary: what each kernel was limited by, and what could not be limited here."""
+    if not limits:
+        return "Limits of each kernel: unknown (no submission ran)."
+    parts = [f"memory {format_size(limits['memory'])}" if limits["memory"] else "memory not limited"]
+    parts.append(f"CPU time {limits['cpu']} s per process" if limits["cpu"] else "CPU time not limited")
+    parts.append(f"{limits['processes']} more processes and threads" if limits["processes"] else "processes not limited")
+    parts.append("network blocked" if limits["network"] == "blocked" else "network not isolated")
+    line = "Limits of each kernel: " + ", ".join(parts) + "."
+    if limits.get("notes"):
+        line += " " + "; ".join(n[0].upper() + n[1:] for n in limits["notes"]) + "."
+    return line
 
 
 def score_graded_cells(sub: Submission, items, nb, check_index: dict, result: dict, run_problem: str) -> None:
@@ -374,7 +487,9 @@ def write_reports(submissions: list[Submission], out_dir: Path) -> None:
                 d = asdict(row)
                 d["points"], d["max_points"] = format_points(row.points), format_points(row.max_points)
                 writer.writerow([d[c] for c in CSV_COLUMNS])
+    limits = next((s.limits for s in submissions if s.limits), None)
     lines = ["# Grades", "", f"{len(submissions)} submission(s). Autograded points only; written answers are graded by hand.", "",
+             describe_limits(limits), "",
              "| student | notebook | points | of | problems |", "|---|---|---|---|---|"]
     for sub in submissions:
         auto = [r for r in sub.rows if r.auto]
@@ -398,15 +513,21 @@ def write_reports(submissions: list[Submission], out_dir: Path) -> None:
 
 
 def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output: int = 100_000,
+          max_memory: int = MAX_MEMORY, max_processes: int = MAX_PROCESSES, allow_network: bool = False,
           log=print) -> list[Submission]:
-    """Grade every submission in ``paths`` one after the other; write the reports into ``out_dir``."""
+    """Grade every submission in ``paths`` one after the other; write the reports into ``out_dir``.
+
+    ``max_memory`` (bytes) and ``max_processes`` limit each kernel (0: no limit); ``allow_network``
+    leaves it the network (by default it has none where the system allows that).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     submissions = []
     with tempfile.TemporaryDirectory(prefix="spatialdrop-grade-") as tmp:
         for n, path in enumerate(paths):
             try:
-                sub = grade_submission(path, source_dir, Path(tmp) / str(n), timeout=timeout, max_output=max_output)
+                sub = grade_submission(path, source_dir, Path(tmp) / str(n), timeout=timeout, max_output=max_output,
+                                       max_memory=max_memory, max_processes=max_processes, allow_network=allow_network)
             except Exception as exc:  # a bug of ours must not stop the batch either
                 student, notebook = parse_name(path)
                 sub = Submission(Path(path), student, notebook, problems=[f"grading error: {type(exc).__name__}: {exc}"])
