@@ -30,7 +30,7 @@ from .._validation import check_choice, check_positive_int, check_probability
 
 #: Operations that can be compared, with the number of spatial axes of their input.
 OPERATIONS = {"Dropout": 2, "SpatialDropout1d": 1, "SpatialDropout2d": 2, "SpatialDropout3d": 3, "DropBlock2d": 2}
-#: What is timed: the forward pass alone, or the forward and backward passes.
+#: What is timed, the forward pass alone or the forward and backward passes.
 MODES = ("forward", "forward+backward")
 #: Block size of the DropBlock comparisons.
 BLOCK_SIZE = 7

@@ -18,7 +18,7 @@ from ._harness import SIGMAS, ExerciseFailure, as_array, fail, fraction_bound, r
 
 __all__ = ["PORT_SHAPES", "check_channels_last_dropout", "check_keras_port", "check_unbatched_image"]
 
-#: Exercise 4.3: batch, timesteps, embedding features, conv filters, kernel size.
+#: The sizes of exercise 4.3, batch, timesteps, embedding features, conv filters and kernel size.
 PORT_SHAPES = {"N": 6, "T": 11, "E": 5, "F": 7, "k": 3}
 
 

@@ -203,7 +203,7 @@ def check_seed_study(seed_study) -> None:
 
 # ----------------------------------------------------------------------------- 6.3
 
-#: Named cases of exercise 6.3: (a, b, what a wrong verdict usually means).
+#: The named cases of exercise 6.3, each (a, b, what a wrong verdict usually means).
 NOISE_CASES = {
     "same seeds, small but consistent gain": (
         [0.47, 0.40, 0.45, 0.38, 0.42], [0.49, 0.43, 0.46, 0.40, 0.45],

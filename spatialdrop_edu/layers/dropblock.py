@@ -271,7 +271,7 @@ class DropBlock1d(_DropBlock):
         p: drop probability (``1 - keep_prob``), in ``[0, 1]``. Default: 0.1.
         block_size: length of a dropped run; clamped to ``L``. Default: 7.
         inplace: multiply the input in place. Default: ``False``.
-        data_format (keyword-only): ``"channels_first"`` or ``"channels_last"``. Default: ``"channels_first"``.
+        data_format: keyword-only; ``"channels_first"`` or ``"channels_last"``. Default: ``"channels_first"``.
 
     Shape:
         - Input: :math:`(N, C, L)`; channels last: :math:`(N, L, C)`.
@@ -302,7 +302,7 @@ class DropBlock2d(_DropBlock):
         p: drop probability (``1 - keep_prob``), in ``[0, 1]``. Default: 0.1.
         block_size: side of a dropped block; clamped to ``H`` and ``W``. Default: 7.
         inplace: multiply the input in place. Default: ``False``.
-        data_format (keyword-only): ``"channels_first"`` (PyTorch) or ``"channels_last"`` (Keras).
+        data_format: keyword-only; ``"channels_first"`` (PyTorch) or ``"channels_last"`` (Keras).
             Default: ``"channels_first"``.
 
     Shape:

@@ -5,7 +5,7 @@ Read it in this order:
 1. :mod:`~spatialdrop_edu.training.data`: MNIST-1D built offline, image patches from bundled photos.
 2. :mod:`~spatialdrop_edu.training.models`: small CNNs whose dropout variant, rate and placement
    are arguments.
-3. :mod:`~spatialdrop_edu.training.loop`: :func:`train`, with early stopping and per-epoch metrics.
+3. :mod:`~spatialdrop_edu.training.loop`: :func:`~spatialdrop_edu.training.loop.train`, with early stopping and per-epoch metrics.
 4. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals.
 5. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study.
 6. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib

@@ -1,4 +1,4 @@
-"""The runs the training chapters study, each a function of ``(config, seed)`` for :func:`run_study`.
+"""The runs the training chapters study, each a function of ``(config, seed)`` for :func:`~spatialdrop_edu.training.study.run_study`.
 
 A configuration holds *everything* a run depends on (variant, rate, placement, data size,
 epochs, ...), so that the study's file never mixes runs made with different settings.
@@ -50,7 +50,7 @@ def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = Fals
         progress: show the epoch bar.
 
     Returns:
-        A JSON-serialisable dict: ``test_acc``, ``test_loss`` (of the restored best epoch),
+        A JSON-serialisable dict with ``test_acc``, ``test_loss`` (of the restored best epoch),
         ``best_epoch``, ``best_val_loss``, ``best_val_acc``, ``epochs_run``,
         ``epoch_time`` (median seconds per epoch), ``device``, ``wall_time`` (seconds of the whole run), and ``curves`` (per-epoch lists,
         rounded to 5 decimals to keep saved studies small).

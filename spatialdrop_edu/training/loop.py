@@ -1,6 +1,6 @@
 """One training loop for every chapter: minibatches, per-epoch metrics, early stopping.
 
-:func:`train` fits a classifier with Adam and cross-entropy and records, after each epoch, the
+:func:`~spatialdrop_edu.training.loop.train` fits a classifier with Adam and cross-entropy and records, after each epoch, the
 loss and accuracy on the training and validation sets (both measured in evaluation mode, so their
 difference is the generalisation gap, not a dropout artefact) and the wall time of the epoch's
 optimisation steps. It stops when the validation loss has not improved for ``patience`` epochs

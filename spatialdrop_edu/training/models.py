@@ -25,7 +25,7 @@ __all__ = ["VARIANTS", "PLACEMENTS", "make_dropout", "mnist1d_cnn", "patch_cnn",
 
 #: The dropout variants every builder accepts.
 VARIANTS = ("none", "element", "spatial", "dropblock")
-#: Where the dropout layers go: after the first conv block, after the last one, or after each.
+#: Where the dropout layers go, after the first conv block, after the last one, or after each.
 PLACEMENTS = ("early", "late", "all")
 
 

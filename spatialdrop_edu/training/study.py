@@ -1,6 +1,6 @@
 r"""Studies: a grid of configurations, each repeated over seeds, saved as it goes, summarised with intervals.
 
-:func:`run_study` calls ``run(config, seed)`` for every configuration and seed and appends each
+:func:`~spatialdrop_edu.training.study.run_study` calls ``run(config, seed)`` for every configuration and seed and appends each
 finished run to a JSON-lines file, one line per run, keyed by the configuration and the seed.
 Started again with the same file, it skips the runs already there: an interrupted study loses at
 most the run in progress. :func:`summarize` turns the runs into a tidy table, one row per
@@ -214,7 +214,7 @@ def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
     """One row per configuration: its settings, the per-seed values of ``metric``, mean and interval.
 
     Args:
-        records: from :func:`run_study`.
+        records: from :func:`~spatialdrop_edu.training.study.run_study`.
         metric: a key of each record's ``"result"``.
         level: the confidence level of the interval.
 

@@ -115,7 +115,7 @@ def plot_feature_map_dropout(state: dict, fig=None):
         fig: a figure to draw on (cleared first); default: a new one.
 
     Returns:
-        The figure: ``3 * (C + 1)`` axes, the photo and two row labels in the first column.
+        The figure, with ``3 * (C + 1)`` axes, the photo and two row labels in the first column.
     """
     import matplotlib.pyplot as plt
 

@@ -18,7 +18,7 @@ from ._live import live_widget, rate_slider, seed_slider
 __all__ = ["FEATURES", "dropblock_demo", "dropblock_twin", "dropblock_widget", "feature_maps", "plot_dropblock_demo",
            "regime"]
 
-#: The four feature maps made from the photo: names of simple filters.
+#: The four feature maps made from the photo, named after their simple filters.
 FEATURES = ("intensity", "blurred", "horizontal edges", "vertical edges")
 
 
