@@ -7,7 +7,8 @@ The package has three rooms:
   per-layer noise shape. Its names are imported here: ``sde.SpatialDropout2d``.
 * **teaching aids** the chapters call: :mod:`~spatialdrop_edu.analysis` (measuring layers),
   :mod:`~spatialdrop_edu.plotting`, :mod:`~spatialdrop_edu.widgets` and
-  :mod:`~spatialdrop_edu.checks` (exercise checkers), loaded on first use (``sde.widgets``).
+  ``spatialdrop_edu.checks`` (exercise checkers; the student edition leaves its reference out), loaded on first
+  use (``sde.widgets``).
 * :mod:`~spatialdrop_edu.course`, **the course tools** instructors run
   (``python -m spatialdrop_edu``), which need the ``instructor`` extra.
 
