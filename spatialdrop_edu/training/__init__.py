@@ -8,10 +8,13 @@ Read it in this order:
 3. :mod:`~spatialdrop_edu.training.loop`: :func:`~spatialdrop_edu.training.loop.train`, with early stopping and per-epoch metrics.
 4. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals.
 5. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study.
-6. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
+6. :mod:`~spatialdrop_edu.training.images` and :mod:`~spatialdrop_edu.training.denoising`: what
+   chapters 7 and 8 add, augmentation and a U-Net denoiser.
+7. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
    when called).
 """
 
+from . import denoising, images
 from .data import Splits, face_patches, load_fashion_mnist, load_mnist1d, read_idx, texture_patches
 from .experiments import MNIST1D_DEFAULTS, epoch_times, mnist1d_config, mnist1d_trial
 from .loop import evaluate, train
@@ -21,6 +24,8 @@ from .study import (load_runs, markdown_table, mean_ci, paired_differences, run_
                     t_quantile)
 
 __all__ = [
+    "denoising",
+    "images",
     "MNIST1D_DEFAULTS",
     "PLACEMENTS",
     "Splits",
