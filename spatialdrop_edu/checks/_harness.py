@@ -120,3 +120,26 @@ def check_inverted_output(y: np.ndarray, x_shape, p: float, flips: int, what: st
             f"with p = {p}, {dropped:.3f} of the units were dropped, expected {p:.3f} ± {bound:.3f} "
             f"({SIGMAS:g} standard deviations over {flips} coin flips).{hint}"
         )
+
+
+def check_whole_map_scale_and_rate(scales, dropped: int, maps: int, p: float, what: str = "feature maps") -> None:
+    """The verdict every placement checker shares, once it has seen which maps a layer dropped.
+
+    Kept maps must be scaled by ``1/(1-p)``, and the fraction of maps dropped must be ``p`` within
+    ``SIGMAS`` standard deviations of a binomial over ``maps`` coins.
+
+    Args:
+        scales: the factor each kept map was multiplied by.
+        dropped: how many maps were dropped whole.
+        maps: how many maps were seen.
+        p: the drop probability the learner was asked to use.
+        what: what the maps are called in the feedback ("feature maps", "skip maps").
+    """
+    wrong = [c for c in scales if not math.isclose(c, 1 / (1 - p), rel_tol=1e-3)]
+    if wrong:
+        fail(f"kept {what} were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
+             "pass the argument p to the layer (not 1 - p, not a constant); the layer scales by 1/(1-p) itself.")
+    rate, bound = dropped / maps, fraction_bound(p, maps)
+    if abs(rate - p) > bound:
+        fail(f"{rate:.3f} of the {what} were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
+             "deviations): pass the argument p to the layer (not 1 - p, not a constant).")

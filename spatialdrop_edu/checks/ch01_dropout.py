@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._harness import SIGMAS, ExerciseFailure, as_array, check_inverted_output, fail, fraction_bound, mean_bound, run_student_code
+from ._harness import as_array, check_inverted_output, fail, mean_bound, run_student_code
 
 __all__ = ["average_variance_reference", "check_average_variance", "check_dropout_variance", "check_fixed_dropout",
            "check_inverted_dropout", "dropout_variance_reference"]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..layers.noise_shapes import coin_flips, noise_shape
-from ._harness import SIGMAS, ExerciseFailure, as_array, check_inverted_output, fail, fraction_bound, mean_bound, run_student_code
+from ._harness import as_array, check_inverted_output, fail, run_student_code
 
 __all__ = ["COIN_FLIP_QUESTIONS", "check_coin_flips", "check_noise_shape_dropout", "check_word_dropout",
            "check_word_type_dropout"]

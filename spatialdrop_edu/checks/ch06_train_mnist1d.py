@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..training.study import mean_ci, t_quantile
-from ._harness import SIGMAS, as_array, fail, fraction_bound, run_student_code
+from ._harness import as_array, check_whole_map_scale_and_rate, fail, run_student_code
 
 __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_is_noise"]
 
@@ -98,14 +98,7 @@ def check_dropout_placement(build_model) -> None:
         fail(f"{partly} of {maps} feature maps were partly zeroed (some positions kept, others dropped): that is "
              "element-wise dropout (nn.Dropout). Spatial dropout keeps or drops a whole map: "
              "sde.SpatialDropout1d(p) or nn.Dropout1d(p).")
-    wrong = [c for c in scales if not math.isclose(c, 1 / (1 - p), rel_tol=1e-3)]
-    if wrong:
-        fail(f"kept feature maps were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
-             "pass the argument p to the layer (not 1 - p, not a constant); the layer scales by 1/(1-p) itself.")
-    rate, bound = dropped / maps, fraction_bound(p, maps)
-    if abs(rate - p) > bound:
-        fail(f"{rate:.3f} of the feature maps were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
-             "deviations): pass the argument p to the layer (not 1 - p, not a constant).")
+    check_whole_map_scale_and_rate(scales, dropped, maps, p, "feature maps")
     model.eval()
     _, out1, in2, _ = _feature_maps(model, x)
     if not torch.allclose(in2, torch.relu(out1), rtol=1e-4, atol=1e-6):

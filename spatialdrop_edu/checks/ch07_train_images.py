@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..training.images import dihedral, region_corners
-from ._harness import SIGMAS, fail, fraction_bound, run_student_code
+from ._harness import check_whole_map_scale_and_rate, fail, fraction_bound, run_student_code, SIGMAS
 
 __all__ = ["check_late_spatial_dropout", "check_region_split", "check_augment", "SPLIT_CASES"]
 
@@ -99,14 +99,7 @@ def check_late_spatial_dropout(build_model) -> None:
         fail("in training mode the last block's feature maps reach the global pooling unchanged: there is no dropout "
              "between the last ReLU and the pooling. Put SpatialDropout2d(p) right after the second ReLU (dropout "
              "after the pooling acts on a vector, not on feature maps).")
-    wrong = [c for c in scales if not math.isclose(c, 1 / (1 - p), rel_tol=1e-3)]
-    if wrong:
-        fail(f"kept feature maps were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
-             "pass the argument p to the layer (not 1 - p, not a constant); the layer scales by 1/(1-p) itself.")
-    rate, bound = dropped / maps, fraction_bound(p, maps)
-    if abs(rate - p) > bound:
-        fail(f"{rate:.3f} of the feature maps were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
-             "deviations): pass the argument p to the layer (not 1 - p, not a constant).")
+    check_whole_map_scale_and_rate(scales, dropped, maps, p, "feature maps")
     model.eval()
     seen, _ = _hooked(model, x)
     if not torch.allclose(seen["pool"], torch.relu(seen["out2"]), rtol=1e-4, atol=1e-6):

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._harness import SIGMAS, as_array, fail, fraction_bound, run_student_code
+from ._harness import as_array, check_whole_map_scale_and_rate, fail, run_student_code
 
 __all__ = ["check_psnr", "check_skip_dropout", "check_mc_predict"]
 
@@ -166,14 +166,7 @@ def check_skip_dropout(block_class) -> None:
     if dropped == 0:
         fail("in training mode the skip reaches self.conv unchanged in 40 calls: no dropout acts on it. Apply "
              "self.drop (a SpatialDropout2d(p) made in __init__) to skip before the concatenation.")
-    wrong = [c for c in scales if not math.isclose(c, 1 / (1 - p), rel_tol=1e-3)]
-    if wrong:
-        fail(f"kept skip maps were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
-             "pass p to the layer (not 1 - p); it rescales by 1/(1-p) itself.")
-    rate, bound = dropped / maps, fraction_bound(p, maps)
-    if abs(rate - p) > bound:
-        fail(f"{rate:.3f} of the skip maps were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
-             "deviations over the maps seen): pass the argument p to the layer (not 1 - p, not a constant).")
+    check_whole_map_scale_and_rate(scales, dropped, maps, p, "skip maps")
     block.eval()
     conv_in, _, _ = _decoder_input(block, x, skip)
     if not torch.allclose(conv_in[:, channels:], skip, rtol=1e-5, atol=1e-6):

@@ -27,8 +27,6 @@ the border are dropped less often than units in the middle.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 import torch.nn.functional as F

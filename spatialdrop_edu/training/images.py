@@ -18,19 +18,17 @@ shared loop:
 
 from __future__ import annotations
 
-import copy
 import functools
 import statistics
 import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .._validation import check_choice, check_positive_int, check_seed
 from ..runtime import seed_everything
 from .data import Splits, face_patches, load_fashion_mnist, texture_patches
-from .loop import METRICS, _progress, _sync_time, evaluate
+from .loop import METRICS, evaluate, train
 from .models import patch_cnn
 
 __all__ = ["AUGMENTATIONS", "DATASETS", "PATCH_DEFAULTS", "dihedral", "augment_batch", "region_corners",
@@ -179,78 +177,26 @@ def fit(model: torch.nn.Module, data, *, epochs: int = 40, batch_size: int = 32,
         device=None, progress: bool = True, desc: str = "fit") -> dict:
     """Train ``model`` with Adam on ``data.train``; augmentation, weight decay, early stopping optional.
 
-    Like :func:`~spatialdrop_edu.training.loop.train`, with two differences: each minibatch can be
-    augmented (:func:`augment_batch`), and with ``patience=None`` there is *no* early stopping at
-    all: every epoch runs and the model keeps its **last** weights. With an int ``patience`` it
-    stops after that many epochs without a lower validation loss and restores the best weights.
+    :func:`~spatialdrop_edu.training.loop.train` with augmentation by name (:func:`augment_batch`)
+    and with ``patience=None`` meaning *no* early stopping at all: every epoch runs and the model
+    keeps its **last** weights. With an int ``patience`` it stops after that many epochs without a
+    lower validation loss and restores the best weights.
 
     Args:
         epochs, batch_size, lr, seed, device, progress, desc: as in :func:`~spatialdrop_edu.training.loop.train`.
         weight_decay: Adam's L2 penalty (``torch.optim.Adam(weight_decay=...)``).
-        augment: one of :data:`AUGMENTATIONS`; drawn from a generator seeded with ``seed``.
+        augment: one of :data:`AUGMENTATIONS`; drawn from a generator seeded with ``seed + 1``.
         patience: ``None`` (no early stopping) or epochs without improvement before stopping.
 
     Returns:
         A history as :func:`~spatialdrop_edu.training.loop.train` returns, plus ``"kept_epoch"``:
         the epoch whose weights the model holds.
     """
-    from ..runtime import get_device
-
-    epochs = check_positive_int(epochs, "epochs", "the most epochs to run")
-    batch_size = check_positive_int(batch_size, "batch_size", "examples per minibatch")
-    if patience is not None:
-        patience = check_positive_int(patience, "patience", "epochs without improvement before stopping")
     check_choice(augment, AUGMENTATIONS, "augment")
-    seed = check_seed(seed)
-    device = get_device() if device is None else torch.device(device)
-
-    model.to(device)
-    (x, y), (x_val, y_val) = data.train, data.val
-    x, y = x.to(device), y.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    order_gen = torch.Generator().manual_seed(seed)
-    augment_gen = torch.Generator().manual_seed(seed + 1)
-    torch.manual_seed(seed)   # dropout masks
-
-    history = {"epoch": [], **{m: [] for m in METRICS}}
-    best_loss, best_state, best_epoch, waited = float("inf"), None, 0, 0
-    bar = _progress(epochs, desc, progress)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        start = _sync_time(device)
-        for idx in torch.randperm(len(y), generator=order_gen).split(batch_size):
-            xb = augment_batch(x[idx.to(device)], augment, augment_gen) if augment != "none" else x[idx.to(device)]
-            loss = F.cross_entropy(model(xb), y[idx.to(device)])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-        epoch_time = _sync_time(device) - start
-
-        train_loss, train_acc = evaluate(model, x, y)
-        val_loss, val_acc = evaluate(model, x_val, y_val)
-        for name, value in zip(("epoch", *METRICS), (epoch, train_loss, train_acc, val_loss, val_acc, epoch_time)):
-            history[name].append(value)
-        if val_loss < best_loss:
-            best_loss, best_epoch, waited = val_loss, epoch, 0
-            if patience is not None:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
-        if patience is not None and waited >= patience:
-            break
-    if bar is not None:
-        bar.close()
-    kept = len(history["epoch"])
-    if patience is not None:
-        model.load_state_dict(best_state)
-        kept = best_epoch
-    model.eval()
-    history.update(best_epoch=best_epoch, best_val_loss=best_loss, best_val_acc=history["val_acc"][best_epoch - 1],
-                   epochs_run=len(history["epoch"]), kept_epoch=kept, device=device.type)
-    return history
+    transform = None if augment == "none" else (lambda batch, generator: augment_batch(batch, augment, generator))
+    return train(model, data, epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                 patience=patience, seed=seed, device=device, progress=progress, desc=desc, augment=transform,
+                 restore_best=patience is not None)
 
 
 def patch_config(**settings) -> dict:

@@ -58,7 +58,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 
 def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 64, lr: float = 3e-3,
           weight_decay: float = 0.0, patience: int | None = 10, seed: int = 0, device=None,
-          progress: bool = True, desc: str = "train") -> dict:
+          progress: bool = True, desc: str = "train", augment=None, restore_best: bool = True) -> dict:
     """Train ``model`` on ``data.train``, watching ``data.val``; return the history.
 
     Args:
@@ -74,11 +74,17 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
         device: where to train; ``None`` picks :func:`~spatialdrop_edu.runtime.get_device`.
         progress: show a ``tqdm`` bar over epochs.
         desc: the bar's label.
+        augment: ``None``, or a function ``(minibatch, generator) -> minibatch`` applied to every
+            training minibatch, drawing from its own generator seeded with ``seed + 1``.
+        restore_best: end with the weights of the epoch of the lowest validation loss (the
+            default); ``False`` keeps the last epoch's weights, so that a run with ``patience=None``
+            has no early stopping at all (chapter 7 measures early stopping as a regulariser).
 
     Returns:
         A dict with the per-epoch lists ``"epoch"`` (1, 2, ...) and :data:`METRICS`, and
         ``"best_epoch"`` (the epoch of the lowest validation loss, 1-based), ``"best_val_loss"``,
-        ``"best_val_acc"``, ``"epochs_run"`` and ``"device"``.
+        ``"best_val_acc"``, ``"epochs_run"``, ``"kept_epoch"`` (the epoch whose weights the model
+        holds) and ``"device"``.
 
     Examples::
 
@@ -103,6 +109,7 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
     x, y = x.to(device), y.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     order_gen = torch.Generator().manual_seed(seed)
+    augment_gen = torch.Generator().manual_seed(seed + 1)
     torch.manual_seed(seed)   # dropout masks
 
     history = {"epoch": [], **{m: [] for m in METRICS}}
@@ -113,7 +120,8 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
         start = _sync_time(device)
         for idx in torch.randperm(len(y), generator=order_gen).split(batch_size):
             idx = idx.to(device)
-            loss = F.cross_entropy(model(x[idx]), y[idx])
+            xb = x[idx] if augment is None else augment(x[idx], augment_gen)
+            loss = F.cross_entropy(model(xb), y[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -125,7 +133,8 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
             history[name].append(value)
         if val_loss < best_loss:
             best_loss, best_epoch, waited = val_loss, epoch, 0
-            best_state = copy.deepcopy(model.state_dict())
+            if restore_best:
+                best_state = copy.deepcopy(model.state_dict())
         else:
             waited += 1
         if bar is not None:
@@ -135,11 +144,12 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
             break
     if bar is not None:
         bar.close()
-    model.load_state_dict(best_state)
+    if restore_best:
+        model.load_state_dict(best_state)
     model.eval()
     history.update(best_epoch=best_epoch, best_val_loss=best_loss,
                    best_val_acc=history["val_acc"][best_epoch - 1], epochs_run=len(history["epoch"]),
-                   device=device.type)
+                   kept_epoch=best_epoch if restore_best else len(history["epoch"]), device=device.type)
     return history
 
 

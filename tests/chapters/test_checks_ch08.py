@@ -110,7 +110,7 @@ def test_skip_dropout_with_other_random_streams_passes(stream, capsys):
     (make_block(drop_up=sde.SpatialDropout2d), "skip tensor only"),
     (make_block(drop_cat=sde.SpatialDropout2d), "skip tensor only"),
     (make_block(lambda p: sde.SpatialDropout2d(1 - p)), "pass"),
-    (make_block(lambda p: sde.SpatialDropout2d(0.1)), "pass p to the layer"),
+    (make_block(lambda p: sde.SpatialDropout2d(0.1)), "pass the argument p to the layer"),
     (make_block(sde.SpatialDropout2d, order="skip_first"), "comes second"),
     (make_block(functional=lambda s, p: torch.nn.functional.dropout2d(s, p, training=True)), "evaluation mode"),
 ])

@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch import nn
 
-import spatialdrop_edu as sde
 from spatialdrop_edu.training import denoising as D
 from spatialdrop_edu.training import dropout_layers, run_study
 
