@@ -75,9 +75,9 @@ __all__ = [
 
 #: Photos the patches come from (scenes and objects, not the repetitive textures).
 DEFAULT_PHOTOS = ("camera", "astronaut", "coffee", "chelsea", "rocket", "grace_hopper")
-#: Which skip connections carry the dropout layer: the full-resolution one only, or both.
+#: Which skip connections carry the dropout layer, the full-resolution one only or both.
 PLACEMENTS = ("top", "all")
-#: What :meth:`TinyUNet.forward` can switch off at test time (:func:`path_ablation`).
+#: What ``TinyUNet.forward`` can switch off at test time (:func:`path_ablation`).
 PATHS = ("skips", "skip1", "skip2", "bottleneck")
 
 
@@ -454,7 +454,7 @@ def copy_report(output: torch.Tensor, noisy: torch.Tensor, clean: torch.Tensor) 
         clean: the clean images.
 
     Returns:
-        A dict of floats:
+        A dict of floats, with these keys.
 
         * ``"psnr_input"``: PSNR of the noisy input against the clean image (what copying scores);
         * ``"psnr_output"``: PSNR of the output against the clean image;
