@@ -298,3 +298,10 @@ def test_functional_spatial_dropout_with_a_generator_and_inplace():
     assert spatial_dropout(x, 0.5, training=False) is x
     with pytest.raises(ValueError, match="spatial_dims must be 1, 2 or 3"):
         spatial_dropout(x, 0.5, spatial_dims=4)
+
+
+def test_repr_names_inplace_and_the_data_format():
+    assert repr(sde.Dropout(0.1, True)) == "Dropout(p=0.1, inplace=True)"
+    assert repr(sde.Dropout(0.1, True, noise_shape=(None, 1))) == "Dropout(p=0.1, inplace=True, noise_shape=(None, 1))"
+    assert repr(SpatialDropout2d(0.2, True)) == "SpatialDropout2d(p=0.2, inplace=True, data_format='channels_first')"
+    assert repr(SpatialDropout1d(0.2)) == "SpatialDropout1d(p=0.2, data_format='channels_first')"

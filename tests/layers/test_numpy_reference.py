@@ -107,3 +107,11 @@ def test_p_one_never_divides_by_zero_even_with_warnings_as_errors():
         for convention in ("inverted", "original"):
             out = numpy_dropout(x, 1.0, np.random.default_rng(0), convention=convention)
             assert np.array_equal(out, np.zeros(3))
+
+
+def test_dtypes_float_kept_and_ints_made_float64():
+    rng = np.random.default_rng(0)
+    for convention in ("inverted", "original"):
+        assert numpy_dropout(np.ones(8, dtype=np.float32), 0.5, rng, convention=convention).dtype == np.float32
+        assert numpy_dropout(np.ones(8, dtype=np.int64), 0.5, rng, convention=convention).dtype == np.float64
+        assert numpy_dropout(np.ones(8, dtype=np.float32), 1.0, rng, convention=convention).dtype == np.float32
