@@ -143,3 +143,34 @@ def check_whole_map_scale_and_rate(scales, dropped: int, maps: int, p: float, wh
     if abs(rate - p) > bound:
         fail(f"{rate:.3f} of the {what} were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
              "deviations): pass the argument p to the layer (not 1 - p, not a constant).")
+
+
+def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your model"):
+    """Run the learner's ``model`` on ``x`` without gradients and record what chosen layers saw.
+
+    Args:
+        model: the learner's module.
+        x: its input.
+        inputs: ``{name: module}``; the first positional input of each is recorded under ``name``.
+        outputs: ``{name: module}``; the output of each is recorded under ``name``.
+        what: how the model is named in feedback.
+
+    Returns:
+        ``(recorded, output)``: a dict of detached copies, and the model's own output.
+    """
+    import torch
+
+    seen = {}
+
+    def keep(name):
+        return lambda value: seen.__setitem__(name, value.detach().clone())
+
+    hooks = [m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0])) for n, m in (inputs or {}).items()]
+    hooks += [m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out)) for n, m in (outputs or {}).items()]
+    try:
+        with torch.no_grad():
+            out = run_student_code(model, x, what=what)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return seen, out

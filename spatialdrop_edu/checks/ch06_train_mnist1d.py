@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..training.study import mean_ci, t_quantile
-from ._harness import as_array, check_whole_map_scale_and_rate, fail, run_student_code
+from ._harness import as_array, check_whole_map_scale_and_rate, fail, record_layers, run_student_code
 
 __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_is_noise"]
 
@@ -26,16 +26,7 @@ def _feature_maps(model, x):
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
     if len(convs) < 2:
         fail(f"the model holds {len(convs)} Conv1d layer(s); keep both convolutions of the given model.")
-    seen = {}
-    hooks = [convs[0].register_forward_pre_hook(lambda m, i: seen.__setitem__("in1", i[0].detach().clone())),
-             convs[0].register_forward_hook(lambda m, i, o: seen.__setitem__("out1", o.detach().clone())),
-             convs[1].register_forward_pre_hook(lambda m, i: seen.__setitem__("in2", i[0].detach().clone()))]
-    try:
-        with torch.no_grad():
-            out = run_student_code(model, x, what="your model")
-    finally:
-        for h in hooks:
-            h.remove()
+    seen, out = record_layers(model, x, inputs={"in1": convs[0], "in2": convs[1]}, outputs={"out1": convs[0]})
     return seen["in1"], seen["out1"], seen["in2"], out
 
 

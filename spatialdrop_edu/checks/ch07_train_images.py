@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ..training.images import dihedral, region_corners
-from ._harness import check_whole_map_scale_and_rate, fail, fraction_bound, run_student_code, SIGMAS
+from ._harness import check_whole_map_scale_and_rate, fail, fraction_bound, record_layers, run_student_code, SIGMAS
 
 __all__ = ["check_late_spatial_dropout", "check_region_split", "check_augment", "SPLIT_CASES"]
 
@@ -28,18 +28,8 @@ def _hooked(model, x):
     if len(convs) != 2 or len(pools) != 1:
         fail(f"the model holds {len(convs)} Conv2d and {len(pools)} AdaptiveAvgPool2d layer(s), expected 2 and 1: keep "
              "the given layers and only add the dropout.")
-    seen = {}
-    hooks = [convs[0].register_forward_hook(lambda m, i, o: seen.__setitem__("out1", o.detach().clone())),
-             convs[1].register_forward_pre_hook(lambda m, i: seen.__setitem__("in2", i[0].detach().clone())),
-             convs[1].register_forward_hook(lambda m, i, o: seen.__setitem__("out2", o.detach().clone())),
-             pools[0].register_forward_pre_hook(lambda m, i: seen.__setitem__("pool", i[0].detach().clone()))]
-    try:
-        with torch.no_grad():
-            out = run_student_code(model, x, what="your model")
-    finally:
-        for h in hooks:
-            h.remove()
-    return seen, out
+    return record_layers(model, x, inputs={"in2": convs[1], "pool": pools[0]},
+                         outputs={"out1": convs[0], "out2": convs[1]})
 
 
 def check_late_spatial_dropout(build_model) -> None:
