@@ -85,17 +85,24 @@ def distinctive(notebooks, extra_public: str = "") -> tuple[set[str], set[str]]:
         secret, public = split_notebook(nbformat.read(path, as_version=4))
         secrets += secret
         publics.append(public)
+    from sphinx.search.en import SearchEnglish
+
     public = "\n".join(publics)
-    public_lines = {normalise(line) for line in public.splitlines()}
+    # Leaks are searched as substrings, so a line is public when it occurs anywhere in the public text
+    # (``return nn.Sequential(`` inside ``return nn.Sequential(*layers)`` of the library's source).
+    public_flat = normalise(public)
     public_words = set(re.findall(r"\w+", public.lower()))
+    # The search index holds stems: a word whose stem a public word shares cannot be told apart there.
+    stem = SearchEnglish({}).stem
+    public_stems = {stem(w) for w in public_words}
     lines, words = set(), set()
     for text in secrets:
         for line in text.splitlines():
             line = normalise(line)
-            if len(line) >= 12 and line not in public_lines and not line.startswith("#"):
+            if len(line) >= 12 and line not in public_flat and not line.startswith("#"):
                 lines.add(line)
         for word in re.findall(r"\w+", text.lower()):
-            if len(word) >= 8 and word not in public_words and not word.isdigit():
+            if len(word) >= 8 and word not in public_words and not word.isdigit() and stem(word) not in public_stems:
                 words.add(word)
     return lines, words
 
