@@ -13,6 +13,15 @@ VENDOR_STAMP := _vendor/.installed
 export KERAS_BACKEND := torch
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+# The reproducible mode (README, "Reproducible outputs"): every target runs under the pinned CPU instruction set and
+# thread count of this file, which spatialdrop_edu.reproducible reads too; a value set in the environment wins.
+REPRO_ENV := spatialdrop_edu/reproducible.env
+include $(REPRO_ENV)
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\) *?=.*/\1/p' $(REPRO_ENV))
+# A second instruction set for `make notebooks-lax`: ATen's portable kernels, oneDNN at SSE4.1, MKL's compatible path.
+OTHER_ISA := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_CBWR=COMPATIBLE \
+  NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
+
 .PHONY: help setup vendor book test unit notebooks browser-test publish execute bench mutate lab clean
 
 help:  ## this list

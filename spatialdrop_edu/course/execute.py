@@ -1,7 +1,8 @@
 """Run notebooks the way the course commits them: fresh kernel, top to bottom, widget state kept.
 
 ``make execute`` (``python -m spatialdrop_edu execute``) is the only way outputs get into the
-committed notebooks; CI re-runs them under nbval and compares.
+committed notebooks; CI re-runs them under nbval and compares. Kernels run in the reproducible mode
+(:mod:`spatialdrop_edu.reproducible`), so the outputs do not depend on the processor that ran them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ NOTEBOOK_ENV = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "TQDM_MININTERVAL": "5",
 }
+
+
+def kernel_env(environ=None) -> dict[str, str]:
+    """The environment a course notebook's kernel starts with: ``environ`` (default ``os.environ``), the course's
+    :data:`NOTEBOOK_ENV`, and the reproducible mode's pins (:func:`~spatialdrop_edu.reproducible.reproducible_env`)."""
+    from ..reproducible import reproducible_env
+
+    environ = dict(os.environ if environ is None else environ)
+    return {**environ, **NOTEBOOK_ENV, **reproducible_env(environ)}
 
 
 def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", cwd=None) -> nbformat.NotebookNode:
@@ -45,8 +55,9 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
         resources={"metadata": {"path": str(cwd or path.parent)}},
         store_widget_state=True,
     )
-    # The kernel gets the course's environment; this process's own environment is left as it is.
-    client.execute(env={**os.environ, **NOTEBOOK_ENV})
+    # The kernel gets the course's environment and the reproducible mode (a pin set in the environment wins);
+    # this process's own environment is left as it is.
+    client.execute(env=kernel_env())
     return nb
 
 
