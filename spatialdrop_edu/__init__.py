@@ -32,7 +32,7 @@ REPOSITORY_URL = "https://github.com/spatialdrop-edu/spatialdrop-edu"
 
 #: Subpackages and modules loaded on first attribute access (``sde.widgets``), so that importing
 #: the library does not import matplotlib, ipywidgets, nbformat or Keras.
-_LAZY = ("analysis", "checks", "course", "layers", "plotting", "runtime", "training", "widgets")
+_LAZY = ("analysis", "checks", "course", "layers", "plotting", "runtime", "timing", "training", "widgets")
 
 __all__ = [*layers.__all__, "get_device", "layer_mask", "seed_everything"]
 
