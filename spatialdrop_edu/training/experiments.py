@@ -9,10 +9,9 @@ from __future__ import annotations
 import statistics
 import time
 
-import torch
-
 from ..runtime import seed_everything
 from .data import load_mnist1d
+from .epochs import epoch_times  # noqa: F401  kept importable from here; defined once, in epochs
 from .loop import METRICS, evaluate, train
 from .models import mnist1d_cnn
 
@@ -69,27 +68,3 @@ def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = Fals
             "best_val_loss": history["best_val_loss"], "best_val_acc": history["best_val_acc"],
             "epochs_run": history["epochs_run"], "epoch_time": statistics.median(history["epoch_time"]),
             "device": history["device"], "wall_time": time.perf_counter() - start, "curves": {m: [round(v, 5) for v in history[m]] for m in METRICS if m != "epoch_time"}}
-
-
-def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, seed: int = 0, device=None) -> list[list[float]]:
-    """Seconds per training epoch of each MNIST-1D configuration, measured round-robin.
-
-    Each round trains a fresh model of every configuration for ``epochs`` epochs, in turn, so a
-    slow spell of a shared machine hits every configuration alike. Only the optimisation steps
-    are timed (not the evaluation passes).
-
-    Returns:
-        One list of ``rounds * epochs`` epoch times per configuration, in the order given.
-    """
-    times = [[] for _ in configs]
-    for r in range(rounds):
-        for i, config in enumerate(configs):
-            run = mnist1d_config(**{**config, "epochs": epochs, "patience": None})
-            data = load_mnist1d(run["train_size"], run["val_size"], seed=seed)
-            torch.manual_seed(seed + r)
-            model = mnist1d_cnn(run["dropout"], run["p"], run["placement"], channels=run["channels"],
-                                block_size=run["block_size"])
-            history = train(model, data, epochs=epochs, batch_size=run["batch_size"], lr=run["lr"], patience=None,
-                            seed=seed + r, device=device, progress=False)
-            times[i] += history["epoch_time"]
-    return times
