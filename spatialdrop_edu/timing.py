@@ -43,16 +43,16 @@ import torch
 from ._validation import (check_choice, check_non_negative_int, check_number_at_least, check_positive_int, check_seed,
                           check_unit_interval)
 
-__all__ = ["ORDERS", "CLOCKS", "SLICE", "measure", "Timings", "Comparison", "median_interval", "slice_share",
-           "synchronizer"]
+__all__ = ["ORDERS", "CLOCKS", "SLICE", "DESCHEDULED_SECONDS", "DESCHEDULED_FRACTION", "measure", "Timings",
+           "Comparison", "median_interval", "slice_share", "synchronizer"]
 
-#: How the variants are ordered within a round: a fresh random permutation per round, or the given
-#: order and its reverse in turn.
+#: How the variants are ordered within a round, a fresh random permutation per round (``"random"``)
+#: or the given order and its reverse in turn (``"alternate"``).
 ORDERS = ("random", "alternate")
-#: What a call's time is: the thread's CPU time, the wall clock, or ``"auto"`` (CPU time where it is
-#: the whole work: one thread, nothing to synchronise; otherwise the wall clock).
+#: What a call's time is read from, the thread's CPU time (``"cpu"``), the wall clock (``"wall"``), or
+#: ``"auto"`` (the CPU time where it is the whole work, with one thread and nothing to synchronise).
 CLOCKS = ("auto", "cpu", "wall")
-#: A common scheduler slice (seconds): wall times that sit on its multiples are waiting, not work.
+#: A common scheduler slice in seconds; wall times that sit on its multiples are waiting, not work.
 SLICE = 0.004
 #: A call is descheduled when its wall time exceeds its CPU time by more than this (seconds) ...
 DESCHEDULED_SECONDS = 1e-4
@@ -65,9 +65,11 @@ class Comparison:
     """The ratio of two variants' times, its interval, and what can be said about it.
 
     Attributes:
-        a, b: the variants compared (``a``'s time over ``b``'s).
-        ratio: the median over rounds of the per-round ratio.
-        low, high: the ends of its distribution-free interval (:func:`median_interval`).
+        a: the variant whose time is the numerator.
+        b: the variant whose time is the denominator.
+        ratio: the median over rounds of the per-round ratio of ``a``'s time to ``b``'s.
+        low: the lower end of its distribution-free interval (:func:`median_interval`).
+        high: the upper end of that interval.
         coverage: that interval's exact coverage (at least ``level`` from 6 rounds on).
         margin: the smallest ratio called a difference (``1.10``: 10% either way).
         verdict: ``"slower"`` where ``low > margin``, ``"faster"`` where ``high < 1 / margin``,
@@ -107,8 +109,11 @@ class Timings:
         cpu: the same by the thread's CPU time, or ``None`` with more than one thread.
         orders: the order the variants ran in, round by round.
         clock: ``"cpu"`` or ``"wall"``: which of the two the statistics use.
-        threads: the thread count the calls ran with; ``threads_before`` what was restored after.
-        warmup, repeats, order: as passed to :func:`measure`.
+        threads: the thread count the calls ran with.
+        threads_before: the thread count before, restored after.
+        warmup: warm-up calls of each variant, discarded (as passed to :func:`measure`).
+        repeats: calls of each variant in a row within a round.
+        order: ``"random"`` or ``"alternate"``.
     """
 
     names: tuple
@@ -181,7 +186,8 @@ class Timings:
         """Is ``a`` slower than ``b``, faster, or within the noise?
 
         Args:
-            a, b: two variants' names.
+            a: the variant whose time is the numerator.
+            b: the variant whose time is the denominator.
             margin: the smallest ratio worth a verdict, ``> 1``: a difference is called only where the
                 interval of the ratio lies wholly above ``margin`` or below ``1 / margin``. A loaded
                 machine shifts ratios by a few percent (shared caches and memory bandwidth), so a

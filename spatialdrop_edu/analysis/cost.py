@@ -195,15 +195,16 @@ def dropout_parts(x: torch.Tensor, p: float = 0.3) -> dict:
       :class:`~spatialdrop_edu.layers.dropout.Dropout` draw them (``bernoulli_`` into a full-size mask);
     * ``"element coins (rand_like)"``: one uniform number per unit, as the textbook line
       ``torch.rand_like(x) >= p`` draws them;
-    * ``"spatial coins (N·C)"``: one coin per sample and channel, as SpatialDropout draws them;
-    * ``"multiply, full-size mask"`` and ``"multiply, N·C mask"``: the pass over the activations
-      that every dropout layer makes, ``x * mask``, with either mask (the small one broadcast).
+    * ``"spatial coins (bernoulli_)"``: one coin per sample and channel, as SpatialDropout draws them;
+    * ``"full-size multiply"`` and ``"N·C multiply"``: the pass over the activations that every
+      dropout layer makes, ``x * mask``, with a full-size mask or a broadcast one of shape ``(N, C, 1, ...)``.
 
     Examples::
 
         >>> parts = dropout_parts(torch.ones(4, 8, 16, 16))
-        >>> {name: coins_drawn(fn) for name, fn in parts.items()}["spatial coins (N·C)"]
-        32
+        >>> {name: coins_drawn(fn) for name, fn in parts.items()}
+        {'element coins (bernoulli_)': 8192, 'element coins (rand_like)': 8192, 'spatial coins (bernoulli_)': 32, \
+'full-size multiply': 0, 'N·C multiply': 0}
     """
     p = check_probability(p)
     n, c = x.shape[:2]
@@ -212,13 +213,13 @@ def dropout_parts(x: torch.Tensor, p: float = 0.3) -> dict:
     return {
         "element coins (bernoulli_)": lambda: full.bernoulli_(1.0 - p),
         "element coins (rand_like)": lambda: torch.rand_like(x),
-        "spatial coins (N·C)": lambda: small.bernoulli_(1.0 - p),
-        "multiply, full-size mask": lambda: torch.mul(x, full),
-        "multiply, N·C mask": lambda: torch.mul(x, small),
+        "spatial coins (bernoulli_)": lambda: small.bernoulli_(1.0 - p),
+        "full-size multiply": lambda: torch.mul(x, full),
+        "N·C multiply": lambda: torch.mul(x, small),
     }
 
 
-#: PyTorch operations that draw random numbers: every value one of them writes is one draw (a coin).
+#: PyTorch operations that draw random numbers; every value one of them writes is one draw (a coin).
 RANDOM_OPS = frozenset({"bernoulli", "bernoulli_", "rand", "rand_like", "randn", "randn_like", "uniform_",
                         "normal_", "native_dropout", "randint", "randint_like", "random_", "exponential_",
                         "geometric_", "cauchy_", "log_normal_"})

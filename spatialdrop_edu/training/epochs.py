@@ -61,7 +61,8 @@ def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, warmup: int = 1, s
     scheduler does not inflate. PyTorch's global random state is the same afterwards as before.
 
     Args:
-        configs: complete configurations (dicts) of MNIST-1D or patch runs, see :func:`config_kind`.
+        configs: complete configurations (dicts) of MNIST-1D or patch runs, see
+            :func:`~spatialdrop_edu.training.epochs.config_kind`.
         rounds: rounds of epochs; the statistics are over rounds.
         epochs: timed epochs of each configuration per round.
         warmup: epochs of each configuration before timing, discarded.

@@ -28,12 +28,12 @@ import torch
 from .._validation import check_choice, check_positive_int, check_seed
 from ..runtime import seed_everything
 from .data import Splits, face_patches, load_fashion_mnist, texture_patches
-from .epochs import epoch_times  # noqa: F401  the one epoch timing, for patch configurations too
+from .epochs import epoch_times  # noqa: F401  images.epoch_times: the one epoch timing, patch runs included
 from .loop import METRICS, evaluate, train
 from .models import patch_cnn
 
 __all__ = ["AUGMENTATIONS", "DATASETS", "PATCH_DEFAULTS", "dihedral", "augment_batch", "region_corners",
-           "per_class_subset", "load_images", "fit", "patch_config", "patch_trial", "epoch_times"]
+           "per_class_subset", "load_images", "fit", "patch_config", "patch_trial"]
 
 #: Augmentations :func:`augment_batch` accepts: the identity, flips, rotations by 90°, or all eight symmetries.
 AUGMENTATIONS = ("none", "flips", "rot90", "dihedral")
