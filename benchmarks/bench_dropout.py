@@ -64,6 +64,7 @@ def compiled_case(shape, p, mode, rounds, repeats, device, threads) -> dict:
     versus = {name: times.compare(name, ref) for name in fns}
     return {"operation": "SpatialDropout2d under torch.compile", "shape": list(shape), "mode": mode,
             "device": str(device), "p": p, "rounds": rounds, "repeats": repeats, "timing": times.describe(),
+            "warnings": times.warnings(),
             "ms": {name: 1e3 * times.median(name) for name in fns},
             "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
             "ratio": {name: c.ratio for name, c in versus.items()},
@@ -132,6 +133,9 @@ def main(argv=None) -> int:
         rows += [compiled_case(shape, args.p, mode, rounds, repeats, device, args.threads) for mode in cost.MODES]
     print("timing:", rows[0]["timing"].replace("\n", "\n        "))
     print_table(rows)
+    for row in rows:
+        for warning in row["warnings"]:
+            print(f"warning ({row['operation']}, {tuple(row['shape'])}, {row['mode']}): {warning}")
     worst = max(rows, key=lambda r: r["ratio"][ours_name(r)])
     worst_ratio, (worst_low, worst_high) = worst["ratio"][ours_name(worst)], worst["interval"][ours_name(worst)]
     status, above = judge(rows, args.threshold)

@@ -34,6 +34,7 @@ def test_quick_run_reports_every_layer_against_its_references(tmp_path, capsys):
     for r in rows:
         assert r["ratio"][r["fastest_reference"]] == 1.0 and "ours" in r["ratio"] and "naive" in r["ratio"]
         assert r["timing"].startswith("1 thread, pinned") and set(r["interval"]) == set(r["verdict"]) == set(r["ms"])
+        assert r["warnings"] == []   # one thread, CPU time: waiting is neither counted nor a reason to doubt
         assert all(v > 0 for v in r["ratio"].values())
         assert set(r["extra_bytes"]) == set(r["ms"])
     dropblock = next(r for r in rows if r["operation"] == "DropBlock2d")

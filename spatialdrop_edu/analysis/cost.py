@@ -331,7 +331,8 @@ def compare(operation: str, shape, p: float = 0.3, mode: str = "forward+backward
 
     Returns:
         A JSON-ready dict with ``"operation"``, ``"shape"``, ``"mode"``, ``"device"``, ``"p"``,
-        ``"rounds"``, ``"repeats"``, ``"timing"`` (how it was timed, one line), ``"ms"`` (median ms
+        ``"rounds"``, ``"repeats"``, ``"timing"`` (how it was timed), ``"warnings"`` (what makes the
+        timings less trustworthy, see :meth:`~spatialdrop_edu.timing.Timings.warnings`), ``"ms"`` (median ms
         per contender), ``"iqr_ms"`` (their interquartile ranges), ``"ratio"`` (median over rounds of
         each contender's time over the fastest reference's), ``"interval"`` (its 95% interval),
         ``"verdict"`` (``"slower"``, ``"faster"`` or ``"within the noise"``), ``"sentence"`` (the
@@ -355,7 +356,7 @@ def compare(operation: str, shape, p: float = 0.3, mode: str = "forward+backward
     versus = {name: times.compare(name, fastest, margin=margin) for name in fns}
     row = {
         "operation": operation, "shape": list(shape), "mode": mode, "device": str(device), "p": p,
-        "rounds": rounds, "repeats": repeats, "timing": times.describe(),
+        "rounds": rounds, "repeats": repeats, "timing": times.describe(), "warnings": times.warnings(),
         "ms": {name: 1e3 * times.median(name) for name in fns},
         "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
         "ratio": {name: c.ratio for name, c in versus.items()},
