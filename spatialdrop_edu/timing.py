@@ -106,7 +106,8 @@ class Timings:
     Attributes:
         names: the variants, in the order given.
         wall: ``{name: [[seconds of each repeat] for each round]}`` by the wall clock.
-        cpu: the same by the thread's CPU time, or ``None`` with more than one thread.
+        cpu: the same by the thread's CPU time, or ``None`` where that is not the whole work (more than
+            one thread, work on a device that ``sync`` waits for).
         orders: the order the variants ran in, round by round.
         clock: ``"cpu"`` or ``"wall"``: which of the two the statistics use.
         threads: the thread count the calls ran with.
