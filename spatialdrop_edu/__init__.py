@@ -12,6 +12,10 @@ The package has three rooms:
 * :mod:`~spatialdrop_edu.course`, **the course tools** instructors run
   (``python -m spatialdrop_edu``), which need the ``instructor`` extra.
 
+Beside them, :mod:`~spatialdrop_edu.runtime` (seeds, device), ``spatialdrop_edu.reproducible``
+(the pinned CPU kernels) and :mod:`~spatialdrop_edu.timing`, the one timing helper every
+measurement of time in the course goes through.
+
 ``import spatialdrop_edu`` loads only the library, NumPy and PyTorch: no matplotlib, ipywidgets,
 Keras or notebook tooling until a teaching aid is used.
 """
@@ -32,7 +36,7 @@ REPOSITORY_URL = "https://github.com/spatialdrop-edu/spatialdrop-edu"
 
 #: Subpackages and modules loaded on first attribute access (``sde.widgets``), so that importing
 #: the library does not import matplotlib, ipywidgets, nbformat or Keras.
-_LAZY = ("analysis", "checks", "course", "layers", "plotting", "runtime", "training", "widgets")
+_LAZY = ("analysis", "checks", "course", "layers", "plotting", "runtime", "timing", "training", "widgets")
 
 __all__ = [*layers.__all__, "get_device", "layer_mask", "seed_everything"]
 

@@ -64,6 +64,22 @@ def check_positive_int(value, name: str, meaning: str = "") -> int:
     return int(value)
 
 
+def check_non_negative_int(value, name: str, meaning: str = "") -> int:
+    """Return ``value`` as an int >= 0, or raise naming ``name`` (``meaning`` says what it counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        what = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name} must be a non-negative int{what}, got {value!r}.")
+    return int(value)
+
+
+def check_number_at_least(value, name: str, minimum: float, meaning: str = "") -> float:
+    """Return ``value`` as a float >= ``minimum`` (not NaN), or raise naming ``name`` and what it means."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or value < minimum:
+        what = f" ({meaning})" if meaning else ""
+        raise ValueError(f"{name} must be a number >= {minimum:g}{what}, got {value!r}.")
+    return float(value)
+
+
 def check_draws(value) -> int:
     """Return ``value`` as the positive number of random draws a demonstration averages, or raise."""
     return check_positive_int(value, "draws", "the number of dropout calls to average")

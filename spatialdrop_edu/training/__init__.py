@@ -10,14 +10,17 @@ Read it in this order:
 5. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study.
 6. :mod:`~spatialdrop_edu.training.images` and :mod:`~spatialdrop_edu.training.denoising`: what
    chapters 7 and 8 add, augmentation and a U-Net denoiser.
-7. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
+7. :mod:`~spatialdrop_edu.training.epochs`: what an epoch costs, the configurations timed against
+   each other with the course's timing helper (:mod:`spatialdrop_edu.timing`).
+8. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
    when called).
 """
 
 from . import denoising, images
 from .data import Splits, face_patches, load_fashion_mnist, load_mnist1d, read_idx, texture_patches
-from .experiments import MNIST1D_DEFAULTS, epoch_times, mnist1d_config, mnist1d_trial
-from .loop import evaluate, train
+from .epochs import epoch_times
+from .experiments import MNIST1D_DEFAULTS, mnist1d_config, mnist1d_trial
+from .loop import evaluate, train, train_epoch
 from .models import PLACEMENTS, VARIANTS, dropout_layers, make_dropout, mnist1d_cnn, patch_cnn
 from .plots import plot_comparison, plot_learning_curves
 from .study import (load_runs, markdown_table, mean_ci, paired_differences, run_study, select_best, summarize,
@@ -54,4 +57,5 @@ __all__ = [
     "t_quantile",
     "texture_patches",
     "train",
+    "train_epoch",
 ]

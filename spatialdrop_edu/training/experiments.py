@@ -9,14 +9,13 @@ from __future__ import annotations
 import statistics
 import time
 
-import torch
-
 from ..runtime import seed_everything
 from .data import load_mnist1d
+from .epochs import epoch_times  # noqa: F401  still importable from here; documented and defined in epochs
 from .loop import METRICS, evaluate, train
 from .models import mnist1d_cnn
 
-__all__ = ["MNIST1D_DEFAULTS", "mnist1d_config", "mnist1d_trial", "epoch_times"]
+__all__ = ["MNIST1D_DEFAULTS", "mnist1d_config", "mnist1d_trial"]
 
 #: Settings of an MNIST-1D run that :func:`mnist1d_config` fills in when not given.
 MNIST1D_DEFAULTS = {"dropout": "none", "p": 0.0, "placement": "all", "train_size": 500, "val_size": 500,
@@ -69,27 +68,3 @@ def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = Fals
             "best_val_loss": history["best_val_loss"], "best_val_acc": history["best_val_acc"],
             "epochs_run": history["epochs_run"], "epoch_time": statistics.median(history["epoch_time"]),
             "device": history["device"], "wall_time": time.perf_counter() - start, "curves": {m: [round(v, 5) for v in history[m]] for m in METRICS if m != "epoch_time"}}
-
-
-def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, seed: int = 0, device=None) -> list[list[float]]:
-    """Seconds per training epoch of each MNIST-1D configuration, measured round-robin.
-
-    Each round trains a fresh model of every configuration for ``epochs`` epochs, in turn, so a
-    slow spell of a shared machine hits every configuration alike. Only the optimisation steps
-    are timed (not the evaluation passes).
-
-    Returns:
-        One list of ``rounds * epochs`` epoch times per configuration, in the order given.
-    """
-    times = [[] for _ in configs]
-    for r in range(rounds):
-        for i, config in enumerate(configs):
-            run = mnist1d_config(**{**config, "epochs": epochs, "patience": None})
-            data = load_mnist1d(run["train_size"], run["val_size"], seed=seed)
-            torch.manual_seed(seed + r)
-            model = mnist1d_cnn(run["dropout"], run["p"], run["placement"], channels=run["channels"],
-                                block_size=run["block_size"])
-            history = train(model, data, epochs=epochs, batch_size=run["batch_size"], lr=run["lr"], patience=None,
-                            seed=seed + r, device=device, progress=False)
-            times[i] += history["epoch_time"]
-    return times

@@ -28,11 +28,12 @@ import torch
 from .._validation import check_choice, check_positive_int, check_seed
 from ..runtime import seed_everything
 from .data import Splits, face_patches, load_fashion_mnist, texture_patches
+from .epochs import epoch_times  # noqa: F401  images.epoch_times: the one epoch timing, patch runs included
 from .loop import METRICS, evaluate, train
 from .models import patch_cnn
 
 __all__ = ["AUGMENTATIONS", "DATASETS", "PATCH_DEFAULTS", "dihedral", "augment_batch", "region_corners",
-           "per_class_subset", "load_images", "fit", "patch_config", "patch_trial", "epoch_times"]
+           "per_class_subset", "load_images", "fit", "patch_config", "patch_trial"]
 
 #: Augmentations :func:`augment_batch` accepts: the identity, flips, rotations by 90°, or all eight symmetries.
 AUGMENTATIONS = ("none", "flips", "rot90", "dihedral")
@@ -251,27 +252,3 @@ def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False)
             "epochs_run": history["epochs_run"], "epoch_time": statistics.median(history["epoch_time"]),
             "device": history["device"], "wall_time": time.perf_counter() - start, "train_size": len(data.train[1]),
             "curves": {m: [round(v, 4) for v in history[m]] for m in METRICS if m != "epoch_time"}}
-
-
-def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, seed: int = 0, device=None) -> list[list[float]]:
-    """Seconds per training epoch of each patch configuration, measured round-robin.
-
-    Each round trains a fresh model of every configuration for ``epochs`` epochs in turn, so a slow
-    spell of a shared machine hits all alike. Only the optimisation steps are timed.
-
-    Returns:
-        One list of ``rounds * epochs`` epoch times per configuration, in the order given.
-    """
-    times = [[] for _ in configs]
-    for r in range(rounds):
-        for i, config in enumerate(configs):
-            run = patch_config(**{**config, "epochs": epochs, "patience": None})
-            data = load_images(run, seed)
-            torch.manual_seed(seed + r)
-            model = patch_cnn(run["dropout"], run["p"], run["placement"], channels=run["channels"],
-                              block_size=run["block_size"], num_classes=int(data.train[1].max()) + 1)
-            history = fit(model, data, epochs=epochs, batch_size=run["batch_size"], lr=run["lr"],
-                          weight_decay=run["weight_decay"], augment=run["augment"], seed=seed + r, device=device,
-                          progress=False)
-            times[i] += history["epoch_time"]
-    return times

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from .._validation import check_positive_int, check_seed
 
-__all__ = ["train", "evaluate", "METRICS"]
+__all__ = ["train", "train_epoch", "evaluate", "METRICS"]
 
 #: The per-epoch lists in a history, besides ``"epoch"``.
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")
@@ -116,15 +116,9 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
     best_loss, best_state, best_epoch, waited = float("inf"), None, 0, 0
     bar = _progress(epochs, desc, progress)
     for epoch in range(1, epochs + 1):
-        model.train()
         start = _sync_time(device)
-        for idx in torch.randperm(len(y), generator=order_gen).split(batch_size):
-            idx = idx.to(device)
-            xb = x[idx] if augment is None else augment(x[idx], augment_gen)
-            loss = F.cross_entropy(model(xb), y[idx])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+        train_epoch(model, optimizer, x, y, batch_size=batch_size, generator=order_gen, augment=augment,
+                    augment_generator=augment_gen)
         epoch_time = _sync_time(device) - start
 
         train_loss, train_acc = evaluate(model, x, y)
@@ -151,6 +145,41 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
                    best_val_acc=history["val_acc"][best_epoch - 1], epochs_run=len(history["epoch"]),
                    kept_epoch=best_epoch if restore_best else len(history["epoch"]), device=device.type)
     return history
+
+
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
+                batch_size: int, generator: torch.Generator, augment=None, augment_generator=None) -> None:
+    """One epoch of optimisation steps: every example once, in minibatches, with cross-entropy.
+
+    The model is put in training mode. :func:`train` runs one per epoch; so does
+    :func:`~spatialdrop_edu.training.epochs.epoch_times`, which times them.
+
+    Args:
+        model: a classifier returning logits, on the device of ``x``.
+        optimizer: steps the model's parameters.
+        x, y: the training examples and their class labels, on one device.
+        batch_size: minibatch size.
+        generator: draws the order of the examples (a CPU ``torch.Generator``).
+        augment: ``None``, or a function ``(minibatch, generator) -> minibatch``.
+        augment_generator: the generator handed to ``augment``.
+
+    Examples::
+
+        >>> model = torch.nn.Linear(4, 2)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> x, y = torch.randn(10, 4), torch.randint(0, 2, (10,))
+        >>> train_epoch(model, optimizer, x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
+        >>> model.training
+        True
+    """
+    model.train()
+    for idx in torch.randperm(len(y), generator=generator).split(batch_size):
+        idx = idx.to(x.device)
+        xb = x[idx] if augment is None else augment(x[idx], augment_generator)
+        loss = F.cross_entropy(model(xb), y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
 
 
 def _progress(total: int, desc: str, show: bool):

@@ -1,9 +1,10 @@
-"""Measuring what dropout costs: memory measured exactly, timings interleaved, references named."""
+"""Measuring what dropout costs: memory and coins counted exactly, timings through the one helper, references named."""
 
 import pytest
 import torch
 
 import spatialdrop_edu as sde
+from spatialdrop_edu import timing
 from spatialdrop_edu.analysis import cost
 
 
@@ -34,13 +35,44 @@ def test_paper_dropblock_zeroes_whole_blocks_and_keeps_the_mean():
     assert abs(float(y.mean()) - 1.0) < 1e-5  # rescaled by count / count_ones over the whole batch
 
 
-def test_interleaved_timing_gives_one_time_per_round_and_the_reference_ratio_is_one():
+def test_coins_drawn_are_one_per_unit_for_element_dropout_and_one_per_map_for_spatial_dropout():
+    x = torch.ones(4, 8, 6, 6)
+    n, c = x.shape[:2]
+    assert cost.coins_drawn(sde.Dropout(0.3), x) == cost.coins_drawn(torch.nn.Dropout(0.3).train(), x) == x.numel()
+    spatial = cost.coins_drawn(sde.SpatialDropout2d(0.3), x)
+    assert spatial == cost.coins_drawn(torch.nn.Dropout2d(0.3).train(), x) == n * c
+    assert cost.coins_drawn(lambda t: cost.naive_dropout(t, 0.3), x) == x.numel()
+    assert cost.coins_drawn(sde.SpatialDropout2d(0.3).eval(), x) == 0
+    parts = cost.dropout_parts(x, 0.3)
+    assert {name: cost.coins_drawn(fn) for name, fn in parts.items()} == {
+        "element coins (bernoulli_)": x.numel(), "element coins (rand_like)": x.numel(),
+        "spatial coins (bernoulli_)": n * c, "full-size multiply": 0, "N·C multiply": 0}
+
+
+def test_drawing_full_size_coins_costs_more_than_drawing_one_per_map():
+    parts = cost.dropout_parts(torch.randn(8, 16, 32, 32), 0.3)
+    t = timing.measure(parts, rounds=6, repeats=2)
+    assert t.compare("element coins (bernoulli_)", "spatial coins (bernoulli_)").verdict == "slower"
+
+
+def test_layers_are_timed_through_the_helper_with_the_backward_pass():
+    calls = []
+    layer = lambda t: (calls.append(t.requires_grad), t * 2)[1]   # noqa: E731
+    t = cost.time_layers({"double": layer, "relu": torch.relu}, torch.randn(4, 8), "forward+backward",
+                         rounds=3, repeats=2, warmup=1, order="alternate")
+    assert t.threads == 1 and t.orders == [("double", "relu"), ("relu", "double"), ("double", "relu")]
+    assert len(calls) == 1 + 3 * 2 and all(calls)
+
+
+def test_compare_reports_medians_ratios_intervals_and_verdicts():
+    row = cost.compare("SpatialDropout1d", (4, 8, 32), rounds=3, repeats=1)
     fns, refs, skipped = cost.contenders("SpatialDropout1d", 0.3)
-    assert refs == ["torch.nn.Dropout1d"] and skipped == {}
-    times = cost.time_interleaved(fns, torch.randn(4, 8, 32), "forward", rounds=3, warmup=0)
-    assert {k: len(v) for k, v in times.items()} == {name: 3 for name in fns}
-    row = cost.compare("SpatialDropout1d", (4, 8, 32), rounds=3)
-    assert row["ratio"][row["fastest_reference"]] == 1.0 and row["fastest_reference"] in refs
+    assert refs == ["torch.nn.Dropout1d"] and skipped == {} and row["fastest_reference"] in refs
+    assert set(row["ms"]) == set(row["ratio"]) == set(row["interval"]) == set(row["verdict"]) == set(fns)
+    fastest = row["fastest_reference"]
+    assert row["ratio"][fastest] == 1.0 and row["verdict"][fastest] == "within the noise"
+    assert all(low <= row["ratio"][n] <= high for n, (low, high) in row["interval"].items())
+    assert row["timing"].startswith("1 thread, pinned")
 
 
 def test_dropblock_references_are_compared_or_skipped_with_a_reason():
@@ -56,6 +88,8 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="operation must be one of"):
         cost.contenders("Dropout4d", 0.1)
     with pytest.raises(ValueError, match="mode must be one of"):
-        cost.time_interleaved({}, torch.ones(1), "backward", 1)
+        cost.time_layers({"relu": torch.relu}, torch.ones(1), "backward")
     with pytest.raises(ValueError, match="rounds must be a positive int"):
-        cost.time_interleaved({}, torch.ones(1), "forward", 0)
+        cost.time_layers({"relu": torch.relu}, torch.ones(1), "forward", rounds=0)
+    with pytest.raises(ValueError, match="x must require grad"):
+        cost.layer_call(torch.relu, torch.ones(1), "forward+backward")

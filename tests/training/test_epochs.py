@@ -1,0 +1,86 @@
+"""The one epoch timing: both kinds of run, warm-up discarded, interleaved, threads pinned, nothing left behind."""
+
+import pytest
+import torch
+
+import spatialdrop_edu.training as T
+from spatialdrop_edu.training import epochs, images
+
+MNIST_TINY = {"train_size": 100, "val_size": 100, "channels": 8}
+PATCH_TINY = {"train_per_class": 5, "val_per_class": 10}
+
+
+@pytest.fixture
+def epoch_log(monkeypatch):
+    """Every epoch trained through epoch_times: (the model, PyTorch's thread count while it ran)."""
+    log, train_epoch = [], epochs.train_epoch
+
+    def logged(model, *args, **kwargs):
+        log.append((id(model), torch.get_num_threads()))
+        return train_epoch(model, *args, **kwargs)
+    monkeypatch.setattr(epochs, "train_epoch", logged)
+    return log
+
+
+def test_one_helper_behind_every_name():
+    assert T.epoch_times is images.epoch_times is T.experiments.epoch_times is epochs.epoch_times
+
+
+def test_warm_up_epochs_are_discarded_and_timed_epochs_interleaved_with_one_thread(epoch_log):
+    before = torch.get_num_threads()
+    configs = [T.mnist1d_config(**MNIST_TINY), T.mnist1d_config(dropout="element", p=0.2, **MNIST_TINY)]
+    times = T.epoch_times(configs, rounds=4, epochs=2, warmup=1, names=["none", "element"], device="cpu",
+                          order="alternate")
+    assert [len(t) for t in times] == [4 * 2, 4 * 2] and all(v > 0 for t in times for v in t)
+    assert len(epoch_log) == 2 * 1 + 2 * 4 * 2 and {threads for _, threads in epoch_log} == {1}
+    models = [model for model, _ in epoch_log]
+    first, second = models[0], models[1]
+    assert first != second                                                    # one warm-up epoch each, first
+    timed = models[2:]
+    assert timed == [first, first, second, second, second, second, first, first] * 2   # order reversed each round
+    assert times.orders == [("none", "element"), ("element", "none")] * 2
+    assert torch.get_num_threads() == before
+
+
+def test_patch_configurations_are_timed_with_their_augmentation():
+    configs = [images.patch_config(**PATCH_TINY), images.patch_config(augment="flips", **PATCH_TINY)]
+    times = images.epoch_times(configs, rounds=2, epochs=1, device="cpu")
+    assert times.names == ("0", "1") and [len(t) for t in times] == [2, 2]
+
+
+def test_the_callers_random_stream_is_left_as_it_was():
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    T.epoch_times([T.mnist1d_config(dropout="spatial", p=0.5, **MNIST_TINY)], rounds=1, epochs=1, device="cpu")
+    assert torch.equal(torch.rand(3), expected)
+
+
+def test_a_ranking_of_known_cost_survives():
+    """Four times the channels is several times the work: the verdict must say so, on a busy machine too."""
+    configs = [T.mnist1d_config(**MNIST_TINY), T.mnist1d_config(**{**MNIST_TINY, "channels": 32})]
+    times = T.epoch_times(configs, rounds=6, epochs=1, names=["narrow", "wide"], device="cpu")
+    assert times.compare("wide", "narrow").verdict == "slower"
+
+
+def test_configurations_of_no_or_both_kinds_are_refused():
+    assert epochs.config_kind(T.mnist1d_config()) == "mnist1d" and epochs.config_kind(images.patch_config()) == "patch"
+    with pytest.raises(ValueError, match="fits both an MNIST-1D and a patch run"):
+        epochs.config_kind({"dropout": "spatial", "p": 0.2})
+    with pytest.raises(ValueError, match="settings of no run kind"):
+        epochs.config_kind({"rate": 0.2})
+    with pytest.raises(TypeError, match="must be a dict"):
+        epochs.config_kind(["dropout"])
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"configs": []}, "configs must hold at least one"),
+    ({"names": ["a", "a"]}, "names must be 2 distinct strings"),
+    ({"rounds": 0}, "rounds must be a positive int"),
+    ({"epochs": 0}, "epochs must be a positive int"),
+    ({"order": "sideways"}, "order must be one of"),
+])
+def test_bad_arguments_are_named(kwargs, message):
+    arguments = {"configs": [T.mnist1d_config(**MNIST_TINY)] * 2, **kwargs}
+    with pytest.raises(ValueError, match=message):
+        T.epoch_times(arguments.pop("configs"), device="cpu", **arguments)
