@@ -10,8 +10,8 @@ run, without running it, and reports for the summary:
   was changed (check cells are compared, and replaced, by :mod:`.restore`);
 * **suspicious code**: in every cell of the student's own code (solution, added and changed cells),
   each of :data:`CATEGORIES` that it touches, such as IPython's kernel (``get_ipython``),
-  ``sys.modules``, the checkers, builtins, frames and code objects, code built from strings, or
-  processes and signals. IPython's magics and shell escapes are read the way IPython runs them.
+  ``sys.modules``, the checkers, builtins, frames and code objects, code built from strings,
+  processes and signals, or paths of the machine. IPython's magics and shell escapes are read the way IPython runs them.
 
 It is a tripwire, not a proof: names can be hidden from any reader of code, but hiding them needs
 the tools this scan flags (``getattr`` with a computed string, ``exec``, ``__import__``), so a
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from dataclasses import dataclass
 
 from .cells import is_check_cell, nbgrader, source
@@ -35,6 +36,7 @@ CATEGORIES = {
     "frames": "frames, code objects or the garbage collector",
     "dynamic code": "code built at run time (exec, eval, compile, setattr)",
     "processes": "processes, signals or sockets",
+    "paths": "paths of the machine (absolute paths, '..', a module's __file__)",
     "magics": "IPython magics or shell commands",
 }
 
@@ -59,7 +61,7 @@ _ATTRIBUTES = {
     "f_code": "frames", "tb_frame": "frames", "gi_frame": "frames", "cr_frame": "frames", "__globals__": "frames",
     "__code__": "frames", "__closure__": "frames", "__subclasses__": "frames", "__builtins__": "builtins",
     "__mro__": "frames", "__bases__": "frames", "showtraceback": "get_ipython",
-    "input_transformers_post": "get_ipython", "input_transformers_cleanup": "get_ipython",
+    "input_transformers_post": "get_ipython", "input_transformers_cleanup": "get_ipython", "__file__": "paths",
 }
 #: Attributes flagged only on these modules (``model.modules()`` and ``platform.system()`` are innocent).
 _MODULE_ATTRIBUTES = {
@@ -70,6 +72,8 @@ _MODULE_ATTRIBUTES = {
 #: Words that, inside a string, betray a name built at run time to hide it from this scan.
 _WORDS = {"get_ipython": "get_ipython", "builtins": "builtins", "sys.modules": "sys.modules", "check_": "checkers",
           "_verdict": "checkers", "_harness": "checkers", "_getframe": "frames", "spatialdrop_edu.checks": "checkers"}
+#: A string that names a place of the machine outside the notebook's own folder.
+_PATH = re.compile(r"^/(proc|sys|work|root|home|tmp|dev|etc|opt|usr|var|run|mnt|srv|media)(/|$)|(^|/)\.\.(/|$)")
 #: Magics that only time, or set up plotting: not flagged.
 HARMLESS_MAGICS = {"matplotlib", "time", "timeit"}
 _MAGIC_CALLS = {"run_line_magic", "run_cell_magic", "system", "getoutput"}
@@ -142,6 +146,8 @@ def categories(code: str) -> list[str]:
                     found.add("checkers")
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found |= {cat for word, cat in _WORDS.items() if word in node.value}
+            if _PATH.search(node.value):
+                found.add("paths")
     return [c for c in CATEGORIES if c in found]  # "" (an innocent attribute of a watched module) is left out
 
 
