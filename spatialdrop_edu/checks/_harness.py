@@ -5,7 +5,10 @@ The contract every checker follows (the grading tools rely on it):
 * it is called ``check_<name>(student_answer, ...)``;
 * on a wrong answer it raises :class:`ExerciseFailure` (an ``AssertionError``) whose message says
   what was measured, what was expected, and the likely cause;
-* on a right answer it prints one line starting with ``Correct:`` and returns ``None``;
+* on a right answer it calls :func:`passed` with one line starting with ``Correct:`` (printed, and
+  reported to the grader through :mod:`~spatialdrop_edu.checks._verdict`) and returns ``None``;
+* a reference answer it keeps is marked with :func:`reference_answer`: the checker may call it, the
+  learner's code may not (an answer that is, or calls, the package's reference fails);
 * an exception raised by the student's code becomes an :class:`ExerciseFailure` naming the
   original error, and a call that runs longer than ``TIME_LIMIT_S`` seconds is stopped
   (where ``SIGALRM`` is available, i.e. on Linux and macOS in the main thread);
@@ -17,11 +20,15 @@ The contract every checker follows (the grading tools rely on it):
 
 from __future__ import annotations
 
+import functools
 import math
 import signal
+import sys
 import threading
 
 import numpy as np
+
+from . import _verdict
 
 #: Width of every statistical bound, in standard deviations.
 SIGMAS = 5.0
@@ -42,6 +49,65 @@ def fail(message: str):
     raise ExerciseFailure(message)
 
 
+def passed(message: str) -> None:
+    """What a checker calls on a right answer: print ``message`` and report the pass to the grader, if one listens.
+
+    The report names the function that called :func:`passed` (the checker), so the grader can tell
+    it from a replacement; see :mod:`~spatialdrop_edu.checks._verdict`.
+
+    Args:
+        message: one line starting with ``Correct:``.
+
+    Examples::
+
+        >>> passed("Correct: well done.")
+        Correct: well done.
+    """
+    print(message)
+    _verdict.report(message, sys._getframe(1))
+
+
+#: What of the learner's code is running now, innermost last (``run_student_code`` calls may nest): while it is not
+#: empty, a reference answer refuses to answer.
+_student_calls: list[str] = []
+
+
+def reference_answer(fn):
+    """Mark ``fn`` as a reference answer: checkers may call it, the learner's code may not.
+
+    While :func:`run_student_code` runs the learner's code, a call of ``fn`` fails with feedback
+    instead of answering, so passing the package's reference (or a function that calls it) to its
+    checker earns nothing. Everywhere else (the chapters' figures, tests) it works as written.
+
+    Args:
+        fn: the reference function.
+
+    Returns:
+        The guarded function, with ``fn``'s name and docstring.
+
+    Examples::
+
+        >>> @reference_answer
+        ... def double(x):
+        ...     return 2 * x
+        >>> double(2)
+        4
+        >>> run_student_code(double, 2, what="your function")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your function called the package's reference answer double: ...
+    """
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        if _student_calls:
+            fail(f"{_student_calls[-1]} called the package's reference answer {fn.__name__}: write your own.")
+        return fn(*args, **kwargs)
+
+    del guarded.__wrapped__  # the unguarded function stays out of reach of `inspect.unwrap`
+    return guarded
+
+
+
 def run_student_code(fn, *args, what: str, **kwargs):
     """Call the student's ``fn``; turn any error or a run past TIME_LIMIT_S into ExerciseFailure."""
     if not callable(fn):
@@ -54,6 +120,7 @@ def run_student_code(fn, *args, what: str, **kwargs):
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
         signal.alarm(TIME_LIMIT_S)
+    _student_calls.append(what)
     try:
         return fn(*args, **kwargs)
     except _TimeUp:
@@ -65,6 +132,7 @@ def run_student_code(fn, *args, what: str, **kwargs):
     except Exception as err:  # the student's bug, reported rather than crashing the checker
         fail(f"{what} raised {type(err).__name__}: {err}")
     finally:
+        _student_calls.pop()
         if use_alarm:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)

@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 import torch
 
-from ._harness import SIGMAS, ExerciseFailure, as_array, fail, fraction_bound, run_student_code
+from ._harness import (SIGMAS, ExerciseFailure, as_array, fail, fraction_bound, passed, reference_answer,
+                       run_student_code)
 
 __all__ = ["PORT_SHAPES", "check_channels_last_dropout", "check_keras_port", "check_unbatched_image"]
 
@@ -115,7 +116,7 @@ def check_unbatched_image(student_fn) -> None:
     y0, _ = _call(student_fn, torch.ones(shape), 0.0, what=what)
     if y0.shape != shape or not np.allclose(y0, 1.0):
         fail("with p = 0 the image must come back unchanged.")
-    print("Correct: one coin per channel of the image, shared by all its pixels.")
+    passed("Correct: one coin per channel of the image, shared by all its pixels.")
 
 
 # ----------------------------------------------------------------------------- 4.2
@@ -180,12 +181,13 @@ def check_channels_last_dropout(student_fn) -> None:
             fail(f"on a rank-{rank} input {shape} the mask should differ between samples and between channels; "
                  f"it varies only along axes {sorted(varying)}.")
         _check_values_and_rate(np.stack(ratios), p, calls * shape[0] * shape[-1], what)
-    print("Correct: channels last in, channels last out, one coin per (sample, channel) at every rank.")
+    passed("Correct: channels last in, channels last out, one coin per (sample, channel) at every rank.")
 
 
 # ----------------------------------------------------------------------------- 4.3
 
 
+@reference_answer
 def _keras_reference(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor) -> np.ndarray:
     """The Keras block in inference: Conv1D(F, k, padding='same') on channels-last x (dropout is off)."""
     import keras
@@ -320,4 +322,4 @@ def check_keras_port(student_fn) -> None:
         if np.any(np.all(y == 0, axis=1)):
             fail("some output channels of the convolution are zero for a whole sentence: dropout was applied after "
                  "the convolution. In the Keras block SpatialDropout1D comes first, on the embedded tokens.")
-    print("Correct: transposes, kernel layout and channel dropout all match the Keras block.")
+    passed("Correct: transposes, kernel layout and channel dropout all match the Keras block.")
