@@ -115,13 +115,18 @@ test: unit notebooks notebooks-lax book browser-test  ## everything CI runs: uni
 publish: book  ## build, then push the website to the gh-pages branch
 	$(VENV)/bin/ghp-import --no-jekyll --push --force $(SITE_HTML)
 
-# The notebooks are trusted first, so that the widget state saved in them renders before anything is run.
-# LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899". As root (containers, CI)
-# JupyterLab refuses to start without --allow-root, so it is added there.
+# The learner's JupyterLab (spatialdrop_edu/course/lab.py). By default the student edition (solutions replaced by
+# stubs, mark schemes out) in a working copy, LAB_DIR (lab/student/, ignored by git), with the chapters' results/:
+# made once and never overwritten, so the learner's work survives; LAB_REFRESH=1 moves it aside to
+# LAB_DIR.backup-<date>-<time>/ and makes a fresh one. EDITION=instructor opens book/ itself, solutions included.
+# Notebooks are trusted when they are copied (so saved widgets render before anything runs); JupyterLab runs with the
+# course's settings (widget state saved with the notebook) and renders MyST (jupyterlab-myst). LAB_ARGS passes options
+# to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899"; as root (containers, CI) --allow-root is added.
+LAB_EDITION = $(if $(filter command line environment,$(origin EDITION)),$(EDITION),student)
+LAB_DIR ?= lab/student
 LAB_ARGS ?=
-lab: $(STAMP)  ## open the course in JupyterLab with live widgets (notebooks trusted)
-	$(VENV)/bin/jupyter trust $(NOTEBOOKS)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+lab: $(STAMP)  ## open the course in JupyterLab: the student edition in lab/student/ (EDITION=instructor: book/)
+	$(PY) -m spatialdrop_edu lab --edition $(LAB_EDITION) --dir "$(LAB_DIR)" $(if $(LAB_REFRESH),--refresh) -- $(LAB_ARGS)
 
 execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
 	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)

@@ -5,6 +5,7 @@ Commands:
     release --out DIR     write the student edition of the notebooks (``--book``: of the whole book)
     grade SUBMISSION...   check submitted notebooks, each in a sandbox; write grades.csv and summary.md
     exercises             print the course plan (objectives, time, exercises, points) read from the notebooks
+    lab [-- LAB_ARGS]     open the course in JupyterLab: the student edition in a working copy (``make lab``)
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     exercises = commands.add_parser("exercises", help="print the course plan read from the chapters in _toc.yml")
     exercises.add_argument("--update", metavar="PAGE", help="rewrite the generated block of PAGE (book/instructors.md)")
+
+    lab = commands.add_parser("lab", help="open the course in JupyterLab: the student edition in a working copy of "
+                              "your own (made once, never overwritten), or book/ itself (--edition instructor)")
+    lab.add_argument("--edition", choices=("student", "instructor"), default="student",
+                     help="student: a working copy of the student edition (default); instructor: book/ itself")
+    lab.add_argument("--dir", default="lab/student", help="the student working copy (default: lab/student)")
+    lab.add_argument("--refresh", action="store_true",
+                     help="move the working copy aside to DIR.backup-<date>-<time> and make a fresh one")
+    lab.add_argument("lab_args", nargs=argparse.REMAINDER, metavar="-- LAB_ARGS",
+                     help="options for JupyterLab after `--`, e.g. -- --no-browser --port 8899")
     return parser
 
 
@@ -114,6 +125,13 @@ def run(args) -> int:
             print(f"updated the course plan in {page}")
         else:
             print(plan, end="")
+    elif args.command == "lab":
+        from pathlib import Path
+
+        from .course.lab import start_lab
+
+        lab_args = args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
+        start_lab(Path.cwd(), edition=args.edition, working_copy=args.dir, refresh=args.refresh, lab_args=lab_args)
     return 0
 
 

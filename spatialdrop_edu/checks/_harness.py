@@ -36,8 +36,67 @@ SIGMAS = 5.0
 TIME_LIMIT_S = 20
 
 
+#: The heading of a failed check in Jupyter (bold red in an ANSI-capable frontend such as JupyterLab).
+FAILURE_HEADING = "\x1b[1;31m✗ Not yet: the check found a problem\x1b[0m"
+
+
 class ExerciseFailure(AssertionError):
-    """A wrong answer to an exercise; the message is the feedback for the learner."""
+    """A wrong answer to an exercise; the message is the feedback for the learner.
+
+    In IPython and Jupyter a failed check shows as its message under a short red heading, not as a
+    traceback through the checker's own code: IPython asks an exception for
+    ``_render_traceback_()`` before it formats a traceback. The cell still fails as any error does
+    (the kernel replies ``status: error`` with ``ename`` ``ExerciseFailure`` and the message as
+    ``evalue``), so ``python -m spatialdrop_edu grade`` and nbgrader count the exercise as failed,
+    and ``str(failure)`` is the message alone.
+
+    Examples::
+
+        >>> failure = ExerciseFailure("mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?")
+        >>> failure._render_traceback_()[1]
+        'mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?'
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines Jupyter shows for this failure: the heading, the feedback, and, when the learner's code
+        raised the error the feedback names, the line of their code that raised it."""
+        lines = [FAILURE_HEADING, *str(self).splitlines()]
+        where = _learner_line(self.__cause__ or self.__context__)
+        return lines + [where] if where else lines
+
+
+def _learner_line(error) -> str | None:
+    """``"raised in Cell In[5], line 3: <source>"`` for the last frame of ``error`` outside installed libraries
+    and this package (a notebook cell, or a file of the learner's), or ``None``."""
+    import sysconfig
+    import traceback
+    from pathlib import Path
+
+    if error is None or isinstance(error, ExerciseFailure) or error.__traceback__ is None:
+        return None
+    libraries = {Path(__file__).resolve().parents[1]}
+    libraries |= {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                  if (p := sysconfig.get_paths().get(key))}
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if frame.filename.startswith("<") or any(lib == path or lib in path.parents for lib in libraries):
+            continue
+        code = f": {frame.line.strip()}" if frame.line else ""
+        verb = "stopped" if isinstance(error, _TimeUp) else "raised"
+        return f"{verb} in {_cell_name(frame.filename) or 'your code'}, line {frame.lineno}{code}"
+    return None
+
+
+def _cell_name(filename: str) -> str | None:
+    """IPython's name of the cell whose code is in ``filename`` ("Cell In[5]"), or ``None`` outside IPython."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        name = shell.compile.format_code_name(filename) if shell is not None else None
+    except (ImportError, AttributeError):
+        return None
+    return " ".join(name) if name else None
 
 
 class _TimeUp(BaseException):

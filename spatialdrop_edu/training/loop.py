@@ -72,7 +72,8 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
             best weights; ``None`` runs every epoch (and still restores the best weights).
         seed: seeds the minibatch order and the dropout masks.
         device: where to train; ``None`` picks :func:`~spatialdrop_edu.runtime.get_device`.
-        progress: show a ``tqdm`` bar over epochs.
+        progress: show a ``tqdm`` bar over epochs; when early stopping ends the run, the bar stays,
+            complete (green in Jupyter), labelled ``"<desc>: stopped early at epoch N (best: M)"``.
         desc: the bar's label.
         augment: ``None``, or a function ``(minibatch, generator) -> minibatch`` applied to every
             training minibatch, drawing from its own generator seeded with ``seed + 1``.
@@ -113,7 +114,7 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
     torch.manual_seed(seed)   # dropout masks
 
     history = {"epoch": [], **{m: [] for m in METRICS}}
-    best_loss, best_state, best_epoch, waited = float("inf"), None, 0, 0
+    best_loss, best_state, best_epoch, waited, stopped_early = float("inf"), None, 0, 0, False
     bar = _progress(epochs, desc, progress)
     for epoch in range(1, epochs + 1):
         start = _sync_time(device)
@@ -135,9 +136,9 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
             bar.update(1)
             bar.set_postfix(val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
         if patience is not None and waited >= patience:
+            stopped_early = epoch < epochs
             break
-    if bar is not None:
-        bar.close()
+    _close_progress(bar, desc, epoch, best_epoch if stopped_early else None)
     if restore_best:
         model.load_state_dict(best_state)
     model.eval()
@@ -183,11 +184,33 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
 
 
 def _progress(total: int, desc: str, show: bool):
+    """A ``tqdm.auto`` bar over ``total`` epochs labelled ``desc``, or ``None`` when ``show`` is false."""
     if not show:
         return None
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, leave=False)
+
+
+def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:
+    """Close the epoch bar of a run whose last epoch was ``epoch``.
+
+    A run that early stopping ended (``best_epoch`` given) keeps its bar, complete and labelled
+    ``"<desc>: stopped early at epoch N (best: M)"``: ``tqdm.auto``'s notebook bar turns red, its
+    sign of an error, when it is closed before its total, so the total becomes the epochs run. A
+    run of every epoch closes its bar as before (``leave=False``: it disappears).
+    """
+    if bar is None:
+        return
+    if best_epoch is not None:
+        bar.total = epoch
+        widget = getattr(bar, "container", None)  # tqdm.notebook's row of widgets: (label, progress bar, text)
+        if widget is not None:
+            widget.children[1].max = epoch
+        bar.leave = True
+        bar.set_description(f"{desc}: stopped early at epoch {epoch} (best: {best_epoch})", refresh=False)
+        bar.refresh()
+    bar.close()
 
 
 def _sync_time(device: torch.device) -> float:
