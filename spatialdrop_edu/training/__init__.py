@@ -6,7 +6,8 @@ Read it in this order:
 2. :mod:`~spatialdrop_edu.training.models`: small CNNs whose dropout variant, rate and placement
    are arguments.
 3. :mod:`~spatialdrop_edu.training.loop`: :func:`~spatialdrop_edu.training.loop.train`, with early stopping and per-epoch metrics.
-4. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals.
+4. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals;
+   :mod:`~spatialdrop_edu.training.workers`: the same runs side by side, on this machine or a cluster.
 5. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study.
 6. :mod:`~spatialdrop_edu.training.images` and :mod:`~spatialdrop_edu.training.denoising`: what
    chapters 7 and 8 add, augmentation and a U-Net denoiser.
@@ -22,6 +23,7 @@ from .models import PLACEMENTS, VARIANTS, dropout_layers, make_dropout, mnist1d_
 from .plots import plot_comparison, plot_learning_curves
 from .study import (load_runs, markdown_table, mean_ci, paired_differences, run_study, select_best, summarize,
                     t_quantile)
+from .workers import study_executor, usable_cores
 
 __all__ = [
     "denoising",
@@ -50,8 +52,10 @@ __all__ = [
     "read_idx",
     "run_study",
     "select_best",
+    "study_executor",
     "summarize",
     "t_quantile",
     "texture_patches",
     "train",
+    "usable_cores",
 ]
