@@ -136,3 +136,11 @@ def check_shape(value, name: str = "input_shape") -> tuple[int, ...]:
         if isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 0:
             raise ValueError(f"{name} must be a sequence of non-negative ints, got {value!r}.")
     return tuple(int(d) for d in dims)
+
+
+def check_chapter(value) -> str:
+    """Return ``value`` if it names a chapter as its notebook's file name without ``.ipynb``, else raise."""
+    if not isinstance(value, str) or not value or not all(ch.isalnum() or ch in "_-" for ch in value):
+        raise ValueError(f"chapter must be a chapter's notebook name without '.ipynb', such as '06_train_mnist1d', "
+                         f"got {value!r}.")
+    return value

@@ -6,9 +6,20 @@ difference is the generalisation gap, not a dropout artefact) and the wall time 
 optimisation steps. It stops when the validation loss has not improved for ``patience`` epochs
 and puts the weights of the best epoch back into the model.
 
-On the CPU a run is a function of its seed: the same seed gives the same history, bit for bit
-(timings aside). The seed drives the minibatch order (a private ``torch.Generator``) and the
-dropout masks (PyTorch's global generator, seeded at the start).
+A run is a function of its seed: the seed drives the minibatch order (a private ``torch.Generator``)
+and the dropout masks (PyTorch's global generator, seeded at the start). The same seed gives the same
+history, bit for bit (timings aside), under these conditions only:
+
+* the same device (a GPU's kernels differ from the CPU's, and on a GPU only with
+  ``torch.use_deterministic_algorithms(True)``);
+* the same CPU kernels: ATen's capability, oneDNN's instruction set, MKL's code path and NumPy's
+  dispatch, which the reproducible mode pins (``spatialdrop_edu.reproducible``) so that any x86-64
+  processor with AVX2 runs the same ones;
+* the same PyTorch thread count (a reduction split over other threads sums in another order);
+* the same versions of PyTorch, NumPy and this package.
+
+Change any of them and the last bits of some operations change; training amplifies them, so the
+trajectories drift apart after some epochs (one run's test accuracy by a few points).
 """
 
 from __future__ import annotations
