@@ -106,12 +106,19 @@ def package_dir() -> Path:
 
 
 def python_roots() -> list[Path]:
-    """The folders of the interpreter and its packages to bind read-only: the virtual environment and its base.
+    """The folders (and files) of the interpreter and its packages to bind read-only, each at its own path.
 
-    Folders under ``/usr`` are left out (``/usr`` is bound whole).
+    The virtual environment, its base installation, and the target of every link at the top of
+    either (a virtual environment made of links into another, as the course's tests make one).
+    What lies under ``/usr`` is left out (``/usr`` is bound whole), and so is what another root holds.
     """
     roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(os.path.realpath(sys.executable)).parents[1]}
-    return sorted(r for r in roots if not _under(r, Path("/usr")))
+    for root in list(roots):
+        for child in root.iterdir() if root.is_dir() else ():
+            if child.is_symlink() and child.resolve().exists():
+                roots.add(child.resolve())
+    kept = [r for r in roots if not _under(r, Path("/usr"))]
+    return sorted(r for r in kept if not any(o != r and _under(r, o) for o in kept))
 
 
 def _under(path: Path, folder: Path) -> bool:
