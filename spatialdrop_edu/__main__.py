@@ -5,6 +5,7 @@ Commands:
     release --out DIR     write the student edition of the notebooks (``--book``: of the whole book)
     grade SUBMISSION...   check submitted notebooks; write grades.csv and summary.md
     exercises             print the course plan (objectives, time, exercises, points) read from the notebooks
+    study NOTEBOOK        run a training chapter's full study (SCALE) in a fresh kernel, runs side by side
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     exercises = commands.add_parser("exercises", help="print the course plan read from the chapters in _toc.yml")
     exercises.add_argument("--update", metavar="PAGE", help="rewrite the generated block of PAGE (book/instructors.md)")
+
+    study = commands.add_parser("study", help="run a training chapter's full study in a fresh kernel (outputs discarded)")
+    study.add_argument("notebook", metavar="NOTEBOOK", help="the chapter's .ipynb file")
+    study.add_argument("--workers", type=int, default=None,
+                       help="runs side by side, one process each (default: one per usable core)")
+    study.add_argument("--results", default=None,
+                       help="folder holding <chapter>/study.jsonl and meta.json (default: results beside the notebook)")
     return parser
 
 
@@ -101,6 +109,12 @@ def run(args) -> int:
             print(f"updated the course plan in {page}")
         else:
             print(plan, end="")
+    elif args.command == "study":
+        from .course.full_study import main as study
+        from .training.workers import usable_cores
+
+        workers = usable_cores() if args.workers is None else args.workers
+        return study(args.notebook, workers=workers, results=args.results)
     return 0
 
 
