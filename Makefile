@@ -131,6 +131,15 @@ lab: $(STAMP)  ## open the course in JupyterLab: the student edition in lab/stud
 execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
 	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
 
+# A training chapter's full study (its SCALE run) into the package's shipped results, spatialdrop_edu/results/<chapter>/:
+# it resumes from the runs already there (delete study.jsonl to start over), WORKERS runs side by side.
+CHAPTER ?=
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+.PHONY: study
+study: $(STAMP)  ## a chapter's full study into the shipped results: make study CHAPTER=06 WORKERS=2
+	$(if $(wildcard book/$(CHAPTER)_*.ipynb),,$(error CHAPTER must name a training chapter, e.g. make study CHAPTER=06))
+	$(PY) -m spatialdrop_edu study $(wildcard book/$(CHAPTER)_*.ipynb) --workers $(WORKERS) --results spatialdrop_edu/results
+
 bench: $(STAMP)  ## every layer against PyTorch's and the references: time, memory, torch.compile
 	$(PY) benchmarks/bench_dropout.py --compile
 

@@ -6,6 +6,7 @@ Commands:
     grade SUBMISSION...   check submitted notebooks, each in a sandbox; write grades.csv and summary.md
     exercises             print the course plan (objectives, time, exercises, points) read from the notebooks
     lab [-- LAB_ARGS]     open the course in JupyterLab: the student edition in a working copy (``make lab``)
+    study NOTEBOOK        run a training chapter's full study (SCALE) in a fresh kernel, runs side by side
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="move the working copy aside to DIR.backup-<date>-<time> and make a fresh one")
     lab.add_argument("lab_args", nargs=argparse.REMAINDER, metavar="-- LAB_ARGS",
                      help="options for JupyterLab after `--`, e.g. -- --no-browser --port 8899")
+    study = commands.add_parser("study", help="run a training chapter's full study in a fresh kernel (outputs discarded)")
+    study.add_argument("notebook", metavar="NOTEBOOK", help="the chapter's .ipynb file")
+    study.add_argument("--workers", type=int, default=None,
+                       help="runs side by side, one process each (default: one per usable core)")
+    study.add_argument("--results", default=None,
+                       help="folder holding <chapter>/study.jsonl and meta.json (default: results beside the notebook)")
     return parser
 
 
@@ -132,6 +139,12 @@ def run(args) -> int:
 
         lab_args = args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
         start_lab(Path.cwd(), edition=args.edition, working_copy=args.dir, refresh=args.refresh, lab_args=lab_args)
+    elif args.command == "study":
+        from .course.full_study import main as study
+        from .training.workers import usable_cores
+
+        workers = usable_cores() if args.workers is None else args.workers
+        return study(args.notebook, workers=workers, results=args.results)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Where a chapter's studies live: the full results shipped with the package, a full run's own, and the small run's cache.
+"""Where a chapter's studies live: the full results shipped with the package, a full run's own, the small run's cache.
 
 Three places, one function each:
 

@@ -245,7 +245,8 @@ def run_study(run, configs, seeds, path=None, *, executor=None, threads: int | N
 
     def keep(config, seed, outcome):
         result, prov = outcome
-        line = json.dumps({"config": config, "seed": seed, "result": result, "provenance": prov})   # fails before writing
+        record = {"config": config, "seed": seed, "result": result, "provenance": prov}
+        line = json.dumps(record)   # fails before writing if the result is not JSON-serialisable
         if path is not None:
             _append_line(Path(path), line)
         done[run_key(config, seed)] = json.loads(line)
@@ -271,10 +272,11 @@ def _check_start_method(executor, threads: int) -> None:
     first operation on more than one thread."""
     context = getattr(executor, "_mp_context", None)   # a ProcessPoolExecutor's start method
     if context is not None and context.get_start_method() == "fork" and threads > 1:
+        workers = getattr(executor, "_max_workers", 2)
         raise ValueError(f"executor forks its worker processes (ProcessPoolExecutor's default on Linux), and a forked "
                          f"PyTorch process hangs in its first operation on several threads: pass threads=1, or an "
-                         f"executor of fresh processes, such as study_executor({getattr(executor, '_max_workers', 2)}) "
-                         f"or ProcessPoolExecutor(mp_context=multiprocessing.get_context('spawn')); got threads={threads}.")
+                         f"executor of fresh processes, such as study_executor({workers}) or ProcessPoolExecutor("
+                         f"mp_context=multiprocessing.get_context('spawn')); got threads={threads}.")
 
 
 def _warn_differences(config, seed, prov, expected, warned) -> None:
@@ -296,7 +298,7 @@ def _run_on(executor, jobs, keep) -> None:
     could throw finished work away): the others run and are kept, then the first error is raised. An interrupt
     (or a failure to keep an outcome) stops at once: jobs not finished are cancelled, those finished are kept.
     """
-    pending, errors = [], []
+    pending, errors, failed = [], [], 0
     try:
         for config, seed, (fn, *args) in jobs:
             pending.append((executor.submit(fn, *args), config, seed))
@@ -307,7 +309,9 @@ def _run_on(executor, jobs, keep) -> None:
                 try:
                     outcome = _outcome(item[0])
                 except Exception as error:   # noqa: BLE001  raised below, once every other run is kept
-                    errors.append(error)
+                    failed += 1
+                    if not any(error is seen for seen in errors):   # a broken pool fails every run with one error
+                        errors.append(error)
                     continue
                 keep(item[1], item[2], outcome)
     except BaseException:
@@ -319,8 +323,8 @@ def _run_on(executor, jobs, keep) -> None:
                     pass
         raise
     if errors:
-        if len(errors) > 1 and hasattr(errors[0], "add_note"):
-            errors[0].add_note(f"{len(errors)} runs failed; every other run was kept.")
+        if failed > 1 and hasattr(errors[0], "add_note"):
+            errors[0].add_note(f"{failed} runs failed; every other run was kept.")
         raise errors[0]
 
 

@@ -21,7 +21,6 @@ that ``make unit`` exports and with the thread count the record names, and compa
 import json
 
 import pytest
-import torch
 
 from spatialdrop_edu.training import denoising, experiments, images, load_runs, shipped_results
 from spatialdrop_edu.training.workers import RunContext, call_run
