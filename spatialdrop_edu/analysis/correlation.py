@@ -472,13 +472,13 @@ def cross_channel_stats(maps) -> dict:
     corr = np.atleast_2d(np.corrcoef(x))
     off = ~np.eye(n, dtype=bool)
     mean_abs = float(np.abs(corr[off]).mean()) if n > 1 else float("nan")
-    centred = x - x.mean(axis=1, keepdims=True)
+    # least squares with an intercept, from the correlation matrix: R^2 = r_co R_oo^+ r_oc (the pseudo-inverse keeps
+    # it exact when channels are linearly dependent)
     r2 = np.zeros(n)
     for c in range(n):
-        others = np.delete(centred, c, axis=0).T
-        if others.shape[1] == 0:
+        others = np.delete(np.arange(n), c)
+        if others.size == 0:
             continue
-        coef, *_ = np.linalg.lstsq(others, centred[c], rcond=None)
-        resid = centred[c] - others @ coef
-        r2[c] = 1.0 - float(resid @ resid) / float(centred[c] @ centred[c])
+        beta, *_ = np.linalg.lstsq(corr[np.ix_(others, others)], corr[others, c], rcond=None)
+        r2[c] = float(corr[c, others] @ beta)
     return {"correlation": corr, "mean_abs_correlation": mean_abs, "r2": np.clip(r2, 0.0, 1.0), "live": int(n)}
