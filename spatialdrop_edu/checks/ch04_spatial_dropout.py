@@ -71,9 +71,11 @@ def check_unbatched_image(student_fn) -> None:
 
     Checks, on positive inputs of shape ``(5, 7, 9)`` over 80 seeded calls: the output has the
     input's shape, each channel is kept whole (scaled by ``1/(1-p)``) or zeroed whole, the
-    fraction of dropped channels is ``p`` within ``SIGMAS`` standard deviations, and
-    ``p = 0`` changes nothing. Recognises ``torch.nn.Dropout2d`` applied to the rank-3 image
-    (it drops rows: it reads ``(C, H, W)`` as ``(N, C, L)``) and element-wise dropout.
+    fraction of dropped channels is ``p`` within ``SIGMAS`` standard deviations, ``p = 0``
+    changes nothing, and PyTorch does not warn (as in exercise 4.2). Recognises
+    ``torch.nn.Dropout2d`` applied to the rank-3 image (it drops rows: it reads ``(C, H, W)`` as
+    ``(N, C, L)``), element-wise dropout, and ``dropout3d`` on the rank-3 image, whose mask is
+    right but only through a path PyTorch deprecates with a warning.
 
     Args:
         student_fn: the learner's function ``(img, p) -> tensor``.
@@ -107,6 +109,11 @@ def check_unbatched_image(student_fn) -> None:
              "channels. That is what torch.nn.Dropout2d (and Dropout1d) do with a rank-3 input: they read the image "
              "(C, H, W) as a batch of sequences (N, C, L)" + (f"; PyTorch even warned: \"{warned[:90]}...\"" if warned else "")
              + ". Add the batch axis first: img.unsqueeze(0), drop, then .squeeze(0).")
+    if warned:
+        fail(f"PyTorch warned: \"{warned[:100]}...\". A rank-3 input reaches dropout2d or dropout3d only through a "
+             "path PyTorch deprecates (a future release makes it an error or changes what it drops), even where the "
+             "mask comes out right. Add the batch axis and use the layer for images: "
+             "torch.nn.functional.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0).")
     if 1 in varying or 2 in varying:
         fail("the mask varies between pixels of one channel: that is element-wise dropout. One coin per channel, "
              "shared by all its pixels: use torch.nn.functional.dropout2d on (1, C, H, W).")

@@ -76,6 +76,8 @@ def test_correct_answers_from_other_random_streams_pass(stream, capsys):
 @pytest.mark.parametrize("answer, fragments", [
     (lambda img, p: torch.nn.Dropout2d(p)(img), ("whole rows", "(N, C, L)", "PyTorch even warned", "unsqueeze(0)")),
     (lambda img, p: F.dropout1d(img, p, True), ("whole rows", "unsqueeze(0)")),
+    (lambda img, p: F.dropout3d(img, p, True), ("warned", "deprecates", "unsqueeze(0)")),
+    (lambda img, p: torch.nn.Dropout3d(p)(img), ("warned", "deprecates")),
     (lambda img, p: F.dropout(img, p), ("element-wise",)),
     (lambda img, p: F.dropout2d(img.unsqueeze(0), p, True), ("(1, 5, 7, 9)", "squeeze(0)")),
     (lambda img, p: img * (torch.rand(img.shape[0], 1, 1) >= p), ("1/(1-p)",)),
