@@ -85,6 +85,7 @@ endif
 
 # $(VENDOR_STAMP): tests/test_release.py and tests/test_instructor_guide.py build the website (student edition).
 unit: $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone
+	command -v bwrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
 	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
 
 NBVAL := -m pytest -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env

@@ -141,8 +141,12 @@ class SubmissionCgroups:
                 out["process_hits"] = _keyed(c.path / "pids.events").get("max", 0)
         return out
 
-    def kill(self, timeout: float = 10.0) -> int:
-        """SIGKILL every process still in the cgroups, wait until they are gone; return how many there were."""
+    def kill(self, grace: float = 5.0, timeout: float = 10.0) -> int:
+        """Give the processes in the cgroups ``grace`` seconds to end (a sandbox's end them all, a moment after its
+        kernel is stopped), then SIGKILL whatever is left and wait until it is gone; return how many were left."""
+        deadline = time.monotonic() + grace
+        while self.pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
         first = self.pids()
         deadline = time.monotonic() + timeout
         while (left := self.pids()) and time.monotonic() < deadline:

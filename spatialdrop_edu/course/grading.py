@@ -59,7 +59,7 @@ from pathlib import Path
 import nbformat
 
 from .._validation import check_positive_int
-from . import cgroups, sandbox, unsandboxed
+from . import cgroups, sandbox, uids, unsandboxed
 from .cells import is_check_cell, is_graded, nbgrader, source
 from .launch import GRACE_S, RUNNER, Policy, run_submission  # noqa: F401  (GRACE_S, RUNNER: part of the API)
 from .records import CSV_COLUMNS, Row, Submission, format_size, parse_name, parse_size  # noqa: F401
@@ -121,7 +121,7 @@ def read_submission(sub: Submission, instructor_path: Path):
     return instructor, nb, check_index
 
 
-def grade_submission(path, source_dir, private: Path, *, slot: int = 0, timeout: float, max_output: int,
+def grade_submission(path, source_dir, private: Path, *, uid: int, timeout: float, max_output: int,
                      policy: Policy, limits: dict, env: dict) -> Submission:
     """Grade one submitted notebook in three steps, read, run, score; never raises for anything the submission does.
 
@@ -129,7 +129,7 @@ def grade_submission(path, source_dir, private: Path, *, slot: int = 0, timeout:
         path: the submitted notebook.
         source_dir: the folder of the instructor notebooks.
         private: an empty folder of the grader's for this submission.
-        slot: which of the parallel sandboxes runs it.
+        uid: the user id its sandbox runs as (leased: :func:`.uids.lease`).
         timeout: seconds for the whole notebook.
         max_output: bytes of output kept per cell.
         policy: how it is run (:class:`~.launch.Policy`).
@@ -147,7 +147,7 @@ def grade_submission(path, source_dir, private: Path, *, slot: int = 0, timeout:
     # Only check cells that call a package checker are armed (arming imports the package, which they use anyway).
     armed = {i: {"grade_id": gid} for gid, i in check_index.items() if checkers.get(gid)}
     start = time.perf_counter()
-    result = run_submission(nb, private, notebook_name=f"{notebook}.ipynb", slot=slot, timeout=timeout,
+    result = run_submission(nb, private, notebook_name=f"{notebook}.ipynb", uid=uid, timeout=timeout,
                             max_output=max_output, policy=policy, env=env, checks=armed)
     sub.seconds = time.perf_counter() - start
     run_problem = report_run_problems(sub, result, check_index, timeout=timeout, max_output=max_output)
@@ -271,15 +271,13 @@ def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output
                                  private=private_paths, log=log)
     env = kernel_environment(sandbox)
     out_dir.mkdir(parents=True, exist_ok=True)
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(jobs):
-        slots.put(slot)
+    free: queue.Queue[int] = queue.Queue()  # the leased user ids of the sandboxes not running now
     done = [0]
 
     def one(n: int, path: Path, tmp: Path) -> Submission:
-        slot = slots.get()
+        uid = free.get()
         try:
-            sub = grade_submission(path, source_dir, tmp / str(n), slot=slot, timeout=timeout, max_output=max_output,
+            sub = grade_submission(path, source_dir, tmp / str(n), uid=uid, timeout=timeout, max_output=max_output,
                                    policy=policy, limits=limits, env=env)
         except Exception as exc:  # a bug of ours must not stop the batch either
             student, notebook = parse_name(path)
@@ -287,7 +285,7 @@ def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output
                              limits=limits)
             sub.rows.append(Row(student, notebook, "", 0, 0, "error", sub.problems[-1]))
         finally:
-            slots.put(slot)
+            free.put(uid)
         done[0] += 1
         got, of = sub.points()
         flags = f"  [{'; '.join(sub.kinds())}]" if sub.problems else ""
@@ -295,7 +293,9 @@ def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output
             flush=True)
         return sub
 
-    with tempfile.TemporaryDirectory(prefix="spatialdrop-grade-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="spatialdrop-grade-") as tmp, uids.lease(jobs) as leased:
+        for uid in leased:
+            free.put(uid)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             submissions = list(pool.map(lambda item: one(item[0], item[1], Path(tmp)), enumerate(paths)))
         # Every sandbox is gone now: only the grader writes the results.

@@ -69,22 +69,29 @@ def kernel_folder_base() -> Path:
     return shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
 
 
-def kill_user_processes(uid: int, timeout: float = 10.0) -> int:
-    """SIGKILL every process of user ``uid`` (a sandbox's own user, graded as root); return how many there were."""
-    def owned() -> list[int]:
-        pids = []
-        for name in os.listdir("/proc"):
-            if name.isdigit():
-                try:
-                    if os.stat(f"/proc/{name}").st_uid == uid:
-                        pids.append(int(name))
-                except OSError:
-                    pass
-        return pids
+def user_processes(uid: int) -> list[int]:
+    """The live processes (zombies left out: they have ended) of user ``uid``."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                state = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()[0]
+                if os.stat(f"/proc/{name}").st_uid == uid and state != "Z":
+                    pids.append(int(name))
+            except (OSError, IndexError):
+                pass
+    return pids
 
-    first = owned()
+
+def kill_user_processes(uid: int, grace: float = 5.0, timeout: float = 10.0) -> int:
+    """Give the processes of user ``uid`` (a sandbox's own, graded as root) ``grace`` seconds to end, then SIGKILL
+    what is left and wait until it is gone; return how many were left."""
+    deadline = time.monotonic() + grace
+    while user_processes(uid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = user_processes(uid)
     deadline = time.monotonic() + timeout
-    while (left := owned()) and time.monotonic() < deadline:
+    while (left := user_processes(uid)) and time.monotonic() < deadline:
         for pid in left:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -94,19 +101,19 @@ def kill_user_processes(uid: int, timeout: float = 10.0) -> int:
     return len(first)
 
 
-def _sandbox_plan(plan: dict, private: Path, notebook_name: str, slot: int, policy: Policy, env: dict):
+def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, policy: Policy, env: dict):
     """Fill ``plan`` with the sandbox's command; return the :class:`~.sandbox.Sandbox` and its cgroups (or None)."""
     kernel_dir = Path(tempfile.mkdtemp(prefix="spatialdrop-kernel-", dir=kernel_folder_base()))
-    box = sandbox.Sandbox(slot, private, Path(plan["notebook"]), notebook_name, kernel_dir,
+    box = sandbox.Sandbox(uid, private, Path(plan["notebook"]), notebook_name, kernel_dir,
                           tmpfs_bytes=policy.memory or sandbox.TMPFS_BYTES)
     box.prepare()
-    group = None
+    group, plan["cgroup_error"] = None, ""
     if policy.cgroups:
         try:
             group = cgroups.create(f"spatialdrop-{os.getpid()}-{kernel_dir.name[-8:]}", memory=policy.memory,
                                    processes=policy.processes)
-        except cgroups.CgroupUnavailable:
-            group = None  # the batch's notes already say so (the probe at its start)
+        except cgroups.CgroupUnavailable as exc:  # the probe at the batch's start worked: say so for this one
+            plan["cgroup_error"] = str(exc)
     outer = [sys.executable, "-I", "-S", str(ENTRY), *[a for p in (group.procs_files() if group else [])
                                                      for a in ("--join", str(p))], "--"]
     inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
@@ -128,7 +135,7 @@ def _plain_plan(plan: dict, private: Path, policy: Policy) -> None:
     plan.update(prefix=prefix, ipc=str(private / "kernel") if policy.network else None, connection_file=None, owner=None)
 
 
-def run_submission(nb, private: Path, *, notebook_name: str, slot: int, timeout: float, max_output: int,
+def run_submission(nb, private: Path, *, notebook_name: str, uid: int, timeout: float, max_output: int,
                    policy: Policy, checks: dict, env: dict) -> dict:
     """Run a prepared notebook in a fresh kernel (in its own sandbox unless ``policy`` says otherwise).
 
@@ -136,7 +143,7 @@ def run_submission(nb, private: Path, *, notebook_name: str, slot: int, timeout:
         nb: the notebook to run (the instructor's check cells already in place).
         private: an empty folder of the grader's for this submission (never bound into the sandbox whole).
         notebook_name: the notebook's file name inside the sandbox.
-        slot: which of the parallel sandboxes this is (picks its user id).
+        uid: the user id its sandbox runs as (leased for the batch: :func:`.uids.lease`).
         timeout: seconds for the whole notebook.
         max_output: bytes of text output kept per cell.
         policy: the sandbox and limits of the batch.
@@ -144,8 +151,9 @@ def run_submission(nb, private: Path, *, notebook_name: str, slot: int, timeout:
         env: the kernel's environment (a sandbox gets exactly this; without one, the runner's and the kernel's).
 
     Returns:
-        The runner's result (``cells``, ``problem``) with ``usage`` (what the cgroups saw, or ``None``) and
-        ``survivors`` (processes of the submission still running after it, now killed).
+        The runner's result (``cells``, ``problem``) with ``usage`` (what the cgroups saw, or ``None``),
+        ``survivors`` (processes of the submission still running after it, now killed) and ``cgroup_error`` (why
+        this submission had no cgroup though the batch's probe made one; ``""`` otherwise).
     """
     private.mkdir(parents=True, exist_ok=True)
     notebook = private / "prepared.ipynb"
@@ -158,7 +166,7 @@ def run_submission(nb, private: Path, *, notebook_name: str, slot: int, timeout:
     box = group = None
     runner_env = dict(os.environ)
     if policy.sandbox:
-        box, group = _sandbox_plan(plan, private, notebook_name, slot, policy, env)
+        box, group = _sandbox_plan(plan, private, notebook_name, uid, policy, env)
     else:
         _plain_plan(plan, private, policy)
         runner_env = env
@@ -172,7 +180,7 @@ def run_submission(nb, private: Path, *, notebook_name: str, slot: int, timeout:
             survivors += kill_user_processes(box.uid)
         if box is not None:
             shutil.rmtree(box.kernel_dir, ignore_errors=True)
-    outcome.update(usage=usage, survivors=survivors)
+    outcome.update(usage=usage, survivors=survivors, cgroup_error=plan.get("cgroup_error", ""))
     return outcome
 
 

@@ -7,10 +7,10 @@ without a container daemon. A submission's kernel, and every process it starts, 
   die with the sandbox (``--die-with-parent``): nothing it forks, ``setsid`` or not, survives;
 * **no network of any kind**: a network namespace of its own (``--unshare-net``) with nothing but
   its own loopback, no host ``/run`` and a private ``/tmp``, so no socket of the grading machine;
-* **a non-root user**: graded as root, the kernel runs as a user id of its own
-  (:func:`sandbox_uid`: ``UID_BASE`` plus the sandbox's slot, so that parallel sandboxes never
-  share one), without capabilities; graded as another user, bubblewrap maps that user to uid 1000
-  in a user namespace of its own, which may not create further ones;
+* **a non-root user**: graded as root, the kernel runs as a user id of its own, leased for it
+  (:mod:`.uids`: no other sandbox on the machine shares it), without capabilities; graded as
+  another user, bubblewrap maps that user to uid 1000 in a user namespace of its own, which may
+  not create further ones;
 * **a fresh, empty home**, ``/tmp`` and ``/dev/shm`` (memory file systems of bounded size) and a whitelisted
   environment (:func:`sandbox_env`: what the kernel needs, the course's notebook variables and the
   reproducible mode's pins), nothing inherited from the grader;
@@ -36,13 +36,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .uids import UNPRIVILEGED_UID
+
 #: The bubblewrap command.
 BWRAP = "bwrap"
-#: Graded as root, the kernel of sandbox slot ``k`` runs as user id ``UID_BASE + k``: ids no account and no container
-#: range on a usual machine uses, so that Linux's per-user process limit counts only that sandbox's processes.
-UID_BASE = 0x7F000000
-#: The user id inside a sandbox started by a grader that is not root (a user namespace maps it to the grader).
-UNPRIVILEGED_UID = 1000
 HOME = "/home/student"
 WORK = f"{HOME}/work"
 #: Where the package directory is bound; it is the first entry of the kernel's ``PYTHONPATH``.
@@ -79,25 +76,6 @@ def bwrap_problem() -> str:
         why = done.stderr.decode(errors="replace").strip()[:300] or f"exit status {done.returncode}"
         return f"bubblewrap cannot create namespaces here: {why}"
     return ""
-
-
-def sandbox_uid(slot: int) -> int:
-    """The user id the kernel of sandbox ``slot`` runs as (inside and, graded as root, outside the sandbox too).
-
-    Args:
-        slot: which of the sandboxes that run at once (0 to jobs - 1).
-
-    Returns:
-        ``UID_BASE + slot`` when the grader is root, else :data:`UNPRIVILEGED_UID` (mapped to the grader's user).
-
-    Examples::
-
-        >>> sandbox_uid(1) - sandbox_uid(0) in (0, 1)
-        True
-    """
-    if isinstance(slot, bool) or not isinstance(slot, int) or not 0 <= slot < 2**16:
-        raise ValueError(f"slot must be an int in [0, 65535] (which of the parallel sandboxes), got {slot!r}.")
-    return UID_BASE + slot if os.geteuid() == 0 else UNPRIVILEGED_UID
 
 
 def package_dir() -> Path:
@@ -176,7 +154,7 @@ class Sandbox:
     """Where one submission's sandbox lives on the grading machine.
 
     Args:
-        slot: which of the parallel sandboxes (picks the user id, :func:`sandbox_uid`).
+        uid: the user id the kernel runs as (leased with :func:`.uids.lease`).
         private: a folder of the grader's own for this submission (the sandbox's ``/etc/passwd`` is written there);
             never bound whole.
         notebook: the prepared notebook, bound read-only into the work folder under ``notebook_name``.
@@ -185,21 +163,19 @@ class Sandbox:
         tmpfs_bytes: the size of each memory file system (home, ``/tmp``, ``/dev/shm``).
     """
 
-    slot: int
+    uid: int
     private: Path
     notebook: Path
     notebook_name: str
     kernel_dir: Path
     tmpfs_bytes: int = TMPFS_BYTES
 
-    @property
-    def uid(self) -> int:
-        return sandbox_uid(self.slot)
-
     def prepare(self) -> None:
         """Create the kernel folder (owned by the sandbox's user) and the sandbox's ``/etc/passwd`` and ``/etc/group``."""
         self.kernel_dir.mkdir(parents=True, exist_ok=True)
         uid = self.uid
+        if isinstance(uid, bool) or not isinstance(uid, int) or uid <= 0:
+            raise ValueError(f"uid must be a user id > 0 (the sandbox's user, never root), got {uid!r}.")
         if os.geteuid() == 0:
             os.chown(self.kernel_dir, uid, uid)
         os.chmod(self.kernel_dir, 0o700)

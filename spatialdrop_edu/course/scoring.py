@@ -122,6 +122,9 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
             sub.problems.append("verdict channel broken: " + "; ".join(f"cell {i}: {why}" for i, why in broken))
         sub.problems.extend(limit_problems(cells_result, limits))
     sub.problems.extend(usage_problems(usage, limits, sub.problems))
+    if result.get("cgroup_error"):
+        sub.problems.append(f"limits weakened: no cgroup could be made for this submission ({result['cgroup_error']}): "
+                            "its memory was limited per process only")
     if result.get("survivors"):
         sub.problems.append(f"survivors: {result['survivors']} process(es) of the submission were still running "
                             "after it and were killed")

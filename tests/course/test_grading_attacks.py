@@ -28,7 +28,7 @@ import nbformat
 import pytest
 
 from leakcheck import distinctive, find_leaks
-from spatialdrop_edu.course import grading, sandbox
+from spatialdrop_edu.course import grading, sandbox, uids
 from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import verify_summary
 
@@ -217,17 +217,18 @@ def digest_tree(folder: Path) -> dict[str, str]:
 
 
 def leftovers() -> dict[str, list]:
-    """What a sandbox could leave on the machine: processes of a sandbox user, cgroups, socket and temporary folders."""
+    """What a batch could leave on the machine: processes of a sandbox user, cgroups, socket, temporary and lease
+    files. (Run beside another grade command, this would see that one's too.)"""
     procs = []
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if sandbox.UID_BASE <= os.stat(f"/proc/{name}").st_uid < sandbox.UID_BASE + 2**16:
+                if uids.UID_BASE <= os.stat(f"/proc/{name}").st_uid < uids.UID_BASE + uids.MAX_IDS:
                     procs.append(int(name))
             except OSError:
                 pass
     groups = [str(p) for p in Path("/sys/fs/cgroup").rglob("spatialdrop-*")] if Path("/sys/fs/cgroup").is_dir() else []
-    folders = [str(p) for base in ("/dev/shm", "/tmp") for p in Path(base).glob("spatialdrop-*")]
+    folders = [str(p) for base in ("/dev/shm", "/tmp", uids.lock_folder()) for p in Path(base).glob("spatialdrop-*")]
     return {"processes": procs, "cgroups": groups, "folders": folders}
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 
 import exercise_fixtures as fx
 from spatialdrop_edu.checks import _verdict
-from spatialdrop_edu.course import cgroups, grade_runner, launch, sandbox, sandbox_entry
+from spatialdrop_edu.course import cgroups, grade_runner, launch, sandbox, sandbox_entry, uids
 from spatialdrop_edu.course.records import Row, Submission
 from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import SUMMARY_DIGEST, verify_summary, write_reports
@@ -42,10 +43,11 @@ def test_the_environment_is_a_whitelist_with_the_reproducible_pins():
 @pytest.fixture
 def box(tmp_path):
     (tmp_path / "prepared.ipynb").write_text("{}")
-    b = sandbox.Sandbox(3, tmp_path, tmp_path / "prepared.ipynb", "01_dropout.ipynb", tmp_path / "kernel",
-                        tmpfs_bytes=2**28)
-    b.prepare()
-    return b
+    with uids.lease(1) as (uid,):
+        b = sandbox.Sandbox(uid, tmp_path, tmp_path / "prepared.ipynb", "01_dropout.ipynb", tmp_path / "kernel",
+                            tmpfs_bytes=2**28)
+        b.prepare()
+        yield b
 
 
 def bound(command: list[str]) -> list[tuple[str, str, str]]:
@@ -76,12 +78,32 @@ def test_a_python_folder_that_holds_the_course_is_refused(tmp_path):
     assert f"contains {root / 'book'}" in sandbox.exposure_problem([root / "book"])
 
 
-def test_the_sandbox_user_is_not_root_and_differs_per_slot():
-    assert sandbox.sandbox_uid(0) != 0
-    if os.geteuid() == 0:
-        assert sandbox.sandbox_uid(1) == sandbox.sandbox_uid(0) + 1
-    with pytest.raises(ValueError, match="slot must be an int in"):
-        sandbox.sandbox_uid(-1)
+LEASE_ONE = """import sys, time
+from spatialdrop_edu.course import uids
+with uids.lease(1) as ids:
+    print(ids[0], flush=True)
+    time.sleep(30)"""
+
+
+def test_sandbox_users_are_leased_machine_wide_and_never_root(tmp_path):
+    """Two grade commands at once never share a sandbox user (one would take the other's kernel for a survivor)."""
+    with uids.lease(2) as ids:
+        assert 0 not in ids
+        if os.geteuid() != 0:
+            assert ids == [uids.UNPRIVILEGED_UID] * 2
+            return
+        assert len(set(ids)) == 2 and all(i >= uids.UID_BASE for i in ids)
+        other = subprocess.Popen([sys.executable, "-c", LEASE_ONE], stdout=subprocess.PIPE, text=True)
+        try:
+            theirs = int(other.stdout.readline())
+        finally:
+            other.send_signal(signal.SIGINT)  # its `with` block ends as it would on Ctrl-C
+            other.wait(timeout=30)
+        assert theirs not in ids
+    assert not list(uids.lock_folder().glob("spatialdrop-sandbox-uid-*.lock"))  # released leases leave no file
+    with pytest.raises(ValueError, match="count must be a positive int"):
+        with uids.lease(0):
+            pass
 
 
 PROBE = r"""
@@ -118,7 +140,7 @@ def test_inside_the_sandbox(box):
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
-    assert seen["uid"] != 0 and seen["uid"] == (box.uid if os.geteuid() == 0 else sandbox.UNPRIVILEGED_UID)
+    assert seen["uid"] != 0 and seen["uid"] == (box.uid if os.geteuid() == 0 else uids.UNPRIVILEGED_UID)
     assert seen["pid"] < 10 and max(seen["pids"]) < 10  # its own PID namespace: bwrap's init, the probe
     assert seen["cwd"] == sandbox.WORK and seen["work"] == ["01_dropout.ipynb"] and seen["home"] == ["work"]
     assert seen["package"] == f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/__init__.py"
