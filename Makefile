@@ -88,14 +88,17 @@ unit: $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone
 	command -v bwrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
 	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
 
+# Stored outputs are made and checked from scratch: the small studies' run cache (spatialdrop_edu.training.results,
+# which lets a learner's restarted kernel resume) starts empty for every execute and nbval run.
+FRESH_CACHE = SPATIALDROP_CACHE=$$(mktemp -d)
 NBVAL := -m pytest -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 
 notebooks: $(STAMP)  ## every notebook re-run in the reproducible mode and compared with its stored outputs (nbval, strict)
-	$(PY) $(NBVAL) --nbval $(NOTEBOOKS)
+	$(FRESH_CACHE) $(PY) $(NBVAL) --nbval $(NOTEBOOKS)
 
 # The claims under other kernels: every hidden assertion of the prose must hold on any CPU, not only under the pins.
 notebooks-lax: $(STAMP)  ## every notebook re-run under a second instruction set; its assertions must hold (nbval, lax)
-	env $(OTHER_ISA) $(PY) $(NBVAL) --nbval-lax $(NOTEBOOKS)
+	env $(OTHER_ISA) $(FRESH_CACHE) $(PY) $(NBVAL) --nbval-lax $(NOTEBOOKS)
 
 # The built site in headless Chromium (tests/browser): runs after `book` and tests what it built. Debian's chromium
 # is installed when missing (CI runs as root with registry access).
@@ -130,7 +133,7 @@ lab: $(STAMP)  ## open the course in JupyterLab: the student edition in lab/stud
 	$(PY) -m spatialdrop_edu lab --edition $(LAB_EDITION) --dir "$(LAB_DIR)" $(if $(LAB_REFRESH),--refresh) -- $(LAB_ARGS)
 
 execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
-	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
+	$(FRESH_CACHE) $(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
 
 # A training chapter's full study (its SCALE run) into the package's shipped results, spatialdrop_edu/results/<chapter>/:
 # it resumes from the runs already there (delete study.jsonl to start over), WORKERS runs side by side.
