@@ -87,7 +87,8 @@ def own_folders() -> dict[str, Controller]:
             mount = next((m for m in mounts if m[0] == "cgroup2"), None)
             if mount:
                 base = _folder(mount[1], mount[2], own["unified"][1])
-                available = (base / "cgroup.controllers").read_text().split() if (base / "cgroup.controllers").exists() else []
+                listed = base / "cgroup.controllers"
+                available = listed.read_text().split() if listed.exists() else []
                 if name in available:
                     folders[name] = Controller(name, base, 2)
     return folders

@@ -190,7 +190,8 @@ def run(plan: dict) -> dict:
                 armed = client.silent(ARM.format(grade_id=checks[index]["grade_id"], nonce=nonce))
                 client.armed = (index, checks[index]["grade_id"], nonce)
                 if armed.get("status") != "ok":
-                    cells[index]["channel"] = f"{armed.get('ename', armed.get('status'))}: {armed.get('evalue', '')}"[:300]
+                    why = f"{armed.get('ename', armed.get('status'))}: {armed.get('evalue', '')}"
+                    cells[index]["channel"] = why[:300]
             try:
                 client.execute_cell(cell, index)
             except CellTimeoutError:
@@ -199,7 +200,8 @@ def run(plan: dict) -> dict:
                 break
             except DeadKernelError:
                 problem = {"kind": "dead", "cell": index, "signal": _exit_signal(client)}
-                cells[index]["error"] = {"ename": "DeadKernelError", "evalue": "the kernel died (exit, crash or out of memory)"}
+                cells[index]["error"] = {"ename": "DeadKernelError",
+                                         "evalue": "the kernel died (exit, crash or out of memory)"}
                 break
             finally:
                 if client.armed:

@@ -40,7 +40,7 @@ Isolation
 
 Outputs (in ``--out``), written by the grader once every sandbox is gone
     ``grades.csv``: one row per student, notebook and graded cell, with the columns
-    :data:`CSV_COLUMNS`; ``summary.md``: totals per student, every problem found, the written
+    :data:`~.records.CSV_COLUMNS`; ``summary.md``: totals per student, every problem found, the written
     answers, and the digests (:mod:`.reports`); ``SHA256SUMS``; ``<student>/<notebook>.ipynb``: the
     executed submission, for feedback.
 """
@@ -69,13 +69,14 @@ from .restore import clear_outputs, restore_instructor_cells  # noqa: F401
 from .scan import scan_submission
 from .scoring import expected_checkers, limit_problems, report_run_problems, score_graded_cells  # noqa: F401
 
-#: Default limits of each submission: bytes of memory, and processes and threads.
+#: The default memory limit of each submission, in bytes.
 MAX_MEMORY = 4 * 2**30
+#: The default limit of processes and threads of each submission.
 MAX_PROCESSES = 256
 
 
 class GradingRefused(RuntimeError):
-    """The batch cannot be graded as asked (no sandbox here, root without one, a Python folder that exposes the course)."""
+    """The batch cannot be graded as asked: no sandbox here, root without one, or Python inside the course folder."""
 
 
 def cpu_seconds(timeout: float) -> int:
@@ -221,7 +222,8 @@ def _notes_for(paths, source_dir) -> list[str]:
         path = Path(source_dir) / f"{name}.ipynb"
         if path.is_file():
             nb = nbformat.read(path, as_version=4)
-            inline += [nbgrader(c)["grade_id"] for c in nb.cells if is_check_cell(c) and not expected_checkers(source(c))]
+            inline += [nbgrader(c)["grade_id"] for c in nb.cells
+                       if is_check_cell(c) and not expected_checkers(source(c))]
     if not inline:
         return []
     return [f"Check cells {', '.join(inline)} call no checker of spatialdrop_edu.checks: each is decided by its "

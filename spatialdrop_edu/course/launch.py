@@ -132,7 +132,8 @@ def _plain_plan(plan: dict, private: Path, policy: Policy) -> None:
               "--processes", str(policy.processes), "--processes-relative", "--"]
     if policy.network:
         prefix = [*NETNS_CMD, *prefix]
-    plan.update(prefix=prefix, ipc=str(private / "kernel") if policy.network else None, connection_file=None, owner=None)
+    plan.update(prefix=prefix, ipc=str(private / "kernel") if policy.network else None, connection_file=None,
+                owner=None)
 
 
 def run_submission(nb, private: Path, *, notebook_name: str, uid: int, timeout: float, max_output: int,
@@ -199,5 +200,6 @@ def _run_runner(plan_path: Path, result: Path, log_path: Path, timeout: float, e
             return {"cells": None, "problem": {"kind": "killed", "message": f"no result after {timeout + GRACE_S:g} s"}}
     if not result.exists():
         tail = log_path.read_text(errors="replace")[-1500:]
-        return {"cells": None, "problem": {"kind": "runner", "message": f"runner exited with {proc.returncode}: {tail}"}}
+        message = f"runner exited with {proc.returncode}: {tail}"
+        return {"cells": None, "problem": {"kind": "runner", "message": message}}
     return json.loads(result.read_text(encoding="utf-8"))

@@ -24,7 +24,7 @@ SUMMARY_DIGEST = "Digest of this summary (SHA-256 of every line above this one):
 
 
 def csv_text(submissions: list[Submission]) -> str:
-    """The content of ``grades.csv``: one row per student, notebook and graded cell, with :data:`CSV_COLUMNS`."""
+    """The content of ``grades.csv``: a row per student, notebook and graded cell, :data:`~.records.CSV_COLUMNS`."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
@@ -55,7 +55,8 @@ def describe_limits(limits: dict | None) -> list[str]:
         parts.append(f"{processes} processes and threads for the whole submission")
     else:
         parts.append(f"{processes} more processes and threads than the user runs")
-    parts.append({"none": "no network", "blocked": "network blocked"}.get(limits.get("network"), "network not isolated"))
+    network = {"none": "no network", "blocked": "network blocked"}
+    parts.append(network.get(limits.get("network"), "network not isolated"))
     lines = []
     if limits.get("sandbox"):
         lines.append("Sandbox: one bubblewrap sandbox per submission, gone before these results were written: its own "
@@ -64,7 +65,8 @@ def describe_limits(limits: dict | None) -> list[str]:
                      "submission, no grades), a fresh home and /tmp.")
     else:
         lines.append("NO SANDBOX (--no-sandbox): " + "; ".join(limits.get("unprotected", [])) + ".")
-    line = ("Limits of each submission: " if limits.get("sandbox") else "Limits of each kernel: ") + ", ".join(parts) + "."
+    head = "Limits of each submission: " if limits.get("sandbox") else "Limits of each kernel: "
+    line = head + ", ".join(parts) + "."
     if limits.get("notes"):
         line += " " + "; ".join(n[0].upper() + n[1:] for n in limits["notes"]) + "."
     return [*lines, line]

@@ -23,7 +23,7 @@ without a container daemon. A submission's kernel, and every process it starts, 
   notebook (read-only), and the folder of the kernel's sockets, which the grader connects to.
 
 What the sandbox does not do by itself: limit memory and processes (:mod:`.cgroups` and the
-rlimits of :mod:`.sandbox_entry` do) and decide what counts as a pass (:mod:`.verdicts`).
+rlimits of :mod:`.sandbox_entry` do) and decide what counts as a pass (:mod:`.scoring`).
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def python_roots() -> list[Path]:
     either (a virtual environment made of links into another, as the course's tests make one).
     What lies under ``/usr`` is left out (``/usr`` is bound whole), and so is what another root holds.
     """
-    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(), Path(os.path.realpath(sys.executable)).parents[1]}
+    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+             Path(os.path.realpath(sys.executable)).parents[1]}
     for root in list(roots):
         for child in root.iterdir() if root.is_dir() else ():
             if child.is_symlink() and child.resolve().exists():
@@ -129,8 +130,8 @@ def sandbox_env(environ=None) -> dict[str, str]:
 
     Returns:
         ``{name: value}``: ``HOME``, ``PATH``, ``PYTHONPATH`` (the package first) and the like, the variables of
-        :data:`~spatialdrop_edu.course.execute.NOTEBOOK_ENV` and those of
-        :func:`~spatialdrop_edu.reproducible.reproducible_env`; nothing else of the grader's environment.
+        ``spatialdrop_edu.course.execute.NOTEBOOK_ENV`` and those of
+        ``spatialdrop_edu.reproducible.reproducible_env``; nothing else of the grader's environment.
 
     Examples::
 
@@ -144,7 +145,8 @@ def sandbox_env(environ=None) -> dict[str, str]:
     env = {
         "HOME": HOME, "USER": "student", "LOGNAME": "student", "SHELL": "/bin/sh", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "PYTHONPATH": PACKAGE_MOUNT, "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1", "JUPYTER_PLATFORM_DIRS": "1",
+        "PYTHONPATH": PACKAGE_MOUNT, "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
     }
     return {**env, **NOTEBOOK_ENV, **reproducible_env(os.environ if environ is None else environ)}
 
@@ -171,7 +173,7 @@ class Sandbox:
     tmpfs_bytes: int = TMPFS_BYTES
 
     def prepare(self) -> None:
-        """Create the kernel folder (owned by the sandbox's user) and the sandbox's ``/etc/passwd`` and ``/etc/group``."""
+        """Create the kernel folder (owned by the sandbox's user) and the sandbox's own ``/etc/passwd`` and group."""
         self.kernel_dir.mkdir(parents=True, exist_ok=True)
         uid = self.uid
         if isinstance(uid, bool) or not isinstance(uid, int) or uid <= 0:
@@ -179,7 +181,8 @@ class Sandbox:
         if os.geteuid() == 0:
             os.chown(self.kernel_dir, uid, uid)
         os.chmod(self.kernel_dir, 0o700)
-        (self.private / "passwd").write_text(f"root:x:0:0::/:/usr/sbin/nologin\nstudent:x:{uid}:{uid}::{HOME}:/bin/sh\n")
+        (self.private / "passwd").write_text(f"root:x:0:0::/:/usr/sbin/nologin\n"
+                                             f"student:x:{uid}:{uid}::{HOME}:/bin/sh\n")
         (self.private / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\n")
 
     def command(self, env: dict[str, str]) -> list[str]:

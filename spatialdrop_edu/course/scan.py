@@ -133,8 +133,8 @@ def categories(code: str) -> list[str]:
             found.add(_NAMES[node.id])
         elif isinstance(node, ast.Attribute) and (node.attr in _ATTRIBUTES or node.attr.startswith("check_")):
             found.add(_ATTRIBUTES.get(node.attr, "checkers"))
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in _MODULE_ATTRIBUTES:
-            found.add(_MODULE_ATTRIBUTES[node.value.id].get(node.attr, ""))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            found.add(_MODULE_ATTRIBUTES.get(node.value.id, {}).get(node.attr, ""))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             names = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
@@ -184,7 +184,7 @@ def scan_submission(released, submission) -> tuple[list[str], list[Finding]]:
         meta, text = nbgrader(cell), source(cell)
         if meta.get("solution") and meta.get("grade_id"):
             label = meta["grade_id"]
-        elif (cell.get("id") in by_id and by_id[cell.get("id")].strip() == text.strip()) or text.strip() in released_sources:
+        elif by_id.get(cell.get("id"), "\0").strip() == text.strip() or text.strip() in released_sources:
             continue
         elif cell.get("id") in by_id:
             label = "changed"
@@ -203,7 +203,8 @@ def scan_submission(released, submission) -> tuple[list[str], list[Finding]]:
         problems.append(f"changed cells: cell{'s' * (len(changed) > 1)} {_list(changed)} of the released notebook "
                         "were changed (the changed code ran)")
     if findings:
-        parts = [f"cell {f.index} ({f.label}) touches {', '.join(CATEGORIES[c] for c in f.categories)}" for f in findings]
+        parts = [f"cell {f.index} ({f.label}) touches {', '.join(CATEGORIES[c] for c in f.categories)}"
+                 for f in findings]
         problems.append("suspicious code: " + "; ".join(parts) + ": read it before you publish the grade")
     return problems, findings
 

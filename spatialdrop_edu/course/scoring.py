@@ -137,8 +137,9 @@ LIMIT_ERRORS = (
      ("Cannot allocate memory", "can't allocate memory", "Unable to allocate", "std::bad_alloc")),
     ("processes", ("BlockingIOError",), ("Resource temporarily unavailable", "can't start new thread")),
     # a sandbox has a loopback of its own, where nothing listens: "Connection refused"
-    ("network", ("gaierror", "ConnectionRefusedError"), ("Network is unreachable", "Temporary failure in name resolution",
-                                                         "Name or service not known", "Errno 101", "Connection refused")),
+    ("network", ("gaierror", "ConnectionRefusedError"),
+     ("Network is unreachable", "Temporary failure in name resolution", "Name or service not known", "Errno 101",
+      "Connection refused")),
 )
 
 
@@ -180,8 +181,9 @@ def usage_problems(usage: dict, limits: dict, already: list[str]) -> list[str]:
     kinds = {p.split(":")[0] for p in already}
     problems = []
     if usage.get("oom_kills") and "memory limit" not in kinds:
-        problems.append(f"memory limit: the submission's processes together reached {format_size(limits.get('memory', 0))}"
-                        f" (--max-memory) and {usage['oom_kills']} of them were killed")
+        limit = format_size(limits.get("memory", 0))
+        problems.append(f"memory limit: the submission's processes together reached {limit} (--max-memory) and "
+                        f"{usage['oom_kills']} of them were killed")
     if usage.get("process_hits") and "process limit" not in kinds:
         problems.append(f"process limit: the submission reached {limits.get('processes')} processes and threads "
                         f"(--max-processes); {usage['process_hits']} more were refused")

@@ -78,8 +78,10 @@ def test_a_python_folder_that_holds_the_course_is_refused(tmp_path):
     assert f"contains {root / 'book'}" in sandbox.exposure_problem([root / "book"])
 
 
-LEASE_ONE = """import sys, time
-from spatialdrop_edu.course import uids
+LEASE_ONE = """import importlib.util, sys, time
+spec = importlib.util.spec_from_file_location("uids", sys.argv[1])  # the module alone: no torch to import
+uids = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(uids)
 with uids.lease(1) as ids:
     print(ids[0], flush=True)
     time.sleep(30)"""
@@ -93,7 +95,8 @@ def test_sandbox_users_are_leased_machine_wide_and_never_root(tmp_path):
             assert ids == [uids.UNPRIVILEGED_UID] * 2
             return
         assert len(set(ids)) == 2 and all(i >= uids.UID_BASE for i in ids)
-        other = subprocess.Popen([sys.executable, "-c", LEASE_ONE], stdout=subprocess.PIPE, text=True)
+        other = subprocess.Popen([sys.executable, "-I", "-c", LEASE_ONE, uids.__file__], stdout=subprocess.PIPE,
+                                 text=True)
         try:
             theirs = int(other.stdout.readline())
         finally:
