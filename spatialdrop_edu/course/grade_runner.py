@@ -17,7 +17,7 @@ and only the kernel it starts runs the submission. ``PLAN.json``, written by the
 * ``checks``: the check cells to arm (those that call a package checker) by index, with their ``grade_id``.
 
 Every cell runs even after an error. Before each check cell the runner arms the verdict channel
-(:mod:`spatialdrop_edu.checks._verdict`) with a fresh nonce in a silent request, and disarms it
+(``spatialdrop_edu.checks._verdict``) with a fresh nonce in a silent request, and disarms it
 after; verdict messages are taken out of the outputs and kept, per cell, as ``verdicts`` (the right
 nonce and ``grade_id``) or ``forged`` (anything else). Each cell's execute reply status is kept
 (``reply``): an error the kernel reported without showing a traceback is still an error.

@@ -1,7 +1,7 @@
 """Re-check a submission against the released notebook: cells added or changed, and code that reaches for the grader.
 
 A checker runs in the student's own kernel, so a submission that takes that interpreter over can
-interfere with its own grading. The verdict channel (:mod:`spatialdrop_edu.checks._verdict`) makes
+interfere with its own grading. The verdict channel (``spatialdrop_edu.checks._verdict``) makes
 the simple ways fail; this module makes the others visible. It reads the code the submission will
 run, without running it, and reports for the summary:
 

@@ -6,7 +6,7 @@ A check cell earns its points when
    hidden from the outputs), and
 2. every checker of ``spatialdrop_edu.checks`` that the instructor's check cell calls (read from
    its code: :func:`expected_checkers`) reported a pass through the verdict channel, with the nonce
-   the runner sent for that cell (:mod:`spatialdrop_edu.checks._verdict`).
+   the runner sent for that cell (``spatialdrop_edu.checks._verdict``).
 
 A check cell that calls no package checker (its checker is written in the cell itself, as in the
 course's test fixtures) is decided by its reply alone; the summary says which cells those are. The
