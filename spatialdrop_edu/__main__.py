@@ -116,7 +116,7 @@ def run(args) -> int:
                   max_output=args.max_output, max_memory=parse_size(args.max_memory), max_processes=args.max_processes,
                   jobs=args.jobs, sandbox=not args.no_sandbox, allow_network=args.allow_network,
                   allow_root=args.allow_root)
-        except GradingRefused as refused:
+        except (GradingRefused, ValueError) as refused:  # a refusal, or an argument out of range (--jobs 0)
             print(f"python -m spatialdrop_edu grade: {refused}", file=sys.stderr)
             return 2
         print(f"wrote {args.out}/grades.csv and {args.out}/summary.md (digests above, and in {args.out}/SHA256SUMS)")

@@ -52,6 +52,8 @@ class GradingClient(NotebookClient):
     max_output = 100_000
     #: Rich outputs (figures, HTML) may use this many times ``max_output``: a figure is not a flood.
     rich_factor = 20
+    #: Verdict messages kept per cell: more are dropped (a cell may flood them too).
+    max_notes = 10
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -82,11 +84,15 @@ class GradingClient(NotebookClient):
         if self.armed and self.armed[0] == cell_index and record.get("nonce") == self.armed[2] \
                 and record.get("grade_id") == self.armed[1]:
             kept = {k: str(record.get(k, ""))[:2000] for k in ("checker", "module", "message")}
-            self.verdicts.setdefault(cell_index, []).append(kept)
+            verdicts = self.verdicts.setdefault(cell_index, [])
+            if len(verdicts) < self.max_notes:
+                verdicts.append(kept)
         else:
             why = "outside the check cell it was armed for" if not self.armed or self.armed[0] != cell_index else \
                 "with a nonce or grade_id the grader did not send"
-            self.forged.setdefault(cell_index, []).append(f"a verdict message {why}")
+            notes = self.forged.setdefault(cell_index, [])
+            if len(notes) < self.max_notes:  # a flood of forgeries is reported, not kept
+                notes.append(f"a verdict message {why}")
 
     async def _check_raise_for_error(self, cell, cell_index, exec_reply):
         if exec_reply is not None:

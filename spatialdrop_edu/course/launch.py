@@ -105,24 +105,30 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
     """Fill ``plan`` with the sandbox's command; return the :class:`~.sandbox.Sandbox` and its cgroups (or None)."""
     kernel_dir = Path(tempfile.mkdtemp(prefix="spatialdrop-kernel-", dir=kernel_folder_base()))
     box = sandbox.Sandbox(uid, private, Path(plan["notebook"]), notebook_name, kernel_dir,
-                          tmpfs_bytes=policy.memory or sandbox.TMPFS_BYTES)
-    box.prepare()
+                          tmpfs_bytes=min(policy.memory or sandbox.TMPFS_BYTES, sandbox.TMPFS_BYTES))
     group, plan["cgroup_error"] = None, ""
-    if policy.cgroups:
-        try:
-            group = cgroups.create(f"spatialdrop-{os.getpid()}-{kernel_dir.name[-8:]}", memory=policy.memory,
-                                   processes=policy.processes)
-        except cgroups.CgroupUnavailable as exc:  # the probe at the batch's start worked: say so for this one
-            plan["cgroup_error"] = str(exc)
-    outer = [sys.executable, "-I", "-S", str(ENTRY), *[a for p in (group.procs_files() if group else [])
-                                                     for a in ("--join", str(p))], "--"]
-    inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
-    inner = [sys.executable, "-I", "-S", inner_entry, "--memory", str(policy.memory), "--cpu", str(policy.cpu),
-             "--processes", str(policy.processes)]
-    if os.geteuid() == 0:
-        inner += ["--user", str(box.uid)]
-    plan.update(prefix=[*outer, *box.command(env), *inner, "--"], ipc=str(kernel_dir / "kernel"),
-                connection_file=str(kernel_dir / "connection.json"), owner=box.uid if os.geteuid() == 0 else None)
+    try:
+        box.prepare()
+        if policy.cgroups:
+            try:
+                group = cgroups.create(f"spatialdrop-{os.getpid()}-{kernel_dir.name[-8:]}", memory=policy.memory,
+                                       processes=policy.processes)
+            except cgroups.CgroupUnavailable as exc:  # the probe at the batch's start worked: say so for this one
+                plan["cgroup_error"] = str(exc)
+        outer = [sys.executable, "-I", "-S", str(ENTRY), *[a for p in (group.procs_files() if group else [])
+                                                         for a in ("--join", str(p))], "--"]
+        inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
+        inner = [sys.executable, "-I", "-S", inner_entry, "--memory", str(policy.memory), "--cpu", str(policy.cpu),
+                 "--processes", str(policy.processes)]
+        if os.geteuid() == 0:
+            inner += ["--user", str(box.uid)]
+        plan.update(prefix=[*outer, *box.command(env), *inner, "--"], ipc=str(kernel_dir / "kernel"),
+                    connection_file=str(kernel_dir / "connection.json"), owner=box.uid if os.geteuid() == 0 else None)
+    except BaseException:  # nothing of a sandbox that never started stays behind
+        if group:
+            group.remove()
+        shutil.rmtree(kernel_dir, ignore_errors=True)
+        raise
     return box, group
 
 

@@ -48,7 +48,7 @@ PACKAGE_MOUNT = "/opt/spatialdrop"
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 #: The files of /etc a Python kernel needs (the dynamic linker's cache, the alternatives links of /usr/bin).
 ETC_PATHS = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
-#: Bytes of each memory file system (home, /tmp, /dev/shm) when no memory limit bounds them.
+#: Bytes of each memory file system (home, /tmp, /dev/shm) at most (and at most the memory limit).
 TMPFS_BYTES = 2**30
 
 

@@ -51,16 +51,15 @@ _MODULES = {
 _NAMES = {
     "get_ipython": "get_ipython", "__IPYTHON__": "get_ipython", "__import__": "sys.modules", "reload": "sys.modules",
     "__builtins__": "builtins", "__builtin__": "builtins", "exec": "dynamic code", "eval": "dynamic code",
-    "compile": "dynamic code", "setattr": "dynamic code", "delattr": "dynamic code", "checks": "checkers",
-    "ExerciseFailure": "checkers", "passed": "checkers", "run_student_code": "checkers",
+    "compile": "dynamic code", "setattr": "dynamic code", "delattr": "dynamic code", "vars": "dynamic code",
+    "globals": "dynamic code", "_harness": "checkers", "_verdict": "checkers",
 }
 _ATTRIBUTES = {
-    "meta_path": "sys.modules", "path_hooks": "sys.modules", "checks": "checkers", "_harness": "checkers",
-    "_verdict": "checkers", "_getframe": "frames", "settrace": "frames", "setprofile": "frames",
+    "meta_path": "sys.modules", "path_hooks": "sys.modules", "_harness": "checkers", "_verdict": "checkers", "_getframe": "frames", "settrace": "frames", "setprofile": "frames",
     "addaudithook": "frames", "f_globals": "frames", "f_locals": "frames", "f_back": "frames", "f_builtins": "frames",
     "f_code": "frames", "tb_frame": "frames", "gi_frame": "frames", "cr_frame": "frames", "__globals__": "frames",
     "__code__": "frames", "__closure__": "frames", "__subclasses__": "frames", "__builtins__": "builtins",
-    "__mro__": "frames", "__bases__": "frames", "showtraceback": "get_ipython",
+    "__mro__": "frames", "__bases__": "frames", "__dict__": "frames", "showtraceback": "get_ipython",
     "input_transformers_post": "get_ipython", "input_transformers_cleanup": "get_ipython", "__file__": "paths",
 }
 #: Attributes flagged only on these modules (``model.modules()`` and ``platform.system()`` are innocent).
@@ -72,6 +71,8 @@ _MODULE_ATTRIBUTES = {
 #: Words that, inside a string, betray a name built at run time to hide it from this scan.
 _WORDS = {"get_ipython": "get_ipython", "builtins": "builtins", "sys.modules": "sys.modules", "check_": "checkers",
           "_verdict": "checkers", "_harness": "checkers", "_getframe": "frames", "spatialdrop_edu.checks": "checkers"}
+#: The name of a chapter's module of checkers (``ch01_dropout``).
+_CHAPTER_MODULE = re.compile(r"^ch\d\d_")
 #: A string that names a place of the machine outside the notebook's own folder.
 _PATH = re.compile(r"^/(proc|sys|work|root|home|tmp|dev|etc|opt|usr|var|run|mnt|srv|media)(/|$)|(^|/)\.\.(/|$)")
 #: Magics that only time, or set up plotting: not flagged.
@@ -111,6 +112,8 @@ def categories(code: str) -> list[str]:
         ['get_ipython']
         >>> categories("import builtins\\nfrom spatialdrop_edu import checks\\nsetattr(checks, 'check_x', print)")
         ['checkers', 'builtins', 'dynamic code']
+        >>> categories("from spatialdrop_edu import checks\\nchecks.check_inverted_dropout(my_dropout)")
+        []
         >>> categories("!ls /\\n%matplotlib inline")
         ['magics']
     """
@@ -128,27 +131,51 @@ def categories(code: str) -> list[str]:
                 name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else None
                 if node.func.attr in ("system", "getoutput") or name not in HARMLESS_MAGICS:
                     found.add("magics")
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and id(node) not in magic_roots and node.id in _NAMES:
             found.add(_NAMES[node.id])
-        elif isinstance(node, ast.Attribute) and (node.attr in _ATTRIBUTES or node.attr.startswith("check_")):
-            found.add(_ATTRIBUTES.get(node.attr, "checkers"))
+        elif isinstance(node, ast.Name) and node.id == "checks" and not _calls_a_checker(parents.get(id(node)), parents):
+            found.add("checkers")  # anything done with the checkers' module but calling one of them
+        elif isinstance(node, ast.Attribute) and node.attr.startswith("check_"):
+            found.add("" if _calls_a_checker(node, parents) else "checkers")
+        elif isinstance(node, ast.Attribute) and node.attr in _ATTRIBUTES:
+            found.add(_ATTRIBUTES[node.attr])
+        elif isinstance(node, ast.Attribute) and (_CHAPTER_MODULE.match(node.attr) or node.attr.endswith("_reference")):
+            found.add("checkers")  # a checkers' chapter module, or a reference answer
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
             found.add(_MODULE_ATTRIBUTES.get(node.value.id, {}).get(node.attr, ""))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            names = [a.name for a in node.names] if isinstance(node, ast.ImportFrom) else []
-            for module in modules:
-                top = module.split(".")[0]
-                if module in _MODULES or top in _MODULES:
-                    found.add(_MODULES.get(module, _MODULES.get(top)))
-                if module.startswith("spatialdrop_edu.checks") or (module == "spatialdrop_edu" and "checks" in names):
-                    found.add("checkers")
+            found |= _import_categories(node)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             found |= {cat for word, cat in _WORDS.items() if word in node.value}
             if _PATH.search(node.value):
                 found.add("paths")
     return [c for c in CATEGORIES if c in found]  # "" (an innocent attribute of a watched module) is left out
+
+
+def _calls_a_checker(node, parents: dict) -> bool:
+    """Whether ``node`` is ``<something>.check_<name>`` read to be called at once, as a check cell does."""
+    return (isinstance(node, ast.Attribute) and node.attr.startswith("check_") and isinstance(node.ctx, ast.Load)
+            and isinstance(parents.get(id(node)), ast.Call) and parents[id(node)].func is node)
+
+
+def _import_categories(node) -> set[str]:
+    """The categories an import statement touches; importing the checkers (``spatialdrop_edu.checks`` or a
+    ``check_*`` function from it) is how a notebook uses them, importing their internals is not."""
+    found = set()
+    if isinstance(node, ast.Import):
+        modules, names = [a.name for a in node.names], []
+    else:
+        modules, names = [node.module or ""], [a.name for a in node.names]
+    for module in modules:
+        top = module.split(".")[0]
+        if module in _MODULES or top in _MODULES:
+            found.add(_MODULES.get(module, _MODULES.get(top)))
+        if module.startswith("spatialdrop_edu.checks.") or (
+                module == "spatialdrop_edu.checks" and any(not n.startswith("check_") for n in names)):
+            found.add("checkers")
+    return found
 
 
 @dataclass

@@ -204,3 +204,18 @@ def test_without_a_sandbox_the_warning_and_the_summary_say_what_is_unprotected(t
         assert f"{PROCESSES} more processes and threads than the user runs" in summary
     why = network_isolation()
     assert (f"Network not isolated: {why}" in summary) if why else ("network blocked" in summary)
+
+
+def test_the_command_refuses_with_a_message_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    fx.write_instructor(tmp_path)
+    nbformat.write(submission(""), tmp_path / "zoe__01_fixture.ipynb")
+    base = [sys.executable, "-m", "spatialdrop_edu", "grade", "zoe__01_fixture.ipynb", "--out", "out", "--source", "."]
+    done = subprocess.run([*base, "--jobs", "0"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and "grade: jobs must be a positive int" in done.stderr and "Traceback" not in done.stderr
+    if os.geteuid() == 0:
+        done = subprocess.run([*base, "--no-sandbox"], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 2 and "refusing to grade as root without a sandbox" in done.stderr
+    assert not (tmp_path / "out").exists()

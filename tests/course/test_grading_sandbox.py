@@ -231,7 +231,9 @@ def test_cgroup_v2_limits_are_written_where_the_controllers_are_delegated(tmp_pa
 @pytest.mark.parametrize("category, code", [
     ("get_ipython", "get_ipython().events.register('pre_run_cell', print)"),
     ("sys.modules", "import sys\nsys.modules['numpy'] = None"),
-    ("checkers", "import spatialdrop_edu.checks as c"),
+    ("checkers", "from spatialdrop_edu.checks import _harness"),
+    ("checkers", "import spatialdrop_edu.checks as c\nc.check_inverted_dropout = print"),
+    ("checkers", "import spatialdrop_edu.checks as c\nc.ch01_dropout.passed('Correct: yes')"),
     ("builtins", "__builtins__.print = len"),
     ("frames", "import inspect\ninspect.currentframe().f_back.f_globals"),
     ("dynamic code", "exec('x = 1')"),
@@ -245,8 +247,9 @@ def test_the_scan_names_each_category(category, code):
 
 def test_honest_code_is_not_flagged():
     honest = ["import numpy as np\ndef f(x, p, rng):\n    return np.where(rng.random(x.shape) >= p, x / (1 - p), 0.0)",
-              "model.modules()\nplatform.system()\nlayer.kernel\n%matplotlib inline\n%time f(1)", "x = 'a/b' + '1/2'"]
-    assert [categories(c) for c in honest] == [[], [], []]
+              "model.modules()\nplatform.system()\nlayer.kernel\n%matplotlib inline\n%time f(1)", "x = 'a/b' + '1/2'",
+              "from spatialdrop_edu import checks\nchecks.check_inverted_dropout(my_dropout)\npassed = True"]
+    assert [categories(c) for c in honest] == [[], [], [], []]
 
 
 def test_no_chapter_solution_is_flagged_and_an_added_cell_is():
