@@ -156,11 +156,9 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
 
 def _progress(total: int, desc: str, show: bool):
     """A ``tqdm.auto`` bar over ``total`` epochs labelled ``desc``, or ``None`` when ``show`` is false."""
-    if not show:
-        return None
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, leave=False)
+    return progress_bar(total, desc, show)
 
 
 def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:

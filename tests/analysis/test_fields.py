@@ -89,3 +89,13 @@ def test_train_patch_classifier_lowers_the_loss_and_restores_torch_rng():
     assert torch.equal(state, torch.random.get_rng_state())
     assert len(losses) == 60 and np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])   # smooth vs white: easy
     assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_train_patch_classifier_shows_its_progress_unless_told_not_to(capsys):
+    rng = np.random.default_rng(0)
+    photos = [F.gaussian_random_field((32, 32), 0.0, rng), F.gaussian_random_field((32, 32), 4.0, rng)]
+    F.train_patch_classifier(F.conv_stack(1, 2), photos, steps=5, patch=8, batch=4)
+    err = capsys.readouterr().err
+    assert "patch classifier" in err and "5/5" in err and "loss=" in err
+    F.train_patch_classifier(F.conv_stack(1, 2), photos, steps=5, patch=8, batch=4, progress=False)
+    assert capsys.readouterr().err == ""
