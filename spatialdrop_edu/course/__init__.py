@@ -6,4 +6,6 @@
 * :mod:`~spatialdrop_edu.course.grading` and ``grade_runner.py``: check
   a class's submissions.
 * :mod:`~spatialdrop_edu.course.plan`: the course plan read from the chapters.
+* :mod:`~spatialdrop_edu.course.lab`: the learner's JupyterLab (``make lab``): the student edition in a
+  working copy, the course's JupyterLab settings, widget state kept on save.
 """

@@ -50,13 +50,14 @@ __all__ = [
     "lab_command", "start_lab", "keep_displayed_widget_state",
 ]
 
-#: ``student``: a working copy of the student edition; ``instructor``: ``book/`` itself.
+#: The editions ``make lab`` opens, ``EDITION=student`` (a working copy of the student edition) or
+#: ``EDITION=instructor`` (``book/`` itself).
 EDITIONS = ("student", "instructor")
 #: The kernelspec JupyterLab writes into a notebook it opens with the default Python kernel (ipykernel's).
 #: The course's notebooks store exactly this, so that opening one in JupyterLab does not modify it.
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-#: JupyterLab's app settings folder for the course: its ``overrides.json5`` sets the defaults a learner may
-#: still change (widget state saved with the notebook; nothing fetched from the internet).
+#: The app settings folder of the course's JupyterLab. Its ``overrides.json5`` sets defaults that a learner may
+#: still change (widget state saved with the notebook, nothing fetched from the internet).
 SETTINGS_DIR = Path(__file__).with_name("lab_settings")
 #: File that marks a folder written by :func:`prepare_working_copy` (the only kind it refreshes).
 WORKING_COPY_MARKER = ".spatialdrop-lab"
@@ -83,7 +84,7 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
         ``dest``, resolved.
 
     Raises:
-        ReleaseError: ``dest`` is one of the folders above, or a non-empty folder that this function did
+        ~spatialdrop_edu.course.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty folder that this function did
             not write (such a folder is never emptied or moved).
         FileNotFoundError: ``root`` has no ``book/*.ipynb``.
 
