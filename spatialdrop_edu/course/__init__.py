@@ -11,4 +11,6 @@
   :mod:`~spatialdrop_edu.course.unsandboxed`), :mod:`~spatialdrop_edu.course.scoring` scores it, and
   :mod:`~spatialdrop_edu.course.records` and :mod:`~spatialdrop_edu.course.reports` hold and write the results.
 * :mod:`~spatialdrop_edu.course.plan`: the course plan read from the chapters.
+* :mod:`~spatialdrop_edu.course.lab`: the learner's JupyterLab (``make lab``): the student edition in a
+  working copy, the course's JupyterLab settings, widget state kept on save.
 """

@@ -25,7 +25,9 @@ What a learner gets, and why:
   does). The notebooks store the kernelspec JupyterLab writes (:data:`KERNELSPEC`), so that opening
   one does not rewrite it either.
 * **MyST that renders.** ``jupyterlab-myst`` (requirements-dev.txt) renders the book's roles,
-  admonitions and citations in JupyterLab; it is enabled by being installed.
+  admonitions and citations in JupyterLab; it is enabled by being installed. Where it lacks what
+  Sphinx has, the text degrades without markup: ``{func}``/``{class}`` show their target's name,
+  ``{cite}`` its key (marked as unresolved), and ``{bibliography}`` nothing under "References".
 """
 
 from __future__ import annotations
@@ -48,13 +50,14 @@ __all__ = [
     "lab_command", "start_lab", "keep_displayed_widget_state",
 ]
 
-#: ``student``: a working copy of the student edition; ``instructor``: ``book/`` itself.
+#: The editions ``make lab`` opens, ``EDITION=student`` (a working copy of the student edition) or
+#: ``EDITION=instructor`` (``book/`` itself).
 EDITIONS = ("student", "instructor")
 #: The kernelspec JupyterLab writes into a notebook it opens with the default Python kernel (ipykernel's).
 #: The course's notebooks store exactly this, so that opening one in JupyterLab does not modify it.
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-#: JupyterLab's app settings folder for the course: its ``overrides.json5`` sets the defaults a learner may
-#: still change (widget state saved with the notebook; nothing fetched from the internet).
+#: The app settings folder of the course's JupyterLab. Its ``overrides.json5`` sets defaults that a learner may
+#: still change (widget state saved with the notebook, nothing fetched from the internet).
 SETTINGS_DIR = Path(__file__).with_name("lab_settings")
 #: File that marks a folder written by :func:`prepare_working_copy` (the only kind it refreshes).
 WORKING_COPY_MARKER = ".spatialdrop-lab"
@@ -73,7 +76,7 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
 
     Args:
         root: the repository (the folder that holds ``book/``).
-        dest: the working copy's folder; must not be, or lie inside, ``book/``.
+        dest: the working copy's folder; not ``root``, a folder above it, ``book/`` or a folder in it.
         refresh: move an existing copy aside to ``<dest>.backup-<YYYYmmdd-HHMMSS>`` first, then
             make a fresh one.
 
@@ -81,8 +84,8 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
         ``dest``, resolved.
 
     Raises:
-        ReleaseError: ``dest`` is ``book/`` or lies inside it, or is a non-empty folder that this
-            function did not write (it is never emptied or moved).
+        ~spatialdrop_edu.course.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty folder that this function did
+            not write (such a folder is never emptied or moved).
         FileNotFoundError: ``root`` has no ``book/*.ipynb``.
 
     Examples::
@@ -94,7 +97,8 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     root, dest = Path(root).resolve(), Path(dest).resolve()
     book = root / "book"
     if dest == book or book in dest.parents or dest == root or dest in root.parents:
-        raise ReleaseError(f"dest must be a folder of its own outside {book} (e.g. {root / 'lab' / 'student'}), got {dest}")
+        raise ReleaseError(f"dest must be a folder of its own, not the repository, a folder above it, {book} or a folder "
+                           f"in it (e.g. {root / 'lab' / 'student'}), got {dest}")
     notebooks = sorted(book.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks in {book}: root must be the course repository, got {root}")

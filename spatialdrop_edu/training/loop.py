@@ -196,11 +196,9 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
 
 def _progress(total: int, desc: str, show: bool):
     """A ``tqdm.auto`` bar over ``total`` epochs labelled ``desc``, or ``None`` when ``show`` is false."""
-    if not show:
-        return None
-    from tqdm.auto import tqdm
+    from .._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, leave=False)
+    return progress_bar(total, desc, show)
 
 
 def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:

@@ -128,3 +128,13 @@ def test_jpeg_roundtrip_is_close_at_high_quality_and_validated():
     for bad in (0, 96, 50.0, True):
         with pytest.raises(ValueError, match="quality"):
             F.jpeg_roundtrip(x, bad)
+
+
+def test_train_patch_classifier_shows_its_progress_unless_told_not_to(capsys):
+    rng = np.random.default_rng(0)
+    photos = [F.gaussian_random_field((32, 32), 0.0, rng), F.gaussian_random_field((32, 32), 4.0, rng)]
+    F.train_patch_classifier(F.conv_stack(1, 2), photos, steps=5, patch=8, batch=4)
+    err = capsys.readouterr().err
+    assert "patch classifier" in err and "5/5" in err and "loss=" in err
+    F.train_patch_classifier(F.conv_stack(1, 2), photos, steps=5, patch=8, batch=4, progress=False)
+    assert capsys.readouterr().err == ""

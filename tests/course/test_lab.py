@@ -130,7 +130,7 @@ def test_working_copy_refuses_folders_it_did_not_make(course, tmp_path):
         lab.prepare_working_copy(course, foreign, refresh=True)
     assert (foreign / "thesis.tex").read_text() == "x"
     for bad in (course / "book", course / "book" / "sub", course):
-        with pytest.raises(ReleaseError, match="dest must be a folder of its own"):
+        with pytest.raises(ReleaseError, match="dest must be a folder of its own, not the repository"):
             lab.prepare_working_copy(course, bad)
     with pytest.raises(FileNotFoundError, match="root must be the course repository"):
         lab.prepare_working_copy(tmp_path / "empty", tmp_path / "w")
