@@ -20,6 +20,7 @@ The contract every checker follows (the grading tools rely on it):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import signal
@@ -167,8 +168,32 @@ def reference_answer(fn):
 
 
 
-def run_student_code(fn, *args, what: str, **kwargs):
-    """Call the student's ``fn``; turn any error or a run past TIME_LIMIT_S into ExerciseFailure."""
+def run_student_code(fn, *args, what: str, forbid=(), **kwargs):
+    """Call the student's ``fn``; turn any error or a run past TIME_LIMIT_S into ExerciseFailure.
+
+    ``forbid`` names package functions that the exercise asks the learner to write: if ``fn`` calls
+    one of them, under any name it was imported as, the call fails with feedback saying so (an
+    exercise whose answer is the package's own function is not answered by importing it).
+
+    Examples::
+
+        >>> run_student_code(lambda x: sum(x) + 1, [1.0, 3.0], what="your function")
+        5.0
+        >>> def mean(values):
+        ...     return sum(values) / len(values)
+        >>> run_student_code(lambda x: mean(x), [1.0, 3.0], what="your function", forbid=(mean,))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your function calls the package's mean: ...
+    """
+    if forbid:
+        with _watching(forbid) as called:
+            result = run_student_code(fn, *args, what=what, **kwargs)
+        if called:
+            names = ", ".join(sorted(called))
+            fail(f"{what} calls the package's {names}: this exercise asks you to write it yourself, "
+                 "so an answer that hands the work to the package earns nothing.")
+        return result
     if not callable(fn):
         fail(f"{what} must be a function, got {type(fn).__name__}: define it with `def` and pass the function itself.")
     use_alarm = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
@@ -195,6 +220,27 @@ def run_student_code(fn, *args, what: str, **kwargs):
         if use_alarm:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def _watching(functions):
+    """Record the names of ``functions`` that run inside the block (found by their code object, so every alias
+    counts). Uses the interpreter's profile hook for the block's duration and restores the previous one."""
+    codes = {f.__code__: f.__name__ for f in functions}
+    called: set[str] = set()
+    previous = sys.getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            called.add(codes[frame.f_code])
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(profile)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
 
 
 def as_array(value, what: str) -> np.ndarray:

@@ -104,9 +104,22 @@ def check_neighbour_fill(student_fn) -> None:
 
     Examples::
 
-        >>> from spatialdrop_edu.analysis.fields import neighbour_fill
-        >>> check_neighbour_fill(lambda x, keep: neighbour_fill(x, keep, 4))
+        >>> def fill(x, keep):
+        ...     pad, padk = np.pad(np.where(keep, x, 0.0), 1), np.pad(keep.astype(float), 1)
+        ...     total = pad[:-2, 1:-1] + pad[2:, 1:-1] + pad[1:-1, :-2] + pad[1:-1, 2:]
+        ...     count = padk[:-2, 1:-1] + padk[2:, 1:-1] + padk[1:-1, :-2] + padk[1:-1, 2:]
+        ...     alone = x[keep].mean()
+        ...     return np.where(keep, x, np.where(count > 0, total / np.maximum(count, 1), alone))
+        >>> check_neighbour_fill(fill)
         Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels are untouched.
+
+        The package's own :func:`~spatialdrop_edu.analysis.fields.neighbour_fill` is not an answer::
+
+            >>> from spatialdrop_edu.analysis.fields import neighbour_fill
+            >>> check_neighbour_fill(lambda x, keep: neighbour_fill(x, keep, 4))  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            spatialdrop_edu.checks._harness.ExerciseFailure: your fill function calls the package's neighbour_fill: ...
     """
     what = "your fill function"
     rng = np.random.default_rng(304)
@@ -118,7 +131,7 @@ def check_neighbour_fill(student_fn) -> None:
     lonely[0, 0] = lonely[0, 1] = lonely[1, 0] = False          # (0, 0) has no kept 4-neighbour
     cases.append(("a 4 x 4 ramp whose corner (0, 0) has no kept neighbour", small, lonely))
     for name, x, keep in cases:
-        got = as_array(run_student_code(student_fn, x.copy(), keep.copy(), what=what), what)
+        got = as_array(run_student_code(student_fn, x.copy(), keep.copy(), what=what, forbid=(neighbour_fill,)), what)
         if got.shape != x.shape:
             fail(f"{what} returned shape {got.shape}, expected the input's shape {x.shape}.")
         want = neighbour_fill(x, keep, 4)

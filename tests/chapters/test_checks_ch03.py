@@ -31,6 +31,28 @@ def test_autocorrelation_reference_and_pooled_variant_pass(capsys):
     assert capsys.readouterr().out.count("Correct:") == 2
 
 
+def fill_eight(x, keep):
+    """The 8-neighbour fill, written out (the package's own would be caught as delegation first)."""
+    pad, padk = np.pad(np.where(keep, x, 0.0), 1), np.pad(keep.astype(float), 1)
+    shifts = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
+    h, w = x.shape
+    s = sum(pad[1 + dr:1 + dr + h, 1 + dc:1 + dc + w] for dr, dc in shifts)
+    n = sum(padk[1 + dr:1 + dr + h, 1 + dc:1 + dc + w] for dr, dc in shifts)
+    return np.where(keep, x, np.where(n > 0, s / np.maximum(n, 1), x[keep].mean()))
+
+
+def test_neighbour_fill_delegation_is_caught_under_any_name():
+    from spatialdrop_edu.analysis import fields
+    from spatialdrop_edu.analysis.fields import neighbour_fill as my_fill
+
+    for delegate in (lambda x, keep: my_fill(x, keep, 4), lambda x, keep: fields.neighbour_fill(x, keep, 4)):
+        with pytest.raises(ExerciseFailure, match="write it yourself"):
+            checks.check_neighbour_fill(delegate)
+    checks.check_neighbour_fill(fill_ref)  # the profile hook is gone: a right answer still passes
+    import sys
+    assert sys.getprofile() is None
+
+
 @pytest.mark.parametrize("wrong,hint", [
     (lambda x, d: 1.0 if d == 0 else pearson(x[:, :-d], x[:, d:]), "one direction only"),
     (lambda x, d: 1.0 if d == 0 else float(np.mean(x[:, :-d] * x[:, d:])), "Subtract the means"),
@@ -85,7 +107,9 @@ def fill_nan(x, keep):
 
 
 @pytest.mark.parametrize("wrong,hint", [
-    (lambda x, keep: __import__("spatialdrop_edu.analysis.fields", fromlist=["x"]).neighbour_fill(x, keep, 8), "8 neighbours"),
+    (fill_eight, "8 neighbours"),
+    (lambda x, keep: __import__("spatialdrop_edu.analysis.fields", fromlist=["x"]).neighbour_fill(x, keep, 4),
+     "calls the package's neighbour_fill"),
     (fill_divide_by_four, "divided by 4"),
     (fill_rolled, "wraps around"),
     (fill_nan, "0/0"),
