@@ -229,9 +229,8 @@ def conv_stack(layers: int = 4, channels: int = 8, *, pool: bool = True, seed: i
     layers = check_positive_int(layers, "layers")
     channels = check_positive_int(channels, "channels")
     seed = check_seed(seed)
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
         mods, taps = [], []
         c_in = 1
         for _ in range(layers):
@@ -240,8 +239,6 @@ def conv_stack(layers: int = 4, channels: int = 8, *, pool: bool = True, seed: i
                 mods.append(torch.nn.MaxPool2d(2))
             taps.append(len(mods) - 1)
             c_in = channels
-    finally:
-        torch.random.set_rng_state(gen_state)
     net = torch.nn.Sequential(*mods)
     net.taps = taps
     return net
@@ -291,6 +288,8 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
     """
     import torch
 
+    from ..training.loop import train_steps
+
     steps = check_positive_int(steps, "steps")
     patch = check_positive_int(patch, "patch")
     batch = check_positive_int(batch, "batch")
@@ -298,14 +297,8 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
     if len(photos) < 2:
         raise ValueError("photos must hold at least two images (two classes).")
     rng = np.random.default_rng(seed)
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        channels = [m for m in net if isinstance(m, torch.nn.Conv2d)][-1].out_channels
-        head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(channels, len(photos)))
-        model = torch.nn.Sequential(net, head)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        losses = []
+
+    def batches():
         for _ in range(steps):
             labels = rng.integers(len(photos), size=batch)
             crops = []
@@ -314,12 +307,15 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
                 i = rng.integers(img.shape[0] - patch + 1)
                 j = rng.integers(img.shape[1] - patch + 1)
                 crops.append(standardize(img[i:i + patch, j:j + patch]))
-            x = torch.as_tensor(np.stack(crops)[:, None], dtype=torch.float32)
-            loss = torch.nn.functional.cross_entropy(model(x), torch.as_tensor(labels))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-    finally:
-        torch.random.set_rng_state(gen_state)
+            yield torch.as_tensor(np.stack(crops)[:, None], dtype=torch.float32), torch.as_tensor(labels)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        channels = [m for m in net if isinstance(m, torch.nn.Conv2d)][-1].out_channels
+        head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(channels, len(photos)))
+        model = torch.nn.Sequential(net, head)
+        losses = []
+        train_steps(model, torch.optim.Adam(model.parameters(), lr=lr), batches(),
+                    lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]),
+                    on_step=lambda loss, b: losses.append(float(loss.detach())))
     return losses

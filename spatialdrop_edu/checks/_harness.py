@@ -174,3 +174,13 @@ def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your mode
         for hook in hooks:
             hook.remove()
     return seen, out
+
+
+def build_student_model(build_model, p: float):
+    """The learner's ``build_model(p)``, which must return a ``torch.nn.Module``, put in training mode."""
+    import torch
+
+    model = run_student_code(build_model, p, what="your build_model")
+    if not isinstance(model, torch.nn.Module):
+        fail(f"build_model(p) must return a torch.nn.Module (e.g. nn.Sequential), got {type(model).__name__}.")
+    return model.train()
