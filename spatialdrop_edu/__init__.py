@@ -42,7 +42,7 @@ _LAZY = ("analysis", "checks", "course", "photos", "plotting", "reproducible", "
 #: Names of the rooms' modules offered here, loaded on first use: ``sde.layer_mask``.
 _LAZY_NAMES = {"layer_mask": "analysis.masks"}
 
-__all__ = [*layers.__all__, "get_device", "layer_mask", "seed_everything"]
+__all__ = [*layers.__all__, "get_device", "seed_everything", *_LAZY_NAMES]
 
 
 def __getattr__(name: str):

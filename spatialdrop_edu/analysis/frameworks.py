@@ -115,7 +115,8 @@ def torch_kernel_to_keras(weight):
 
 
 def keras_config_file() -> str:
-    """Where Keras 3 reads its ``keras.json``: ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` if ``~`` is read-only).
+    """Where Keras 3 reads its ``keras.json``: ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` if ``~`` is
+    read-only).
 
     This mirrors ``keras/src/backend/config.py``; the file need not exist.
     """

@@ -32,9 +32,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import (check_batched_rank, check_block_size, check_data_format, check_generator, check_inplace,
-                           check_input, check_non_negative_int, check_positive_int, check_probability, check_shape,
-                           check_spatial_dims)
+from .._validation import (
+    check_batched_rank,
+    check_block_size,
+    check_data_format,
+    check_generator,
+    check_inplace,
+    check_input,
+    check_non_negative_int,
+    check_positive_int,
+    check_probability,
+    check_shape,
+    check_spatial_dims,
+)
 from .dropout import DropLayer, apply_noise, building_graph
 
 __all__ = [

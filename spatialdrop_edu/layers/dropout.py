@@ -21,8 +21,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import (check_data_format, check_generator, check_inplace, check_input, check_noise_shape,
-                           check_probability, check_spatial_dims)
+from .._validation import (
+    check_data_format,
+    check_generator,
+    check_inplace,
+    check_input,
+    check_noise_shape,
+    check_probability,
+    check_spatial_dims,
+)
 from .noise_shapes import resolve_noise_shape, spatial_noise_shape_unchecked
 
 
@@ -46,7 +53,9 @@ def apply_noise(input, p: float, training: bool, inplace: bool, noise_shape, gen
     if not training or p == 0.0:
         return input
     if p == 1.0:  # every unit dropped: exact zeros (0 * inf would be NaN), memory format kept
-        return input.zero_() if inplace else torch.where(torch.ones((), dtype=torch.bool, device=input.device), 0.0, input)
+        if inplace:
+            return input.zero_()
+        return torch.where(torch.ones((), dtype=torch.bool, device=input.device), 0.0, input)
     noise = input.new_empty(noise_shape)
     noise = noise.bernoulli_(1.0 - p) if generator is None else noise.bernoulli_(1.0 - p, generator=generator)
     noise.div_(1.0 - p)

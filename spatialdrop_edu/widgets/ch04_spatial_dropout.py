@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_positive_int, check_probability, check_seed
-from ..analysis.frameworks import seeded_feature_maps, resize_image
+from ..analysis.frameworks import resize_image, seeded_feature_maps
 from ..analysis.masks import layer_mask
-from ..photos import PHOTOS, load_photo
 from ..layers.dropout import Dropout, SpatialDropout2d
+from ..photos import PHOTOS, load_photo
 from ..plotting import draw_channel_masks
 from ._live import live_widget, rate_slider, seed_slider
 

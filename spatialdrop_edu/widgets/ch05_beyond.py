@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from .._validation import check_choice, check_positive_int, check_probability, check_seed
-from ..photos import PHOTOS, load_photo
 from ..layers.dropblock import block_gamma, drop_block, expected_drop_fraction, keep_probability
+from ..photos import PHOTOS, load_photo
 from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["FEATURES", "dropblock_demo", "dropblock_twin", "dropblock_widget", "feature_maps", "plot_dropblock_demo",
