@@ -5,6 +5,10 @@ The photos are data shared by the teaching aids and the training toolkit, so the
 load_photo`` working in those chapters until they import from there.
 """
 
-from ..photos import PHOTOS, load_photo
+from .. import photos
 
 __all__ = ["PHOTOS", "load_photo"]
+
+#: The bundled photographs by name (the same dict as :data:`spatialdrop_edu.photos.PHOTOS`).
+PHOTOS = photos.PHOTOS
+load_photo = photos.load_photo

@@ -294,7 +294,7 @@ def denoising_patches(photos=DENOISING_PHOTOS, patch: int = 32, stride: int = 32
     region; no patch crosses the line. Validation patches are a random ``val_fraction`` of the
     training region's patches. The noise of the validation and test pairs is drawn once, from
     ``seed``; training noise is drawn during training
-    (:func:`~spatialdrop_edu.training.loop.train_denoiser`).
+    (:func:`~spatialdrop_edu.training.denoising.train_denoiser`).
 
     Args:
         photos: names from :data:`~spatialdrop_edu.photos.PHOTOS`.

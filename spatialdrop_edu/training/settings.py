@@ -123,7 +123,7 @@ _MODEL_AND_OPTIMIZER = {"dropout": _choice(VARIANTS), "p": check_probability, "c
                         "block_size": check_positive_int, "epochs": check_positive_int,
                         "batch_size": check_positive_int, "lr": check_positive_number}
 
-#: Chapter 6: a 1-D CNN on MNIST-1D (:func:`~spatialdrop_edu.training.experiments.mnist1d_trial`).
+#: The runs of chapter 6, a 1-D CNN on MNIST-1D (:func:`~spatialdrop_edu.training.experiments.mnist1d_trial`).
 MNIST1D = RunSettings(
     "mnist1d",
     defaults={"dropout": "none", "p": 0.0, "placement": "all", "train_size": 500, "val_size": 500, "epochs": 60,
@@ -131,7 +131,7 @@ MNIST1D = RunSettings(
     checks={**_MODEL_AND_OPTIMIZER, "placement": _choice(PLACEMENTS), "train_size": _optional(check_positive_int),
             "val_size": check_positive_int, "patience": _optional(check_positive_int)})
 
-#: Chapter 7: a 2-D CNN on image patches, beside other regularisers
+#: The runs of chapter 7, a 2-D CNN on image patches beside other regularisers
 #: (:func:`~spatialdrop_edu.training.experiments.patch_trial`).
 PATCH = RunSettings(
     "patch",
@@ -143,7 +143,7 @@ PATCH = RunSettings(
             "placement": _choice(PLACEMENTS), "weight_decay": _non_negative, "augment": _choice(AUGMENTATIONS),
             "patience": _optional(check_positive_int), "data_root": _optional(_path)})
 
-#: Chapter 8: a tiny U-Net denoiser with dropout on its skips
+#: The runs of chapter 8, a tiny U-Net denoiser with dropout on its skips
 #: (:func:`~spatialdrop_edu.training.experiments.denoising_trial`).
 DENOISING = RunSettings(
     "denoising",
