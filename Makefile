@@ -68,7 +68,8 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 vendor: $(VENDOR_STAMP)
 
 # EDITION=student: `release --book` writes student notebooks and a _config.yml on the student branch into
-# _build/student/src (see spatialdrop_edu/course/release.py); that copy is built from scratch, so nothing stale remains.
+# _build/student/src (see spatialdrop_edu/course/release.py); that copy is built from scratch, so nothing stale
+# remains.
 EDITION ?= instructor
 STUDENT_SRC := _build/student/src
 
