@@ -25,7 +25,7 @@ OTHER_ISA := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_CBWR=COMPA
 .PHONY: help setup vendor book test unit lint notebooks notebooks-lax browser-test publish execute bench mutate lab lock repro-env clean
 
 help:  ## this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -87,20 +87,24 @@ endif
 # $(VENDOR_STAMP): tests/course/test_release.py and tests/course/test_instructor_guide.py build the website (student
 # edition).
 unit: $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone
+	command -v bwrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
 	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
 
 lint: $(STAMP)  ## ruff over the package, its tests and tools: lint rules, then the formatter's layout (pyproject.toml)
 	$(PY) -m ruff check spatialdrop_edu tests tools benchmarks book/_ext
 	$(PY) -m ruff format --check spatialdrop_edu tests tools benchmarks book/_ext
 
+# Stored outputs are made and checked from scratch: the small studies' run cache (spatialdrop_edu.training.results,
+# which lets a learner's restarted kernel resume) starts empty for every execute and nbval run.
+FRESH_CACHE = SPATIALDROP_CACHE=$$(mktemp -d)
 NBVAL := -m pytest -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 
 notebooks: $(STAMP)  ## every notebook re-run in the reproducible mode and compared with its stored outputs (nbval, strict)
-	$(PY) $(NBVAL) --nbval $(NOTEBOOKS)
+	$(FRESH_CACHE) $(PY) $(NBVAL) --nbval $(NOTEBOOKS)
 
 # The claims under other kernels: every hidden assertion of the prose must hold on any CPU, not only under the pins.
 notebooks-lax: $(STAMP)  ## every notebook re-run under a second instruction set; its assertions must hold (nbval, lax)
-	env $(OTHER_ISA) $(PY) $(NBVAL) --nbval-lax $(NOTEBOOKS)
+	env $(OTHER_ISA) $(FRESH_CACHE) $(PY) $(NBVAL) --nbval-lax $(NOTEBOOKS)
 
 # The built site in headless Chromium (tests/browser): runs after `book` and tests what it built. Debian's chromium
 # is installed when missing (CI runs as root with registry access).
@@ -121,16 +125,30 @@ test: unit notebooks notebooks-lax book browser-test  ## everything CI runs: uni
 publish: book  ## build, then push the website to the gh-pages branch
 	$(VENV)/bin/ghp-import --no-jekyll --push --force $(SITE_HTML)
 
-# The notebooks are trusted first, so that the widget state saved in them renders before anything is run.
-# LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899". As root (containers, CI)
-# JupyterLab refuses to start without --allow-root, so it is added there.
+# The learner's JupyterLab (spatialdrop_edu/course/lab.py). By default the student edition (solutions replaced by
+# stubs, mark schemes out) in a working copy, LAB_DIR (lab/student/, ignored by git), with the chapters' results/:
+# made once and never overwritten, so the learner's work survives; LAB_REFRESH=1 moves it aside to
+# LAB_DIR.backup-<date>-<time>/ and makes a fresh one. EDITION=instructor opens book/ itself, solutions included.
+# Notebooks are trusted when they are copied (so saved widgets render before anything runs); JupyterLab runs with the
+# course's settings (widget state saved with the notebook) and renders MyST (jupyterlab-myst). LAB_ARGS passes options
+# to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --port 8899"; as root (containers, CI) --allow-root is added.
+LAB_EDITION = $(if $(filter command line environment,$(origin EDITION)),$(EDITION),student)
+LAB_DIR ?= lab/student
 LAB_ARGS ?=
-lab: $(STAMP)  ## open the course in JupyterLab with live widgets (notebooks trusted)
-	$(VENV)/bin/jupyter trust $(NOTEBOOKS)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=book $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+lab: $(STAMP)  ## open the course in JupyterLab: the student edition in lab/student/ (EDITION=instructor: book/)
+	$(PY) -m spatialdrop_edu lab --edition $(LAB_EDITION) --dir "$(LAB_DIR)" $(if $(LAB_REFRESH),--refresh) -- $(LAB_ARGS)
 
 execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
-	$(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
+	$(FRESH_CACHE) $(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
+
+# A training chapter's full study (its SCALE run) into the package's shipped results, spatialdrop_edu/results/<chapter>/:
+# it resumes from the runs already there (delete study.jsonl to start over), WORKERS runs side by side.
+CHAPTER ?=
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+.PHONY: study
+study: $(STAMP)  ## a chapter's full study into the shipped results: make study CHAPTER=06 WORKERS=2
+	$(if $(wildcard book/$(CHAPTER)_*.ipynb),,$(error CHAPTER must name a training chapter, e.g. make study CHAPTER=06))
+	$(PY) -m spatialdrop_edu study $(wildcard book/$(CHAPTER)_*.ipynb) --workers $(WORKERS) --results spatialdrop_edu/results
 
 bench: $(STAMP)  ## every layer against PyTorch's and the references: time, memory, torch.compile
 	$(PY) benchmarks/bench_dropout.py --compile

@@ -87,6 +87,14 @@ def check_positive_number(value, name: str, meaning: str = "") -> float:
     return number
 
 
+def check_non_negative_number(value, name: str, meaning: str = "") -> float:
+    """Return ``value`` as a finite float >= 0, or raise naming ``name`` and what it means."""
+    number = _real(value, name, f"a finite number >= 0{_meaning(meaning)}")
+    if not 0.0 <= number < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0{_meaning(meaning)}, got {value!r}.")
+    return number
+
+
 def check_positive_int(value, name: str, meaning: str = "") -> int:
     """Return ``value`` as an int >= 1, or raise naming ``name`` (``meaning`` says what it counts)."""
     number = _integer(value, name, f"a positive int{_meaning(meaning)}")
@@ -257,3 +265,16 @@ def check_min_rank(x, minimum: int, name: str) -> None:
     if x.ndim < minimum:
         raise ValueError(f"{name} must have at least {minimum} axes (batch, channels and a spatial axis), "
                          f"got shape {tuple(x.shape)}.")
+
+
+# -- names -----------------------------------------------------------------------------------------
+
+def check_chapter(value) -> str:
+    """Return ``value`` if it names a chapter as its notebook's file name without ``.ipynb``, else raise."""
+    if not isinstance(value, str):
+        raise TypeError(f"chapter must be a chapter's notebook name (a str) without '.ipynb', such as "
+                        f"'06_train_mnist1d', got {value!r} of type {type(value).__name__}.")
+    if not value or not all(ch.isalnum() or ch in "_-" for ch in value):
+        raise ValueError(f"chapter must be a chapter's notebook name without '.ipynb', such as '06_train_mnist1d', "
+                         f"got {value!r}.")
+    return value

@@ -22,7 +22,7 @@ import platform
 import subprocess
 from pathlib import Path
 
-#: The file both readers share: ``NAME ?= value`` lines (Make's conditional assignment).
+#: The file both readers share, made of ``NAME ?= value`` lines (Make's conditional assignment).
 ENV_FILE = Path(__file__).with_name("reproducible.env")
 
 __all__ = ["ENV_FILE", "pinned_defaults", "reproducible_env", "pins_in_effect", "cpu_model", "provenance"]
@@ -106,7 +106,7 @@ def provenance(device=None) -> dict:
         device: the ``torch.device`` (or its name) the result was computed on; default: the CPU.
 
     Returns:
-        A JSON-serialisable dict: ``device``, ``device_name`` (the GPU's name on CUDA),
+        ``dict``, JSON-serialisable, with ``device``, ``device_name`` (the GPU's name on CUDA),
         ``torch``, ``cuda`` (PyTorch's CUDA version, ``None`` for a CPU build), ``cpu``,
         ``cpu_capability`` (the ATen kernels in use), ``threads``, ``pins`` (the reproducible
         mode's variables as set in this process), ``python``, ``spatialdrop_edu`` and ``commit``.

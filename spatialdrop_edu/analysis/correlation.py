@@ -11,6 +11,8 @@ Three measurements and one formula, used by chapter 3:
   with one coin per unit (element dropout) or one shared coin (spatial dropout).
 * :func:`weight_gradient_stats`: the mean and spread of a convolution's weight gradient when its
   input passes through dropout, for both scaling conventions.
+* :func:`cross_channel_stats`: how strongly the channels of a feature map agree at the same
+  position, and how much of each channel the others predict there.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..layers.noise_shapes import KINDS
 __all__ = [
     "autocorrelation",
     "correlation_length",
+    "cross_channel_stats",
     "fit_spectral_exponent",
     "injected_variance",
     "mean_autocorrelation",
@@ -238,10 +241,15 @@ def injected_variance(weights, covariance, p: float, kind: str = "element", *, m
 
     Averaged over inputs with mean ``mu`` and covariance ``C``, the second moment is
     ``S = C + mu mu^T`` and the injected variance is ``p / (1 - p) * sum_i w_i**2 S_ii``
-    (element) or ``p / (1 - p) * w^T S w`` (spatial). For ``n`` equal weights ``1/n``,
-    unit variance, zero mean and correlation ``rho`` between any two units this is
-    ``p / ((1 - p) n)`` against ``p / (1 - p) * (1/n + (1 - 1/n) rho)``: the gap grows
-    with the correlation, up to a factor ``n``.
+    (element) or ``p / (1 - p) * w^T S w`` (spatial). Their ratio, spatial over element,
+    ``w^T S w / sum_i w_i**2 S_ii``, is a Rayleigh quotient: it depends on the kernel. For
+    ``n`` equal weights ``1/n`` (a mean), unit variance, zero mean and correlation ``rho``
+    between any two units it is ``p / ((1 - p) n)`` against
+    ``p / (1 - p) * (1/n + (1 - 1/n) rho)``: the gap grows with the correlation, up to a
+    factor ``n``. For a kernel whose weights sum to zero (a difference, an edge detector) on
+    strongly correlated units, ``w^T S w`` is small and the ratio falls far *below* 1: element
+    dropout then injects more noise than spatial dropout. The signal ``E[z**2]`` is ``w^T S w``
+    too, so spatial dropout's noise-to-signal ratio is ``p / (1 - p)`` for every kernel.
 
     Args:
         weights: the ``n`` weights of the sum (a ``k x k`` kernel is flattened).
@@ -278,9 +286,10 @@ def injected_variance(weights, covariance, p: float, kind: str = "element", *, m
 
 
 def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.random.Generator) -> dict:
-    """Measure the variance dropout injects into ``z = sum(w * patch)`` over every ``k x k`` patch of a map.
+    """Measure the variance dropout injects into ``z = sum(w * patch)`` over every ``kh x kw`` patch of a map.
 
-    Every patch of ``field`` is one input to a unit of the next layer with kernel ``weights``.
+    Every patch of ``field`` is one input to a unit of the next layer with kernel ``weights``
+    (any 2-D kernel: a ``k x k`` mean, a ``1 x 2`` difference ``[[-1, 1]]``, a Laplacian).
     Each patch gets its own mask (one coin per pixel for ``"element"``, one coin for the patch
     for ``"spatial"``, as if the channel were dropped); the squared difference between ``z``
     after inverted dropout and ``z`` without is averaged over patches. The same quantity is
@@ -288,7 +297,7 @@ def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.rando
 
     Args:
         field: 2-D map.
-        weights: ``(k, k)`` kernel.
+        weights: ``(kh, kw)`` kernel, no larger than the field.
         p: drop probability in ``[0, 1)``.
         kind: ``"element"`` or ``"spatial"``.
         rng: NumPy generator.
@@ -305,6 +314,9 @@ def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.rando
         >>> s = sampled_injected_variance(r.standard_normal((64, 64)), np.full((3, 3), 1 / 9), 0.5, "element", r)
         >>> bool(abs(s["measured"] - s["predicted"]) < 5 * s["stderr"])
         True
+        >>> d = sampled_injected_variance(r.standard_normal((64, 64)), [[-1.0, 1.0]], 0.5, "spatial", r)
+        >>> round(d["measured"] / d["signal"], 6)     # shared coin, p = 0.5: noise-to-signal p/(1-p) = 1
+        1.0
     """
     p = check_probability(p)
     if p == 1.0:
@@ -313,8 +325,8 @@ def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.rando
     check_rng(rng)
     x = _image(field, "field")
     w = np.asarray(weights, dtype=float)
-    if w.ndim != 2 or w.shape[0] != w.shape[1] or w.shape[0] > min(x.shape):
-        raise ValueError(f"weights must be a square (k, k) kernel no larger than the field, got {w.shape}.")
+    if w.ndim != 2 or w.shape[0] > x.shape[0] or w.shape[1] > x.shape[1] or 0 in w.shape:
+        raise ValueError(f"weights must be a 2-D (kh, kw) kernel no larger than the field {x.shape}, got {w.shape}.")
     patches = np.lib.stride_tricks.sliding_window_view(x, w.shape).reshape(-1, w.size)
     wf = w.ravel()
     if kind == "element":
@@ -410,3 +422,61 @@ def weight_gradient_stats(x, delta, p: float, kind: str, convention: str, *, dra
         "g0": g0,
         "grads": grads,
     }
+
+
+def cross_channel_stats(maps) -> dict:
+    """How much the channels of a feature map agree at the same position.
+
+    SpatialDropout removes a channel at every position, so nothing is left *in that channel* to
+    fill it from; the other channels at the same position are still there. This measures how
+    much they carry: the Pearson correlation of every pair of channels over all positions, and
+    for each channel the share of its variance that a least-squares linear combination of the
+    other channels at the same position explains (``R**2``; the rest, ``1 - R**2``, is what a
+    linear read-out of the other channels cannot give back). Constant channels are left out.
+
+    Args:
+        maps: array ``(C, H, W)`` (one sample's feature maps) or ``(C, M)`` (values at ``M``
+            positions, pooled over samples).
+
+    Returns:
+        A dict with ``"correlation"`` (``(L, L)`` matrix of the ``L`` live channels),
+        ``"mean_abs_correlation"`` (mean ``|r|`` over pairs; NaN with fewer than two live
+        channels), ``"r2"`` (``(L,)``: each channel from the others, with an intercept) and
+        ``"live"`` (``L``).
+
+    Examples::
+
+        >>> r = np.random.default_rng(0)
+        >>> a, b = r.standard_normal((2, 32, 32))
+        >>> s = cross_channel_stats(np.stack([a, b, a + b]))     # the third is the sum of the others
+        >>> np.round(s["r2"], 6).tolist()
+        [1.0, 1.0, 1.0]
+        >>> bool(cross_channel_stats(np.stack([a, b]))["mean_abs_correlation"] < 0.1)
+        True
+    """
+    x = np.asarray(maps, dtype=float)
+    if x.ndim == 3:
+        x = x.reshape(x.shape[0], -1)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError(f"maps must have shape (C, H, W) or (C, M) with M >= 2 positions, got {np.shape(maps)}.")
+    if not np.isfinite(x).all():
+        raise ValueError("maps contain NaN or infinite values.")
+    scale = np.abs(x).max(axis=1, keepdims=True)
+    live = x.std(axis=1) > 1e-12 * (1.0 + scale[:, 0])
+    x = x[live]
+    n = x.shape[0]
+    if n == 0:
+        return {"correlation": np.zeros((0, 0)), "mean_abs_correlation": float("nan"), "r2": np.zeros(0), "live": 0}
+    corr = np.atleast_2d(np.corrcoef(x))
+    off = ~np.eye(n, dtype=bool)
+    mean_abs = float(np.abs(corr[off]).mean()) if n > 1 else float("nan")
+    # least squares with an intercept, from the correlation matrix: R^2 = r_co R_oo^+ r_oc (the pseudo-inverse keeps
+    # it exact when channels are linearly dependent)
+    r2 = np.zeros(n)
+    for c in range(n):
+        others = np.delete(np.arange(n), c)
+        if others.size == 0:
+            continue
+        beta, *_ = np.linalg.lstsq(corr[np.ix_(others, others)], corr[others, c], rcond=None)
+        r2[c] = float(corr[c, others] @ beta)
+    return {"correlation": corr, "mean_abs_correlation": mean_abs, "r2": np.clip(r2, 0.0, 1.0), "live": int(n)}

@@ -5,7 +5,10 @@ The contract every checker follows (the grading tools rely on it):
 * it is called ``check_<name>(student_answer, ...)``;
 * on a wrong answer it raises :class:`ExerciseFailure` (an ``AssertionError``) whose message says
   what was measured, what was expected, and the likely cause;
-* on a right answer it prints one line starting with ``Correct:`` and returns ``None``;
+* on a right answer it calls :func:`passed` with one line starting with ``Correct:`` (printed, and
+  reported to the grader through :mod:`~spatialdrop_edu.checks._verdict`) and returns ``None``;
+* a reference answer it keeps is marked with :func:`reference_answer`: the checker may call it, the
+  learner's code may not (an answer that is, or calls, the package's reference fails);
 * an exception raised by the student's code becomes an :class:`ExerciseFailure` naming the
   original error, and a call that runs longer than ``TIME_LIMIT_S`` seconds is stopped
   (where ``SIGALRM`` is available, i.e. on Linux and macOS in the main thread);
@@ -17,11 +20,15 @@ The contract every checker follows (the grading tools rely on it):
 
 from __future__ import annotations
 
+import functools
 import math
 import signal
+import sys
 import threading
 
 import numpy as np
+
+from . import _verdict
 
 #: Width of every statistical bound, in standard deviations.
 SIGMAS = 5.0
@@ -29,8 +36,67 @@ SIGMAS = 5.0
 TIME_LIMIT_S = 20
 
 
+#: The heading of a failed check in Jupyter (bold red in an ANSI-capable frontend such as JupyterLab).
+FAILURE_HEADING = "\x1b[1;31m✗ Not yet: the check found a problem\x1b[0m"
+
+
 class ExerciseFailure(AssertionError):
-    """A wrong answer to an exercise; the message is the feedback for the learner."""
+    """A wrong answer to an exercise; the message is the feedback for the learner.
+
+    In IPython and Jupyter a failed check shows as its message under a short red heading, not as a
+    traceback through the checker's own code: IPython asks an exception for
+    ``_render_traceback_()`` before it formats a traceback. The cell still fails as any error does
+    (the kernel replies ``status: error`` with ``ename`` ``ExerciseFailure`` and the message as
+    ``evalue``), so ``python -m spatialdrop_edu grade`` and nbgrader count the exercise as failed,
+    and ``str(failure)`` is the message alone.
+
+    Examples::
+
+        >>> failure = ExerciseFailure("mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?")
+        >>> failure._render_traceback_()[1]
+        'mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?'
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """The lines Jupyter shows for this failure: the heading, the feedback, and, when the learner's code
+        raised the error the feedback names, the line of their code that raised it."""
+        lines = [FAILURE_HEADING, *str(self).splitlines()]
+        where = _learner_line(self.__cause__ or self.__context__)
+        return lines + [where] if where else lines
+
+
+def _learner_line(error) -> str | None:
+    """``"raised in Cell In[5], line 3: <source>"`` for the last frame of ``error`` outside installed libraries
+    and this package (a notebook cell, or a file of the learner's), or ``None``."""
+    import sysconfig
+    import traceback
+    from pathlib import Path
+
+    if error is None or isinstance(error, ExerciseFailure) or error.__traceback__ is None:
+        return None
+    libraries = {Path(__file__).resolve().parents[1]}
+    libraries |= {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
+                  if (p := sysconfig.get_paths().get(key))}
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = Path(frame.filename).resolve()
+        if frame.filename.startswith("<") or any(lib == path or lib in path.parents for lib in libraries):
+            continue
+        code = f": {frame.line.strip()}" if frame.line else ""
+        verb = "stopped" if isinstance(error, _TimeUp) else "raised"
+        return f"{verb} in {_cell_name(frame.filename) or 'your code'}, line {frame.lineno}{code}"
+    return None
+
+
+def _cell_name(filename: str) -> str | None:
+    """IPython's name of the cell whose code is in ``filename`` ("Cell In[5]"), or ``None`` outside IPython."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        name = shell.compile.format_code_name(filename) if shell is not None else None
+    except (ImportError, AttributeError):
+        return None
+    return " ".join(name) if name else None
 
 
 class _TimeUp(BaseException):
@@ -40,6 +106,65 @@ class _TimeUp(BaseException):
 def fail(message: str):
     """Raise :class:`ExerciseFailure` with ``message``, the learner's feedback."""
     raise ExerciseFailure(message)
+
+
+def passed(message: str) -> None:
+    """What a checker calls on a right answer: print ``message`` and report the pass to the grader, if one listens.
+
+    The report names the function that called :func:`passed` (the checker), so the grader can tell
+    it from a replacement; see :mod:`~spatialdrop_edu.checks._verdict`.
+
+    Args:
+        message: one line starting with ``Correct:``.
+
+    Examples::
+
+        >>> passed("Correct: well done.")
+        Correct: well done.
+    """
+    print(message)
+    _verdict.report(message, sys._getframe(1))
+
+
+#: What of the learner's code is running now, innermost last (``run_student_code`` calls may nest): while it is not
+#: empty, a reference answer refuses to answer.
+_student_calls: list[str] = []
+
+
+def reference_answer(fn):
+    """Mark ``fn`` as a reference answer: checkers may call it, the learner's code may not.
+
+    While :func:`run_student_code` runs the learner's code, a call of ``fn`` fails with feedback
+    instead of answering, so passing the package's reference (or a function that calls it) to its
+    checker earns nothing. Everywhere else (the chapters' figures, tests) it works as written.
+
+    Args:
+        fn: the reference function.
+
+    Returns:
+        The guarded function, with ``fn``'s name and docstring.
+
+    Examples::
+
+        >>> @reference_answer
+        ... def double(x):
+        ...     return 2 * x
+        >>> double(2)
+        4
+        >>> run_student_code(double, 2, what="your function")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your function called the package's reference answer double: ...
+    """
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        if _student_calls:
+            fail(f"{_student_calls[-1]} called the package's reference answer {fn.__name__}: write your own.")
+        return fn(*args, **kwargs)
+
+    del guarded.__wrapped__  # the unguarded function stays out of reach of `inspect.unwrap`
+    return guarded
+
 
 
 def run_student_code(fn, *args, what: str, **kwargs):
@@ -54,6 +179,7 @@ def run_student_code(fn, *args, what: str, **kwargs):
 
         previous = signal.signal(signal.SIGALRM, on_alarm)
         signal.alarm(TIME_LIMIT_S)
+    _student_calls.append(what)
     try:
         return fn(*args, **kwargs)
     except _TimeUp:
@@ -65,6 +191,7 @@ def run_student_code(fn, *args, what: str, **kwargs):
     except Exception as err:  # the student's bug, reported rather than crashing the checker
         fail(f"{what} raised {type(err).__name__}: {err}")
     finally:
+        _student_calls.pop()
         if use_alarm:
             signal.alarm(0)
             signal.signal(signal.SIGALRM, previous)
@@ -115,7 +242,8 @@ def check_inverted_output(y: np.ndarray, x_shape, p: float, flips: int, what: st
     dropped = float((y == 0).mean())
     bound = fraction_bound(p, flips)
     if abs(dropped - p) > bound:
-        hint = " Is your mask keeping units with probability p instead of 1-p?" if abs(dropped - (1 - p)) <= bound else ""
+        flipped = abs(dropped - (1 - p)) <= bound
+        hint = " Is your mask keeping units with probability p instead of 1-p?" if flipped else ""
         fail(
             f"with p = {p}, {dropped:.3f} of the units were dropped, expected {p:.3f} ± {bound:.3f} "
             f"({SIGMAS:g} standard deviations over {flips} coin flips).{hint}"
@@ -165,8 +293,11 @@ def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your mode
     def keep(name):
         return lambda value: seen.__setitem__(name, value.detach().clone())
 
-    hooks = [m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0])) for n, m in (inputs or {}).items()]
-    hooks += [m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out)) for n, m in (outputs or {}).items()]
+    # k=keep(n) binds each hook to its own name when the hook is made (a late-binding closure would share the last)
+    hooks = [m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0]))  # noqa: B008
+             for n, m in (inputs or {}).items()]
+    hooks += [m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out))  # noqa: B008
+              for n, m in (outputs or {}).items()]
     try:
         with torch.no_grad():
             out = run_student_code(model, x, what=what)

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ._harness import as_array, check_inverted_output, fail, mean_bound, run_student_code
+from ._harness import as_array, check_inverted_output, fail, mean_bound, passed, reference_answer, run_student_code
 
 __all__ = ["average_variance_reference", "check_average_variance", "check_dropout_variance", "check_fixed_dropout",
            "check_inverted_dropout", "dropout_variance_reference"]
@@ -49,9 +49,10 @@ def check_inverted_dropout(student_fn) -> None:
     y = as_array(run_student_code(student_fn, x.copy(), 1.0, rng, what=what), what)
     if y.shape != x.shape or not np.isfinite(y).all() or np.any(y != 0):
         fail("with p = 1 every unit is dropped: the output must be all zeros (and no NaN from dividing by 1 - p = 0).")
-    print("Correct: inverted dropout drops a fraction p and keeps the mean at 1.")
+    passed("Correct: inverted dropout drops a fraction p and keeps the mean at 1.")
 
 
+@reference_answer
 def dropout_variance_reference(a: float, p: float) -> float:
     """Variance of inverted dropout's output for an input value ``a``: ``a**2 * p / (1 - p)``."""
     return a * a * p / (1.0 - p)
@@ -94,7 +95,7 @@ def check_dropout_variance(student_fn) -> None:
         elif math.isclose(got, a * a / (1 - p), rel_tol=1e-6):
             hint = " That is E[y²]; subtract the squared mean E[y]² = a²."
         fail(f"for a = {a}, p = {p} you returned {got:.4g}, expected {want:.4g}.{hint}")
-    print("Correct: Var = a² p / (1 - p); it grows without bound as p → 1.")
+    passed("Correct: Var = a² p / (1 - p); it grows without bound as p → 1.")
 
 
 def check_fixed_dropout(student_fn) -> None:
@@ -144,10 +145,11 @@ def check_fixed_dropout(student_fn) -> None:
         if not np.isfinite(y).all() or np.any(y != 0):
             fail("with p = 1 every unit is dropped, but your output has non-zero, inf or NaN values: this is the "
                  "third problem of the buggy version (dividing by 1 - p = 0). Return zeros when p = 1.")
-    print("Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity, "
+    passed("Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity, "
           "and p = 1 gives zeros.")
 
 
+@reference_answer
 def average_variance_reference(a: float, p: float, n: int, rho: float) -> float:
     """Variance of the average of ``n`` units of value ``a`` after inverted dropout, coins correlated ``rho``.
 
@@ -236,5 +238,5 @@ def check_average_variance(student_fn) -> None:
         hint = next((" " + text for wrong, text in mistakes if all(matches(wrong))), "")
         hint = hint or next((" " + text for wrong, text in mistakes if matches(wrong)[first]), "")
         fail(f"for a = {a}, p = {p}, n = {n}, ρ = {rho} you returned {got:.4g}, expected {want:.4g}.{hint}")
-    print("Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins, "
+    passed("Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins, "
           "all of it for one shared coin.")

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..layers.noise_shapes import coin_flips, noise_shape
-from ._harness import as_array, check_inverted_output, fail, run_student_code
+from ._harness import as_array, check_inverted_output, fail, passed, run_student_code
 
 __all__ = ["COIN_FLIP_QUESTIONS", "check_coin_flips", "check_noise_shape_dropout", "check_word_dropout",
            "check_word_type_dropout"]
@@ -63,7 +63,7 @@ def check_coin_flips(answers) -> None:
         else:
             hint = "the noise shape has the batch and channel sizes and 1 for every spatial axis."
         fail(f"({key}) {text}: you answered {got}, expected {want}: {hint}")
-    print("Correct: one coin per (sample, channel) for spatial dropout, one per unit for Dropout.")
+    passed("Correct: one coin per (sample, channel) for spatial dropout, one per unit for Dropout.")
 
 
 def check_noise_shape_dropout(student_fn) -> None:
@@ -116,7 +116,7 @@ def check_noise_shape_dropout(student_fn) -> None:
     y1 = as_array(run_student_code(student_fn, x.copy(), 1.0, (16, 12, 1, 1), rng, what=what), what)
     if y1.shape != shape or not np.isfinite(y1).all() or np.any(y1 != 0):
         fail("with p = 1 the output must be all zeros, without NaN from dividing by 1 - p = 0.")
-    print("Correct: one coin per entry of the noise shape, broadcast, and kept units scaled by 1/(1-p).")
+    passed("Correct: one coin per entry of the noise shape, broadcast, and kept units scaled by 1/(1-p).")
 
 
 def check_word_dropout(student_fn) -> None:
@@ -165,7 +165,7 @@ def check_word_dropout(student_fn) -> None:
     y1 = as_array(run_student_code(student_fn, x.copy(), 1.0, rng, what=what), what)
     if y1.shape != shape or not np.isfinite(y1).all() or np.any(y1 != 0):
         fail("with p = 1 every token is dropped: the output must be all zeros, without NaN from dividing by 1 - p = 0.")
-    print("Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by "
+    passed("Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by "
           "1/(1-p).")
 
 
@@ -244,4 +244,4 @@ def check_word_type_dropout(student_fn) -> None:
     y1 = as_array(run_student_code(student_fn, ids.copy(), table.copy(), 1.0, rng, what=what), what)
     if y1.shape != lookup.shape or not np.isfinite(y1).all() or np.any(y1 != 0):
         fail("with p = 1 every word is dropped: the output must be all zeros, without NaN from dividing by 1 - p = 0.")
-    print("Correct: one coin per sentence and word type: every occurrence of a dropped word vanishes together.")
+    passed("Correct: one coin per sentence and word type: every occurrence of a dropped word vanishes together.")

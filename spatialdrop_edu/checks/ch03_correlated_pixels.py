@@ -8,7 +8,7 @@ import numpy as np
 
 from ..analysis.correlation import autocorrelation
 from ..analysis.fields import gaussian_random_field, neighbour_fill
-from ._harness import as_array, fail, run_student_code
+from ._harness import as_array, fail, passed, reference_answer, run_student_code
 
 __all__ = [
     "check_autocorrelation",
@@ -87,7 +87,7 @@ def check_autocorrelation(student_fn) -> None:
     if abs(got0 - 1.0) > 1e-6:
         fail(f"at lag d = 0 every pixel is paired with itself, so the correlation must be 1; you returned {got0:.3f}. "
              "Note that x[:, :-0] is empty in Python: handle d = 0 on its own.")
-    print("Correct: the correlation of pixels d apart, both directions, no wrap-around.")
+    passed("Correct: the correlation of pixels d apart, both directions, no wrap-around.")
 
 
 def check_neighbour_fill(student_fn) -> None:
@@ -146,9 +146,10 @@ def check_neighbour_fill(student_fn) -> None:
                 hint = " A pixel without kept neighbours gives 0/0: use the mean of all kept pixels there."
         fail(f"on {name}, pixel ({r}, {c}) is {got[r, c]:.4f}, expected {want[r, c]:.4f} "
              f"(dropped: {not keep[r, c]}).{hint}")
-    print("Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels are untouched.")
+    passed("Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels are untouched.")
 
 
+@reference_answer
 def injected_variance_reference(k: int, p: float, rho: float, shared: bool) -> float:
     """Variance dropout adds to the mean of ``k x k`` unit-variance, zero-mean units, pairwise correlation ``rho``.
 
@@ -171,7 +172,10 @@ def check_injected_variance(student_fn) -> None:
 
     Examples::
 
-        >>> check_injected_variance(injected_variance_reference)
+        >>> def mean_variance(k, p, rho, shared):
+        ...     n = k * k
+        ...     return p / (1 - p) * ((1 / n + (1 - 1 / n) * rho) if shared else 1 / n)
+        >>> check_injected_variance(mean_variance)
         Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ), which stays near p/(1-p) when ρ → 1.
     """
     what = "your variance function"
@@ -205,5 +209,5 @@ def check_injected_variance(student_fn) -> None:
                     elif math.isclose(got, want * n, rel_tol=1e-6) or math.isclose(got, want * n * n, rel_tol=1e-6):
                         hint = " That is the variance of the sum; the exercise asks for the mean (weights 1/n)."
                     fail(f"with {coins}, k = {k}, p = {p}, ρ = {rho} you returned {got:.4g}, expected {want:.4g}.{hint}")
-    print("Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ), "
+    passed("Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ), "
           "which stays near p/(1-p) when ρ → 1.")

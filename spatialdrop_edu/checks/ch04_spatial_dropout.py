@@ -14,7 +14,8 @@ import warnings
 import numpy as np
 import torch
 
-from ._harness import SIGMAS, ExerciseFailure, as_array, fail, fraction_bound, run_student_code
+from ._harness import (SIGMAS, ExerciseFailure, as_array, fail, fraction_bound, passed, reference_answer,
+                       run_student_code)
 
 __all__ = ["PORT_SHAPES", "check_channels_last_dropout", "check_keras_port", "check_unbatched_image"]
 
@@ -70,9 +71,11 @@ def check_unbatched_image(student_fn) -> None:
 
     Checks, on positive inputs of shape ``(5, 7, 9)`` over 80 seeded calls: the output has the
     input's shape, each channel is kept whole (scaled by ``1/(1-p)``) or zeroed whole, the
-    fraction of dropped channels is ``p`` within ``SIGMAS`` standard deviations, and
-    ``p = 0`` changes nothing. Recognises ``torch.nn.Dropout2d`` applied to the rank-3 image
-    (it drops rows: it reads ``(C, H, W)`` as ``(N, C, L)``) and element-wise dropout.
+    fraction of dropped channels is ``p`` within ``SIGMAS`` standard deviations, ``p = 0``
+    changes nothing, and PyTorch does not warn (as in exercise 4.2). Recognises
+    ``torch.nn.Dropout2d`` applied to the rank-3 image (it drops rows: it reads ``(C, H, W)`` as
+    ``(N, C, L)``), element-wise dropout, and ``dropout3d`` on the rank-3 image, whose mask is
+    right but only through a path PyTorch deprecates with a warning.
 
     Args:
         student_fn: the learner's function ``(img, p) -> tensor``.
@@ -106,6 +109,11 @@ def check_unbatched_image(student_fn) -> None:
              "channels. That is what torch.nn.Dropout2d (and Dropout1d) do with a rank-3 input: they read the image "
              "(C, H, W) as a batch of sequences (N, C, L)" + (f"; PyTorch even warned: \"{warned[:90]}...\"" if warned else "")
              + ". Add the batch axis first: img.unsqueeze(0), drop, then .squeeze(0).")
+    if warned:
+        fail(f"PyTorch warned: \"{warned[:100]}...\". A rank-3 input reaches dropout2d or dropout3d only through a "
+             "path PyTorch deprecates (a future release makes it an error or changes what it drops), even where the "
+             "mask comes out right. Add the batch axis and use the layer for images: "
+             "torch.nn.functional.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0).")
     if 1 in varying or 2 in varying:
         fail("the mask varies between pixels of one channel: that is element-wise dropout. One coin per channel, "
              "shared by all its pixels: use torch.nn.functional.dropout2d on (1, C, H, W).")
@@ -115,7 +123,7 @@ def check_unbatched_image(student_fn) -> None:
     y0, _ = _call(student_fn, torch.ones(shape), 0.0, what=what)
     if y0.shape != shape or not np.allclose(y0, 1.0):
         fail("with p = 0 the image must come back unchanged.")
-    print("Correct: one coin per channel of the image, shared by all its pixels.")
+    passed("Correct: one coin per channel of the image, shared by all its pixels.")
 
 
 # ----------------------------------------------------------------------------- 4.2
@@ -180,12 +188,13 @@ def check_channels_last_dropout(student_fn) -> None:
             fail(f"on a rank-{rank} input {shape} the mask should differ between samples and between channels; "
                  f"it varies only along axes {sorted(varying)}.")
         _check_values_and_rate(np.stack(ratios), p, calls * shape[0] * shape[-1], what)
-    print("Correct: channels last in, channels last out, one coin per (sample, channel) at every rank.")
+    passed("Correct: channels last in, channels last out, one coin per (sample, channel) at every rank.")
 
 
 # ----------------------------------------------------------------------------- 4.3
 
 
+@reference_answer
 def _keras_reference(x: torch.Tensor, kernel: torch.Tensor, bias: torch.Tensor) -> np.ndarray:
     """The Keras block in inference: Conv1D(F, k, padding='same') on channels-last x (dropout is off)."""
     import keras
@@ -320,4 +329,4 @@ def check_keras_port(student_fn) -> None:
         if np.any(np.all(y == 0, axis=1)):
             fail("some output channels of the convolution are zero for a whole sentence: dropout was applied after "
                  "the convolution. In the Keras block SpatialDropout1D comes first, on the embedded tokens.")
-    print("Correct: transposes, kernel layout and channel dropout all match the Keras block.")
+    passed("Correct: transposes, kernel layout and channel dropout all match the Keras block.")

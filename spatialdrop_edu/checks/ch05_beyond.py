@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from ..layers.dropblock import block_gamma
-from ._harness import as_array, fail, run_student_code
+from ._harness import as_array, fail, passed, reference_answer, run_student_code
 
 __all__ = ["check_block_mask", "check_gamma", "check_variance_shift", "reference_block_mask", "variance_shift"]
 
@@ -48,15 +48,17 @@ def check_gamma(student_fn) -> None:
         elif math.isclose(got, p / (bh * bw), rel_tol=1e-9):
             hint = "the factor H W / ((H - b + 1)(W - b + 1)) is missing: seeds only fall in the valid region."
         elif b > min(h, w):
-            hint = "a block larger than the map must be clamped to it: b_h = min(block_size, H), b_w = min(block_size, W)."
+            hint = ("a block larger than the map must be clamped to it: b_h = min(block_size, H), "
+                    "b_w = min(block_size, W).")
         elif h != w and math.isclose(got, block_gamma(p, b, (h, h)), rel_tol=1e-9):
             hint = "on a non-square map use H for one factor and W for the other."
         elif math.isclose(got, p * h * w / (b * (h - b + 1) * (w - b + 1)), rel_tol=1e-9):
             hint = "divide by the block's area b^2 (b_h * b_w), not by b."
         fail(f"for p={p}, block_size={b}, H={h}, W={w} your gamma is {got:.6g}, expected {want:.6g}: {hint}")
-    print("Correct: gamma = p / b^2 * H W / ((H - b + 1)(W - b + 1)), with the block clamped to the map.")
+    passed("Correct: gamma = p / b^2 * H W / ((H - b + 1)(W - b + 1)), with the block clamped to the map.")
 
 
+@reference_answer
 def reference_block_mask(seeds: np.ndarray, block_size: int) -> np.ndarray:
     """The keep-mask (1 kept, 0 dropped) of seeds on the valid region: each seed drops the block it is the corner of.
 
@@ -133,9 +135,10 @@ def check_block_mask(student_fn) -> None:
             hint = f"it zeroes {zeros_got} units where the blocks cover {zeros_want}: is the kernel block_size wide?"
         fail(f"with block_size={b} and {int(seeds.sum())} seeds, {what} differs from the expected mask at "
              f"{int((got != want).sum())} positions: {hint}")
-    print("Correct: every seed became the block_size x block_size block it is the corner of, fully inside the map.")
+    passed("Correct: every seed became the block_size x block_size block it is the corner of, fully inside the map.")
 
 
+@reference_answer
 def variance_shift(p: float, mean: float, var: float) -> float:
     r"""Eval-time variance over train-time variance of one unit after inverted dropout (Li et al. 2019).
 
@@ -159,8 +162,15 @@ def check_variance_shift(student_fn) -> None:
 
     Examples::
 
-        >>> check_variance_shift(variance_shift)
+        >>> check_variance_shift(lambda p, m, v: v / ((v + m * m) / (1 - p) - m * m))
         Correct: Var_eval / Var_train = sigma^2 / ((sigma^2 + mu^2) / (1 - p) - mu^2).
+
+        The package's own :func:`variance_shift` is a reference answer, not an answer::
+
+        >>> check_variance_shift(variance_shift)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your variance shift called ... reference answer variance_shift: ...
     """
     what = "your variance shift"
     for p in (0.0, 0.1, 0.3, 0.5, 0.9):
@@ -183,4 +193,4 @@ def check_variance_shift(student_fn) -> None:
                 elif p > 0 and math.isclose(got, var / ((var + mean**2) / p - mean**2), rel_tol=1e-9):
                     hint = "the keep probability is 1 - p, not p."
                 fail(f"for p={p}, mean={mean}, var={var} you returned {got:.6g}, expected {want:.6g}: {hint}")
-    print("Correct: Var_eval / Var_train = sigma^2 / ((sigma^2 + mu^2) / (1 - p) - mu^2).")
+    passed("Correct: Var_eval / Var_train = sigma^2 / ((sigma^2 + mu^2) / (1 - p) - mu^2).")

@@ -19,7 +19,9 @@ from ._harness import (
     build_student_model,
     check_whole_map_scale_and_rate,
     fail,
+    passed,
     record_layers,
+    reference_answer,
     run_student_code,
 )
 
@@ -99,7 +101,7 @@ def check_dropout_placement(build_model) -> None:
     if not torch.allclose(in2, torch.relu(out1), rtol=1e-4, atol=1e-6):
         fail("in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
              "follows the module's training flag, not a function called with training=True.")
-    print("Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.")
+    passed("Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.")
 
 
 # ----------------------------------------------------------------------------- 6.2
@@ -186,7 +188,7 @@ def check_seed_study(seed_study) -> None:
             hint = next((g for g, v in guesses.items() if math.isclose(half, v, rel_tol=1e-4)), "")
             fail(f"with {n} seeds the half-width is {half:.6f}, expected t_0.975,{n - 1} * s / sqrt(n) = {h:.6f}."
                  + (f" It looks like {hint}." if hint else ""))
-    print("Correct: one seeded run per seed, and the mean with its Student's t 95% interval.")
+    passed("Correct: one seeded run per seed, and the mean with its Student's t 95% interval.")
 
 
 # ----------------------------------------------------------------------------- 6.3
@@ -209,6 +211,7 @@ NOISE_CASES = {
 }
 
 
+@reference_answer
 def _truth(a, b) -> bool:
     d = np.asarray(b, float) - np.asarray(a, float)
     mean, half = mean_ci(d)
@@ -262,4 +265,4 @@ def check_is_noise(is_noise) -> None:
             fail(f"random case: a = {a.tolist()}, b = {b.tolist()}; the paired differences have mean {mean:+.4f} and "
                  f"95% half-width {half:.4f}, so the answer is {abs(mean) <= half}. Use the interval of b - a with "
                  f"Student's t at n - 1 = {n - 1} degrees of freedom.")
-    print("Correct: the verdict follows the paired 95% interval in every case.")
+    passed("Correct: the verdict follows the paired 95% interval in every case.")

@@ -21,6 +21,7 @@ from ._harness import (
     check_whole_map_scale_and_rate,
     fail,
     fraction_bound,
+    passed,
     record_layers,
     run_student_code,
 )
@@ -101,7 +102,7 @@ def check_late_spatial_dropout(build_model) -> None:
     if not torch.allclose(seen["pool"], torch.relu(seen["out2"]), rtol=1e-4, atol=1e-6):
         fail("in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
              "follows the module's training flag, not a function called with training=True.")
-    print("Correct: whole feature maps of the last block are dropped, at rate p, and nothing earlier.")
+    passed("Correct: whole feature maps of the last block are dropped, at rate p, and nothing earlier.")
 
 
 # ----------------------------------------------------------------------------- 7.2
@@ -186,7 +187,7 @@ def check_region_split(region_split) -> None:
                  f"{want_train} and {want_test} windows wholly inside the two regions. Check the end of your "
                  "range(...): the last window starts at bottom - patch, so use range(top, bottom - patch + 1, stride); "
                  "start each region's grid at its own first row and each row at column 0.")
-    print("Correct: training and test patches never share a pixel, and no patch that fits is lost.")
+    passed("Correct: training and test patches never share a pixel, and no patch that fits is lost.")
 
 
 # ----------------------------------------------------------------------------- 7.3
@@ -247,4 +248,4 @@ def check_augment(augment) -> None:
              "(torch.randint(..., generator=generator)), not from the global generator.")
     if torch.equal(other, out):
         fail("another generator seed gave the same batch: draw the transforms from the `generator` argument.")
-    print("Correct: each image gets one of the eight symmetries, uniformly and independently.")
+    passed("Correct: each image gets one of the eight symmetries, uniformly and independently.")

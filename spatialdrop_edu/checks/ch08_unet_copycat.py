@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._harness import as_array, check_whole_map_scale_and_rate, fail, run_student_code
+from ._harness import as_array, check_whole_map_scale_and_rate, fail, passed, reference_answer, run_student_code
 
 __all__ = ["check_psnr", "check_skip_dropout", "check_mc_predict"]
 
@@ -34,6 +34,7 @@ def _psnr_cases():
     return cases
 
 
+@reference_answer
 def _formula(estimate, target, data_range):
     return 10 * math.log10(data_range ** 2 / float(np.mean((np.asarray(estimate) - np.asarray(target)) ** 2)))
 
@@ -85,7 +86,7 @@ def check_psnr(psnr) -> None:
     if not (math.isinf(value) and value > 0):
         fail(f"for an exact estimate (MSE = 0) your psnr gave {value}, expected inf: do not add a small constant to "
              "the MSE (it caps the PSNR).")
-    print("Correct: PSNR = 10 log10(R^2 / MSE) at every point tested, and inf for an exact estimate.")
+    passed("Correct: PSNR = 10 log10(R^2 / MSE) at every point tested, and inf for an exact estimate.")
 
 
 # ----------------------------------------------------------------------------- 8.2
@@ -172,7 +173,7 @@ def check_skip_dropout(block_class) -> None:
     if not torch.allclose(conv_in[:, channels:], skip, rtol=1e-5, atol=1e-6):
         fail("in evaluation mode (block.eval()) the skip must pass unchanged: use a dropout module made in __init__, "
              "which follows the block's training flag, not a function called with training=True.")
-    print("Correct: whole skip feature maps are dropped at rate p; the up-sampled path and evaluation mode are "
+    passed("Correct: whole skip feature maps are dropped at rate p; the up-sampled path and evaluation mode are "
           "untouched.")
 
 
@@ -260,7 +261,7 @@ def check_mc_predict(mc_predict) -> None:
         fail("the returned mean is not the average of the passes' outputs over the passes (dim=0).")
     for ddof in (0, 1):
         if np.allclose(std, stacked.std(0, unbiased=bool(ddof)).numpy(), atol=1e-5):
-            print("Correct: dropout on, BatchNorm in evaluation mode, and the mean and std of the passes.")
+            passed("Correct: dropout on, BatchNorm in evaluation mode, and the mean and std of the passes.")
             return
     if np.allclose(std, stacked.var(0).numpy(), atol=1e-5):
         fail("you returned the variance; return the standard deviation (its square root).")

@@ -136,8 +136,41 @@ def student_source(cell, where: str = "cell") -> str:
 
 
 def _model_refs(value) -> set[str]:
-    """Widget model ids referenced (``"IPY_MODEL_<id>"``) anywhere inside ``value``."""
-    return set(re.findall(r"IPY_MODEL_([0-9a-zA-Z_\-]+)", json.dumps(value)))
+    """Widget model ids that ``value`` refers to: ``"IPY_MODEL_<id>"`` references between models, and the
+    ``model_id`` of a widget view that an Output widget's own outputs display."""
+    text = json.dumps(value)
+    return set(re.findall(r"IPY_MODEL_([0-9a-zA-Z_\-]+)", text)) | set(re.findall(r'"model_id": "([0-9a-zA-Z_\-]+)"', text))
+
+
+def displayed_widget_models(nb) -> set[str]:
+    """Ids of the widget models that the outputs of ``nb`` (a notebook or its JSON ``dict``) display."""
+    wanted: set[str] = set()
+    for cell in nb.get("cells", []):
+        for out in cell.get("outputs", []) or []:
+            view = (out.get("data") or {}).get(WIDGET_VIEW) if isinstance(out, dict) else None
+            if isinstance(view, dict) and "model_id" in view:
+                wanted.add(view["model_id"])
+    return wanted
+
+
+def widget_models_needed(models: dict, wanted) -> set[str]:
+    """The ids of ``wanted`` found in ``models`` (id -> saved state), and of every model they refer to.
+
+    Examples::
+
+        >>> models = {"a": {"state": {"layout": "IPY_MODEL_b"}}, "b": {}, "c": {}}
+        >>> sorted(widget_models_needed(models, {"a", "gone"}))
+        ['a', 'b']
+    """
+    keep: set[str] = set()
+    todo = list(wanted)
+    while todo:
+        model_id = todo.pop()
+        if model_id in keep or model_id not in models:
+            continue
+        keep.add(model_id)
+        todo.extend(_model_refs(models[model_id]) - keep)
+    return keep
 
 
 def _prune_widget_state(nb) -> None:
@@ -147,20 +180,7 @@ def _prune_widget_state(nb) -> None:
     if not state:
         return
     models = state.get("state", {})
-    wanted: set[str] = set()
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            view = out.get("data", {}).get(WIDGET_VIEW)
-            if view and "model_id" in view:
-                wanted.add(view["model_id"])
-    keep: set[str] = set()
-    todo = list(wanted)
-    while todo:
-        model_id = todo.pop()
-        if model_id in keep or model_id not in models:
-            continue
-        keep.add(model_id)
-        todo.extend(_model_refs(models[model_id]) - keep)
+    keep = widget_models_needed(models, displayed_widget_models(nb))
     state["state"] = {k: v for k, v in models.items() if k in keep}
     if not state["state"]:
         del widgets[WIDGET_STATE]

@@ -4,8 +4,8 @@ DropBlock (Ghiasi, Lin and Le, 2018) sits between the two layers of chapters 1 t
 *seeds* with a small probability :math:`\gamma`, only where a whole block fits inside the feature
 map (the paper's Algorithm 1), grows every seed into a ``block_size`` × ``block_size`` square of
 zeros with a max-pooling, and rescales what is left by the kept fraction
-``count(M) / count_ones(M)`` (Algorithm 1, line 7). The seed rate is chosen so that, if blocks
-never overlapped, a fraction ``p`` of the units would be dropped:
+``count(M) / count_ones(M)`` (the normalisation that ends Algorithm 1). The seed rate is chosen
+so that, if blocks never overlapped, a fraction ``p`` of the units would be dropped:
 
 .. math::
 
@@ -23,6 +23,21 @@ generalised here to an ``H`` × ``W`` map as a product over the spatial axes,
 Blocks overlap, so the realised drop rate is a little *below* ``p``;
 :func:`expected_drop_fraction` gives it exactly, and :func:`keep_probability` shows that units near
 the border are dropped less often than units in the middle.
+
+**Corners, not centres.** Google's reference implementation (``dropblock`` in
+``models/official/resnet/resnet_model.py`` of ``tensorflow/tpu``) draws its seeds on the valid
+*centres*: positions at least ``block_size // 2`` from the top and left border and
+``(block_size - 1) // 2`` from the bottom and right, ``(s - b + 1)`` of them per axis; it grows
+each into the block around it with a min-pooling of ``'SAME'`` padding. This module draws its
+seeds on the valid *top-left corners* and grows each into the block below and to the right of it.
+The two are equal in distribution: both draw independent Bernoulli(:math:`\gamma`) seeds, one for
+each of the ``(H - b + 1)(W - b + 1)`` blocks that fit inside the map, and a seed drops exactly
+its block (the block centred on ``c`` is the block whose top-left corner is ``c - b // 2``; with
+an even ``b``, ``'SAME'`` padding puts ``b // 2`` units before the seed and ``b // 2 - 1`` after
+it, and the correspondence still holds). The rest is the same too: one mask per sample and
+channel, and the rescaling by the kept fraction of the whole tensor. What differs is bookkeeping:
+Google's code takes square maps only and draws its seeds as ``uniform < gamma`` in float32; this
+module takes any ``H`` × ``W`` and clamps the block per axis.
 """
 
 from __future__ import annotations
@@ -163,14 +178,14 @@ def _block_keep_mask(input: torch.Tensor, p: float, block_size: int, spatial_dim
     size = shape[2:]
     blocks = [min(block_size, s) for s in size]
     gamma = _gamma(p, block_size, size)
-    # 1. seeds, only where a whole block fits (Algorithm 1, line 5: the valid region)
+    # 1. seeds, only where a whole block fits (Algorithm 1: the valid region), at the blocks' top-left corners
     seeds = input.new_empty(shape[:2] + tuple(s - b + 1 for s, b in zip(size, blocks)))
     seeds = seeds.bernoulli_(gamma) if generator is None else seeds.bernoulli_(gamma, generator=generator)
     # 2. every seed becomes a block: pad by b - 1 and take the max over each b-window
     padding = [b - 1 for b in reversed(blocks) for _ in range(2)]
     dropped = _MAX_POOL[spatial_dims](F.pad(seeds, padding), kernel_size=blocks, stride=1)
     keep = 1.0 - dropped
-    # 3. rescale by the kept fraction, count(M) / count_ones(M) (Algorithm 1, line 7)
+    # 3. rescale by the kept fraction, count(M) / count_ones(M) (Algorithm 1's normalisation)
     keep = keep * (keep.numel() / keep.sum().clamp_min(1.0))
     return keep.movedim(1, -1) if data_format == "channels_last" else keep
 

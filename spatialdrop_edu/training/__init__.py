@@ -15,14 +15,30 @@ One concept per module; read them in this order:
 7. :mod:`~spatialdrop_edu.training.settings`: what a run depends on, with defaults and checks.
 8. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study, each a function of
    ``(config, seed)``.
-9. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals.
+9. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals;
+   :mod:`~spatialdrop_edu.training.workers`: the same runs side by side, on this machine or a cluster;
+   :mod:`~spatialdrop_edu.training.results`: where studies live (shipped, your own, cached).
 10. :mod:`~spatialdrop_edu.training.epochs`: what an epoch costs, the configurations timed against
     each other with the course's timing helper (:mod:`spatialdrop_edu.timing`).
 11. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
     when called).
 """
 
-from . import augment, data, denoising, epochs, experiments, loop, mc_dropout, models, plots, settings, study
+from . import (
+    augment,
+    data,
+    denoising,
+    epochs,
+    experiments,
+    loop,
+    mc_dropout,
+    models,
+    plots,
+    results,
+    settings,
+    study,
+    workers,
+)
 from .augment import *
 from .data import *
 from .denoising import *
@@ -32,13 +48,16 @@ from .loop import *
 from .mc_dropout import *
 from .models import *
 from .plots import *
+from .results import *
 from .settings import *
 from .study import *
+from .workers import *
 
 #: Every module's public names (its ``__all__``), offered here too: ``training.mnist1d_trial``.
 __all__ = [
-    "augment", "data", "denoising", "epochs", "experiments", "loop", "mc_dropout", "models", "plots", "settings",
-    "study",
+    "augment", "data", "denoising", "epochs", "experiments", "loop", "mc_dropout", "models", "plots", "results",
+    "settings", "study", "workers",
     *augment.__all__, *data.__all__, *models.__all__, *loop.__all__, *denoising.__all__, *mc_dropout.__all__,
-    *settings.__all__, *experiments.__all__, *study.__all__, *epochs.__all__, *plots.__all__,
+    *settings.__all__, *experiments.__all__, *study.__all__, *workers.__all__, *results.__all__, *epochs.__all__,
+    *plots.__all__,
 ]

@@ -18,9 +18,20 @@ error on fresh noise); :func:`spatialdrop_edu.analysis.fields.train_patch_classi
 :func:`train_steps` alone. :func:`eval_mode` (every module's mode restored afterwards),
 :func:`evaluate`, :func:`predict` and :func:`forward_batches` measure a model.
 
-On the CPU a run is a function of its seed: the same seed gives the same history, bit for bit
-(timings aside). The seed drives the minibatch order (a private ``torch.Generator``) and the
-dropout masks (PyTorch's global generator, seeded at the start).
+A run is a function of its seed: the seed drives the minibatch order (a private ``torch.Generator``)
+and the dropout masks (PyTorch's global generator, seeded at the start). The same seed gives the same
+history, bit for bit (timings aside), under these conditions only:
+
+* the same device (a GPU's kernels differ from the CPU's, and on a GPU only with
+  ``torch.use_deterministic_algorithms(True)``);
+* the same CPU kernels: ATen's capability, oneDNN's instruction set, MKL's code path and NumPy's
+  dispatch, which the reproducible mode pins (``spatialdrop_edu.reproducible``) so that any x86-64
+  processor with AVX2 runs the same ones;
+* the same PyTorch thread count (a reduction split over other threads sums in another order);
+* the same versions of PyTorch, NumPy and this package.
+
+Change any of them and the last bits of some operations change; training amplifies them, so the
+trajectories drift apart after some epochs (one run's test accuracy by a few points).
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ import torch
 import torch.nn.functional as F
 
 from .. import timing
+from .._progress import progress_bar
 from .._validation import check_positive_int, check_seed
 from ..runtime import get_device
 
@@ -176,7 +188,9 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch_batches:
         patience: stop after this many epochs without a better ``monitor``; ``None`` runs every epoch.
         restore_best: end with the weights of the best epoch; ``False`` keeps the last epoch's.
         on_step: passed to :func:`train_steps`.
-        progress: show a ``tqdm`` bar over epochs.
+        progress: show a ``tqdm`` bar over epochs (drawn by ``spatialdrop_edu._progress``, the package's one
+            bar); when early stopping ends the run, the bar stays, complete (green in Jupyter), labelled
+            ``"<desc>: stopped early at epoch N (best: M)"``.
         desc: the bar's label.
         show: the metrics the bar shows after each epoch, with their formats (``{"val_loss": ".3f"}``).
 
@@ -197,12 +211,11 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch_batches:
         >>> h["epochs_run"], h["best_epoch"], list(h)[:3]
         (30, 30, ['epoch', 'val_loss', 'epoch_time'])
     """
-    from tqdm.auto import tqdm
-
     clock = timing.device_clock(torch.device(device))
     history: dict = {"epoch": []}
     best, best_state, best_epoch, waited = (-math.inf if higher_is_better else math.inf), None, 0, 0
-    bar = tqdm(total=epochs, desc=desc, leave=False, disable=not progress)
+    stopped_early = False
+    bar = progress_bar(epochs, desc, progress)
     for epoch in range(1, epochs + 1):
         start = clock()
         train_steps(model, optimizer, epoch_batches(), loss, on_step=on_step)
@@ -218,11 +231,13 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch_batches:
                 best_state = copy.deepcopy(model.state_dict())
         else:
             waited += 1
-        bar.update(1)
-        bar.set_postfix({name: f"{metrics[name]:{spec}}" for name, spec in (show or {}).items()})
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({name: f"{metrics[name]:{spec}}" for name, spec in (show or {}).items()})
         if patience is not None and waited >= patience:
+            stopped_early = epoch < epochs
             break
-    bar.close()
+    _close_progress(bar, desc, epoch, best_epoch if stopped_early else None)
     if restore_best:
         model.load_state_dict(best_state)
     model.eval()
@@ -297,7 +312,8 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
             best weights; ``None`` runs every epoch (and still restores the best weights).
         seed: seeds the minibatch order and the dropout masks.
         device: where to train; ``None`` picks :func:`~spatialdrop_edu.runtime.get_device`.
-        progress: show a ``tqdm`` bar over epochs.
+        progress: show a ``tqdm`` bar over epochs; when early stopping ends the run, the bar stays,
+            complete (green in Jupyter), labelled ``"<desc>: stopped early at epoch N (best: M)"``.
         desc: the bar's label.
         augment: ``None``, or a function ``(minibatch, generator) -> minibatch`` applied to every
             training minibatch, drawing from its own generator seeded with ``seed + 1``.
@@ -345,3 +361,24 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
                   show={"val_loss": ".3f", "val_acc": ".3f"})
     history["best_val_acc"] = history["val_acc"][history["best_epoch"] - 1]
     return history
+
+
+def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:
+    """Close the epoch bar of a run whose last epoch was ``epoch``.
+
+    A run that early stopping ended (``best_epoch`` given) keeps its bar, complete and labelled
+    ``"<desc>: stopped early at epoch N (best: M)"``: ``tqdm.auto``'s notebook bar turns red, its
+    sign of an error, when it is closed before its total, so the total becomes the epochs run. A
+    run of every epoch closes its bar as before (``leave=False``: it disappears).
+    """
+    if bar is None:
+        return
+    if best_epoch is not None:
+        bar.total = epoch
+        widget = getattr(bar, "container", None)  # tqdm.notebook's row of widgets: (label, progress bar, text)
+        if widget is not None:
+            widget.children[1].max = epoch
+        bar.leave = True
+        bar.set_description(f"{desc}: stopped early at epoch {epoch} (best: {best_epoch})", refresh=False)
+        bar.refresh()
+    bar.close()

@@ -3,8 +3,8 @@
 A *configuration* holds everything a run depends on (variant, rate, placement, data size, epochs,
 ...), so that a study's file never mixes runs made with different settings. It is a plain dict of
 JSON values, which :func:`~spatialdrop_edu.training.study.run_study` stores as it is (one JSON line
-per run in ``book/results/<chapter>/study.jsonl``): a stored configuration loads as a dict and
-compares equal to the one made here.
+per run in ``study.jsonl``; the shipped studies are in ``spatialdrop_edu/results/<chapter>/``): a stored
+configuration loads as a dict and compares equal to the one made here.
 
 The three studies share one way of making a configuration: a :class:`RunSettings` (its kind, the
 defaults, one check per setting) and :func:`make_config`, which fills in the defaults, refuses

@@ -227,3 +227,45 @@ def test_per_draw_gradients_equal_autograd_of_the_conv_layer():
         w = torch.zeros(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
         (torch.nn.functional.conv2d(torch.as_tensor(xd)[None], w) * torch.as_tensor(d)[None]).sum().backward()
         assert np.allclose(g, w.grad.numpy())
+
+
+def test_sampled_injected_variance_takes_rectangular_kernels_and_matches_the_formula():
+    rng = np.random.default_rng(11)
+    field = gaussian_random_field((96, 96), 3.0, rng)
+    for weights in ([[-1.0, 1.0]], [[1.0], [-2.0], [1.0]], [[0, 1, 0], [1, -4, 1], [0, 1, 0]]):
+        for kind in ("element", "spatial"):
+            s = C.sampled_injected_variance(field, weights, 0.3, kind, rng)
+            # overlapping patches: a generous bound, as in the chapter
+            assert abs(s["measured"] - s["predicted"]) < SIGMAS * 3 * s["stderr"] + 1e-12, (weights, kind)
+    with pytest.raises(ValueError, match="no larger than the field"):
+        C.sampled_injected_variance(np.ones((4, 4)) + np.eye(4), np.ones((1, 5)), 0.5, "element", rng)
+
+
+def test_spatial_noise_to_signal_is_p_over_1_minus_p_for_every_kernel_but_element_depends_on_it():
+    """The chapter's point: a shared coin scales the whole sum (noise/signal = p/(1-p) whatever the kernel); independent
+    coins are averaged away by a low-pass kernel and amplified, relative to the signal, by a high-pass one."""
+    rng = np.random.default_rng(12)
+    field = gaussian_random_field((128, 128), 8.0, rng)
+    nsr = {}
+    for name, w in [("mean", np.full((3, 3), 1 / 9)), ("difference", [[-1.0, 1.0]])]:
+        for kind in ("element", "spatial"):
+            s = C.sampled_injected_variance(field, w, 0.5, kind, rng)
+            nsr[name, kind] = s["measured"] / s["signal"]
+    assert nsr["mean", "spatial"] == pytest.approx(1.0, abs=1e-9)        # p = 0.5: every coin gives (m/(1-p) - 1)^2 = 1
+    assert nsr["difference", "spatial"] == pytest.approx(1.0, abs=1e-9)
+    assert nsr["mean", "element"] < 0.2 and nsr["difference", "element"] > 10
+
+
+def test_cross_channel_stats_recovers_linear_dependence_and_independence():
+    rng = np.random.default_rng(13)
+    a, b, c = rng.standard_normal((3, 40, 40))
+    s = C.cross_channel_stats(np.stack([a, b, 2 * a - b + 3, np.zeros((40, 40))]))   # a constant channel is left out
+    assert s["live"] == 3 and s["correlation"].shape == (3, 3)
+    assert np.allclose(s["r2"], 1.0)
+    s = C.cross_channel_stats(np.stack([a, b, c]))
+    assert s["mean_abs_correlation"] < SIGMAS / 40 and np.all(s["r2"] < 2 * SIGMAS**2 / 1600)
+    mixed = C.cross_channel_stats(np.stack([a, a + c]))                 # correlation 1/sqrt(2): R^2 = 1/2
+    assert mixed["r2"] == pytest.approx([0.5, 0.5], abs=0.06)
+    assert C.cross_channel_stats(np.zeros((2, 4, 4)))["live"] == 0
+    with pytest.raises(ValueError, match="shape"):
+        C.cross_channel_stats(np.zeros(5))

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from spatialdrop_edu.analysis import fields as F
+
 from stats import binomial_fraction_bound
 
 
@@ -13,8 +14,8 @@ def test_gaussian_random_field_is_standardized_reproducible_and_validated():
     b = F.gaussian_random_field((40, 50), 3.0, np.random.default_rng(0))
     assert a.shape == (40, 50) and np.array_equal(a, b)
     assert abs(a.mean()) < 1e-12 and abs(a.std() - 1) < 1e-12
-    for bad in (-1.0, float("nan"), True, "3"):
-        with pytest.raises(ValueError, match="length"):
+    for bad, error in ((-1.0, ValueError), (float("nan"), ValueError), (True, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match="length"):
             F.gaussian_random_field((8, 8), bad, np.random.default_rng(0))
 
 
@@ -89,3 +90,52 @@ def test_train_patch_classifier_lowers_the_loss_and_restores_torch_rng():
     assert torch.equal(state, torch.random.get_rng_state())
     assert len(losses) == 60 and np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])   # smooth vs white: easy
     assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+@pytest.mark.parametrize("alpha", [0.0, 2.0, 3.0])
+def test_power_law_field_has_the_exponent_it_promises(alpha):
+    from spatialdrop_edu.analysis.correlation import fit_spectral_exponent
+
+    x = F.power_law_field((512, 512), alpha, np.random.default_rng(int(alpha) + 20))
+    assert x.shape == (512, 512) and abs(x.mean()) < 1e-12 and abs(x.std() - 1) < 1e-12
+    assert abs(fit_spectral_exponent(x)["alpha"] - alpha) < 0.1       # ~0.03 spread over seeds at 512 x 512
+
+
+def test_power_law_field_is_reproducible_and_validated():
+    a = F.power_law_field((16, 24), 2.0, np.random.default_rng(0))
+    assert np.array_equal(a, F.power_law_field((16, 24), 2.0, np.random.default_rng(0)))
+    for bad, error in ((-1.0, ValueError), (float("inf"), ValueError), (True, TypeError), ("2", TypeError)):
+        with pytest.raises(error, match="alpha"):
+            F.power_law_field((8, 8), bad, np.random.default_rng(0))
+
+
+def test_gaussian_blur_keeps_the_mean_and_steepens_a_power_law():
+    from spatialdrop_edu.analysis.correlation import fit_spectral_exponent
+
+    x = F.power_law_field((256, 256), 2.0, np.random.default_rng(30))
+    y = F.gaussian_blur(x, 1.0)
+    assert abs(y.mean() - x.mean()) < 1e-12 and y.std() < x.std()
+    assert fit_spectral_exponent(y)["alpha"] > fit_spectral_exponent(x)["alpha"] + 0.5
+    assert np.array_equal(F.gaussian_blur(x, 0), x)
+    with pytest.raises(ValueError, match="sigma"):
+        F.gaussian_blur(x, -1.0)
+
+
+def test_jpeg_roundtrip_is_close_at_high_quality_and_validated():
+    x = F.gaussian_random_field((64, 64), 4.0, np.random.default_rng(31))
+    scaled = (x - x.min()) / (x.max() - x.min()) * 255
+    assert np.abs(F.jpeg_roundtrip(x, 95) - scaled).mean() < 2.0
+    assert np.abs(F.jpeg_roundtrip(x, 10) - scaled).mean() > np.abs(F.jpeg_roundtrip(x, 95) - scaled).mean()
+    for bad, error in ((0, ValueError), (96, ValueError), (50.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="quality"):
+            F.jpeg_roundtrip(x, bad)
+
+
+def test_train_patch_classifier_shows_its_progress_unless_told_not_to(capsys):
+    rng = np.random.default_rng(0)
+    photos = [F.gaussian_random_field((32, 32), 0.0, rng), F.gaussian_random_field((32, 32), 4.0, rng)]
+    F.train_patch_classifier(F.conv_stack(1, 2), photos, steps=5, patch=8, batch=4)
+    err = capsys.readouterr().err
+    assert "patch classifier" in err and "5/5" in err and "loss=" in err
+    F.train_patch_classifier(F.conv_stack(1, 2), photos, steps=5, patch=8, batch=4, progress=False)
+    assert capsys.readouterr().err == ""

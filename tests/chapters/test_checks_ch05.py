@@ -45,8 +45,10 @@ def mask_ref(seeds, block_size):
 
 def test_block_mask_reference_passes(capsys):
     checks.check_block_mask(mask_ref)
-    checks.check_block_mask(lambda s, b: checks.reference_block_mask(s.numpy() > 0, b))
     assert "Correct:" in capsys.readouterr().out
+    # the package's reference agrees with the learner's max-pool answer (outside a checker it answers as written)
+    seeds = (torch.rand(2, 3, 9, 9) < 0.1).float()
+    assert np.array_equal(checks.reference_block_mask(seeds.numpy() > 0, 3), mask_ref(seeds, 3).numpy())
 
 
 def shifted(seeds, b):   # blocks one unit off: padded unevenly, same output size
@@ -98,4 +100,4 @@ def test_checkers_are_deterministic_and_need_no_random_streams():
         np.random.seed(seed)
         checks.check_gamma(gamma_ref)
         checks.check_block_mask(mask_ref)
-        checks.check_variance_shift(checks.variance_shift)
+        checks.check_variance_shift(lambda p, m, v: v / ((v + m * m) / (1 - p) - m * m))

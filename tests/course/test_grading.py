@@ -1,7 +1,7 @@
 """Grading a class: one batch of fixture submissions, one per way a submission can go wrong.
 
 All submissions are graded in one call (one session fixture), which also proves that no failure
-stops the batch. Each runs in its own process and kernel: about 3 s each, plus the hanging one.
+stops the batch. Each runs in its own sandbox and kernel: about 3 s each, plus the hanging one.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""The limits each grading kernel runs under: memory, CPU time, processes, network.
+"""The limits each grading sandbox runs under: memory, CPU time, processes, network.
 
 One batch (one fixture) of fixture submissions, each running into one limit, graded with small
-limits that keep the test machine safe: a 1 GiB address space against a 3 GiB allocation (which
-fails at once, before any memory is touched), 30 processes against 50 forked children that sleep
-for 2 s, and a connection to a TCP server this test runs on 127.0.0.1. Every one is reported, and
-the batch goes on. Where the system does not allow a limit (root is never refused a process;
-unprivileged network namespaces may be disabled), the summary must say so instead.
+limits that keep the test machine safe: a 1 GiB limit against a 3 GiB allocation (which fails at
+once, before any memory is touched), 30 processes against 50 forked children that sleep for 2 s,
+and a connection to a TCP server this test runs on 127.0.0.1. Every one is reported, and the batch
+goes on. In a sandbox every limit applies, as root too (the kernel runs as a user of its own); the
+path without a sandbox (``--no-sandbox``) is tested at the end of this file.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 
 import exercise_fixtures as fx
 from spatialdrop_edu.course import grading
-from spatialdrop_edu.course.grade_runner import network_isolation
+from spatialdrop_edu.course.unsandboxed import network_isolation
 from spatialdrop_edu.course.release import student_notebook
 
 TIMEOUT = 30
@@ -105,8 +105,7 @@ def test_the_kernel_runs_with_the_limits(limited):
     values = dict(line.split() for line in text.splitlines() if line.split()[:1] in (["AS"], ["CPU"], ["NPROC"]))
     assert int(values["AS"]) == MEMORY
     assert int(values["CPU"]) == grading.cpu_seconds(TIMEOUT)
-    if os.geteuid() != 0:
-        assert int(values["NPROC"]) < 100_000  # the user's running processes plus PROCESSES
+    assert int(values["NPROC"]) == PROCESSES  # the sandbox's own user: its count starts at 0, as root too
     assert subs["probe"].limits["memory"] == MEMORY
 
 
@@ -114,30 +113,22 @@ def test_memory_hog_is_reported_as_memory_limit(limited):
     subs, _, _, _ = limited
     problems = [p for p in subs["memory"].problems if p.startswith("memory limit")]
     assert problems, subs["memory"].problems
-    assert "cell 5 ran out of memory (MemoryError" in problems[0] and "1 GiB of address space" in problems[0]
+    assert "cell 5 ran out of memory (MemoryError" in problems[0] and "may use 1 GiB (--max-memory)" in problems[0]
 
 
-def test_fork_bomb_is_reported_as_process_limit_or_the_summary_says_it_is_not_enforced(limited):
+def test_fork_bomb_is_reported_as_process_limit_as_root_too(limited):
     subs, _, out, _ = limited
     summary = (out / "summary.md").read_text()
-    if os.geteuid() == 0:
-        assert "Process limit not enforced: grading runs as root" in summary
-        assert "processes not limited" in summary
-    else:
-        problems = [p for p in subs["forks"].problems if p.startswith("process limit")]
-        assert problems, subs["forks"].problems
-        assert "cell 5 could not start a process or thread" in problems[0]
-        assert f"{PROCESSES} more processes and threads" in summary
+    problems = [p for p in subs["forks"].problems if p.startswith("process limit")]
+    assert problems, subs["forks"].problems
+    assert "cell 5 could not start a process or thread" in problems[0]
+    assert f"{PROCESSES} processes and threads for the whole submission" in summary
 
 
-def test_network_is_blocked_or_the_summary_says_it_is_not(limited):
+def test_network_is_absent_in_the_sandbox(limited):
     subs, _, out, reached = limited
     summary = (out / "summary.md").read_text()
-    why = network_isolation()
-    if why:
-        assert "network not isolated" in summary and f"Network not isolated: {why}" in summary
-        pytest.skip(f"network not isolated here: {why}")
-    assert "network blocked" in summary
+    assert "no network" in summary
     assert reached == [], "a kernel reached a server on the grading machine's loopback"
     problems = [p for p in subs["network"].problems if p.startswith("network blocked")]
     assert problems and "cell 5 tried to use the network" in problems[0], subs["network"].problems
@@ -157,16 +148,74 @@ def test_cpu_time_limit_stops_the_kernel_and_is_reported(tmp_path):
     import subprocess
     import sys
 
+    from spatialdrop_edu.course import launch
+
     nb = student_notebook(fx.instructor_notebook())
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-01-3")
     cell.source = "while True:\n    pass"
     nbformat.write(nb, tmp_path / "prepared.ipynb")
-    (tmp_path / "cwd").mkdir()
-    subprocess.run([sys.executable, str(grading.RUNNER), str(tmp_path / "prepared.ipynb"), str(tmp_path / "result.json"),
-                    "--timeout", "60", "--max-output", "10000", "--cwd", str(tmp_path / "cwd"), "--max-cpu", "3"],
-                   check=True, timeout=120, capture_output=True)
+    plan = {"notebook": str(tmp_path / "prepared.ipynb"), "result": str(tmp_path / "result.json"),
+            "executed": str(tmp_path / "executed.ipynb"), "timeout": 60, "max_output": 10000, "cwd": str(tmp_path),
+            "prefix": [sys.executable, "-I", "-S", str(launch.ENTRY), "--cpu", "3", "--"], "checks": {}}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    subprocess.run([sys.executable, str(launch.RUNNER), str(tmp_path / "plan.json")], check=True, timeout=120,
+                   capture_output=True)
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["problem"] == {"kind": "dead", "cell": 10, "signal": "SIGXCPU"}
-    sub = grading.Submission(tmp_path, "zoe", "01_fixture", limits=result["limits"])
+    sub = grading.Submission(tmp_path, "zoe", "01_fixture", limits={"cpu": 3})
     problem = grading.report_run_problems(sub, result, {}, timeout=60, max_output=10000)
     assert problem.startswith("CPU time limit: the kernel used 3 CPU seconds and was stopped in cell 10")
+
+
+# ----------------------------------------------------------------------------- without a sandbox (--no-sandbox)
+
+
+def test_grade_stops_where_bubblewrap_does_not_work(tmp_path, monkeypatch):
+    from spatialdrop_edu.course import sandbox
+
+    monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "no `bwrap` command: install bubblewrap")
+    with pytest.raises(grading.GradingRefused, match=r"install bubblewrap.*--no-sandbox grades without one"):
+        grading.grade([tmp_path / "zoe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path, log=lambda *a, **k: None)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the refusal is for root")
+def test_without_a_sandbox_root_is_refused_unless_told(tmp_path):
+    with pytest.raises(grading.GradingRefused, match="refusing to grade as root without a sandbox.*--allow-root"):
+        grading.grade([tmp_path / "zoe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path, sandbox=False,
+                      log=lambda *a, **k: None)
+
+
+def test_without_a_sandbox_the_warning_and_the_summary_say_what_is_unprotected(tmp_path):
+    fx.write_instructor(tmp_path)
+    nbformat.write(submission(PROBE), tmp_path / "probe__01_fixture.ipynb")
+    said = []
+    done = grading.grade([tmp_path / "probe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path,
+                         timeout=TIMEOUT, max_memory=MEMORY, max_processes=PROCESSES, sandbox=False, allow_root=True,
+                         log=lambda *a, **k: said.append(" ".join(map(str, a))))
+    warning = said[0]
+    assert warning.startswith("WARNING: grading WITHOUT A SANDBOX") and "read and write your files" in warning
+    summary = (tmp_path / "out" / "summary.md").read_text()
+    assert "NO SANDBOX (--no-sandbox): the submission runs as your user" in summary
+    assert done[0].rows[0].status == "passed"
+    if os.geteuid() == 0:
+        assert "Process limit not enforced: grading runs as root" in summary and "processes not limited" in summary
+    else:
+        assert f"{PROCESSES} more processes and threads than the user runs" in summary
+    why = network_isolation()
+    assert (f"Network not isolated: {why}" in summary) if why else ("network blocked" in summary)
+
+
+def test_the_command_refuses_with_a_message_not_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    fx.write_instructor(tmp_path)
+    nbformat.write(submission(""), tmp_path / "zoe__01_fixture.ipynb")
+    base = [sys.executable, "-m", "spatialdrop_edu", "grade", "zoe__01_fixture.ipynb", "--out", "out", "--source", "."]
+    done = subprocess.run([*base, "--jobs", "0"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 2 and "grade: jobs must be a positive int" in done.stderr and "Traceback" not in done.stderr
+    if os.geteuid() == 0:
+        done = subprocess.run([*base, "--no-sandbox"], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 2 and "refusing to grade as root without a sandbox" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 import spatialdrop_edu as sde
 from spatialdrop_edu.layers.dropblock import block_gamma, expected_drop_fraction, keep_probability
+
 from stats import SIGMAS, binomial_fraction_bound
 
 
@@ -283,7 +284,8 @@ def test_linear_schedule_and_setting_p_on_a_model():
         (lambda: sde.DropBlock2d(0.1, 3, data_format="NHWC"), ValueError, "data_format must be"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, -3), ValueError, "block_size must be a positive int"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), -0.1, 3), ValueError, "p must be a probability"),
-        (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, spatial_dims=3), ValueError, "spatial_dims must be 1 or 2"),
+        (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, spatial_dims=3), ValueError,
+         "spatial_dims must be 1 or 2"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, generator=0), TypeError, "generator must be None"),
         (lambda: sde.drop_block(torch.ones(3, 5, 5), 0.1, 3), ValueError, "batched rank-4 input"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5, dtype=torch.long), 0.1, 3), TypeError, "floating-point"),
@@ -304,3 +306,49 @@ def test_setting_a_bad_p_later_is_refused():
     with pytest.raises(ValueError, match="p must be a probability"):
         m.p = 2.0
     assert m.p == 0.1
+
+
+def _centred_blocks(width: int, b: int) -> set:
+    """The blocks Google's reference code drops (tensorflow/tpu, resnet_model.py, ``dropblock``), one seed at a time:
+    seeds on the valid centres (``b // 2 <= i < width - (b - 1) // 2``), grown by a min-pooling with TensorFlow's
+    'SAME' padding ((k - 1) // 2 before, k // 2 after), or over the whole map when the block is as large as it."""
+    b = min(b, width)
+    i = np.arange(width)
+    valid = np.flatnonzero((i >= b // 2) & (i < width - (b - 1) // 2))
+    blocks = set()
+    for cy in valid:
+        for cx in valid:
+            pattern = np.ones((width, width))
+            pattern[cy, cx] = 0.0
+            if b == width:
+                out = np.full((width, width), pattern.min())
+            else:
+                pad = np.pad(pattern, ((b - 1) // 2, b // 2), constant_values=np.inf)
+                out = np.array([[pad[y:y + b, x:x + b].min() for x in range(width)] for y in range(width)])
+            blocks.add(tuple(np.flatnonzero(out == 0)))
+    return blocks
+
+
+def _corner_blocks(width: int, b: int) -> set:
+    """The blocks this package drops, one seed at a time, each seed on a valid top-left corner."""
+    b = min(b, width)
+    n = width - b + 1
+    blocks = set()
+    for y in range(n):
+        for x in range(n):
+            seeds = torch.zeros(1, 1, n, n)
+            seeds[0, 0, y, x] = 1.0
+            dropped = F.max_pool2d(F.pad(seeds, [b - 1] * 4), kernel_size=b, stride=1)[0, 0]
+            blocks.add(tuple(np.flatnonzero(dropped.numpy().ravel() == 1)))
+    return blocks
+
+
+@pytest.mark.parametrize("width", [7, 8, 12])
+def test_corners_and_googles_centres_give_the_same_blocks(width):
+    """The module docstring's claim: seeds on valid top-left corners (this package) and on valid centres (Google's
+    reference code) are in one-to-one correspondence, each seed dropping one of the (s - b + 1)^2 blocks that fit, so
+    the two draw the same distribution of masks; for odd and even block sizes alike."""
+    for b in range(1, width + 3):
+        corners, centres = _corner_blocks(width, b), _centred_blocks(width, b)
+        assert corners == centres, (width, b)
+        assert len(corners) == (width - min(b, width) + 1) ** 2

@@ -119,3 +119,48 @@ def test_fit_monitors_either_direction_and_stops_after_patience():
             progress=False)
     assert h["score"] == [1.0, 3.0, 2.0, 2.5] and h["best_epoch"] == 2 and h["best_score"] == 3.0
     assert h["epochs_run"] == 4 and h["kept_epoch"] == 2 and list(h)[:3] == ["epoch", "score", "epoch_time"]
+
+
+@pytest.fixture
+def notebook_bars(monkeypatch):
+    """tqdm.auto's bar as in Jupyter (tqdm.notebook, drawn with ipywidgets); every bar made is collected."""
+    import tqdm.auto
+    import tqdm.notebook
+
+    bars = []
+
+    class Bar(tqdm.notebook.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    return bars
+
+
+def test_early_stopped_bar_ends_complete_green_and_says_so(data, notebook_bars):
+    _, h = fit_cnn(data, 0, epochs=200, patience=3, lr=3e-2, progress=True, desc="run A")
+    assert h["epochs_run"] < 200
+    (bar,) = notebook_bars
+    label, progress, _ = bar.container.children
+    assert progress.bar_style == "success"                  # not "danger": red is for errors
+    assert progress.value == progress.max == bar.n == bar.total == h["epochs_run"]
+    label_text = label.value.replace("\u2007", " ")                # tqdm pads the label with figure spaces
+    assert f"run A: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in label_text
+    assert bar.container.layout.visibility != "hidden"      # kept on screen, so the learner sees why it ended
+
+
+def test_bar_of_a_full_run_closes_as_before(data, notebook_bars):
+    fit_cnn(data, 0, epochs=2, patience=5, progress=True)
+    (bar,) = notebook_bars
+    _, progress, _ = bar.container.children
+    assert progress.bar_style != "danger" and progress.value == progress.max == 2
+    assert bar.container.layout.visibility == "hidden"      # leave=False: a finished bar disappears
+
+
+def test_early_stopped_bar_in_a_terminal_ends_at_100_percent(data, capsys):
+    _, h = fit_cnn(data, 0, epochs=200, patience=3, lr=3e-2, progress=True, desc="run B")
+    err = capsys.readouterr().err
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    assert f"run B: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in last
+    assert "100%" in last and f"{h['epochs_run']}/{h['epochs_run']}" in last

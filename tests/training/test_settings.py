@@ -1,11 +1,10 @@
 """Run settings: defaults filled in, every setting checked by type and value, stored configurations unchanged."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from spatialdrop_edu.training import load_runs
+from spatialdrop_edu.training import load_runs, shipped_results
 from spatialdrop_edu.training.settings import (
     DENOISING,
     MNIST1D,
@@ -17,17 +16,13 @@ from spatialdrop_edu.training.settings import (
     patch_config,
 )
 
-RESULTS = Path(__file__).parents[2] / "book" / "results"
 STUDIES = {"06_train_mnist1d": MNIST1D, "07_train_images": PATCH, "08_unet_copycat": DENOISING}
 
 
 @pytest.mark.parametrize("chapter, run", STUDIES.items())
 def test_stored_configurations_load_and_are_made_again_unchanged(chapter, run):
-    """Every configuration in book/results is complete, passes its checks, and makes the same JSON line."""
-    path = RESULTS / chapter / "study.jsonl"
-    if not path.exists():
-        pytest.skip(f"no stored study in {path}")
-    records = list(load_runs(path).values())
+    """Every configuration of the shipped studies is complete, passes its checks, and makes the same JSON line."""
+    records = list(load_runs(shipped_results(chapter).joinpath("study.jsonl")).values())
     assert records
     for record in records:
         config = record["config"]

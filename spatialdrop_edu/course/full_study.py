@@ -1,0 +1,66 @@
+"""A chapter's full study from the command line: ``python -m spatialdrop_edu study`` (``make study``).
+
+The full study of a training chapter is defined by the chapter itself (its settings, its configurations, the
+choices it makes on validation), so it is run the way a learner runs it: the notebook at full scale
+(``SPATIALDROP_SCALE=1``) in a fresh kernel under the reproducible mode, with ``SPATIALDROP_WORKERS`` runs side by
+side. The runs go to ``<results>/<chapter>/`` and resume from what is there; the executed notebook is thrown away
+(committed outputs come from the small default run, ``make execute``). ``make study`` points ``results`` at the
+package's shipped studies, ``spatialdrop_edu/results/``: it completes them, or regenerates a study whose
+``study.jsonl`` was deleted, and rewrites ``meta.json`` only when runs were added.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from .._validation import check_positive_int
+
+__all__ = ["run_full_study"]
+
+
+def run_full_study(notebook, *, workers: int, results=None, timeout: int | None = None) -> Path:
+    """Execute ``notebook`` at full scale in a fresh kernel and return the folder its study went to.
+
+    Args:
+        notebook: a training chapter's ``.ipynb`` file; it is not modified.
+        workers: runs side by side (``SPATIALDROP_WORKERS``), a positive int.
+        results: the folder holding ``<chapter>/`` (``SPATIALDROP_RESULTS``); default: ``results`` beside the
+            notebook, where the chapter writes on its own.
+        timeout: seconds one cell may run; ``None``: no limit (a full study's cell takes up to an hour).
+
+    Returns:
+        ``<results>/<chapter>``, holding ``study.jsonl`` and ``meta.json``.
+    """
+    from .execute import execute_notebook
+
+    notebook = Path(notebook)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise ValueError(f"notebook must be an existing .ipynb file, got {str(notebook)!r}.")
+    workers = check_positive_int(workers, "workers", "runs side by side, one process each")
+    results = Path(results).resolve() if results is not None else notebook.resolve().parent / "results"
+    settings = {"SPATIALDROP_SCALE": "1", "SPATIALDROP_WORKERS": str(workers), "SPATIALDROP_RESULTS": str(results)}
+    saved = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)   # the kernel's environment is this process's (spatialdrop_edu.course.execute)
+    try:
+        execute_notebook(notebook, timeout=timeout)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return results / notebook.stem
+
+
+def main(notebook, *, workers: int, results=None) -> int:
+    """The ``study`` command: run the full study, then say where it is and how many runs it holds."""
+    from ..training.study import load_runs
+
+    start = time.perf_counter()
+    folder = run_full_study(notebook, workers=workers, results=results)
+    runs = len(load_runs(folder / "study.jsonl"))
+    print(f"{Path(notebook).stem}: {runs} runs in {folder} ({time.perf_counter() - start:.0f} s with {workers} "
+          f"worker(s))")
+    return 0

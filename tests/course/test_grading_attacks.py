@@ -1,0 +1,429 @@
+"""Hostile submissions: one batch of chapter-1 attacks, graded two at a time, each in its own sandbox.
+
+Every attack is one code cell inserted before the first check cell of the student edition of
+chapter 1 (as handed in by a student who answered nothing), except where it must sit in a solution
+cell. The chapter is the real one with its body left out (set-up, exercises and their checkers
+unchanged), so a submission takes seconds. The batch also holds an honest submission, a blank one,
+and a blank one graded right after the attack that plants an IPython startup file.
+
+Each attack must score nothing it did not earn, be reported by name in the summary, change no
+other submission's grade, show no solution and no classmate's work in its feedback, and leave
+nothing behind (no process, cgroup, socket folder or file; results unchanged after the batch).
+Bounded for CI: 2 GiB and 64 processes per submission, a time limit that the endless loop uses up
+once; about a minute on two idle cores.
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from leakcheck import distinctive, find_leaks
+from spatialdrop_edu.course import grading, sandbox, uids
+from spatialdrop_edu.course.release import student_notebook
+from spatialdrop_edu.course.reports import verify_summary
+
+ROOT = Path(__file__).resolve().parents[2]
+BOOK = ROOT / "book"
+TIMEOUT = 90
+MEMORY = 2 * 2**30
+PROCESSES = 64
+MARKER = "honest_classmate_marker_5512"
+CORRECT_LINE = "Correct: inverted dropout drops a fraction p and keeps the mean at 1."
+
+HONEST = {
+    "ex-01-1": f"def my_dropout(x, p, rng):  # {MARKER}\n    if p >= 1:\n        return np.zeros_like(x)\n"
+               "    kept = rng.random(x.shape) >= p\n    return x * kept / (1 - p)",
+    "ex-01-2": "def dropout_variance(a, p):\n    keep = 1 - p\n    return a * a * (1 / keep - 1)",
+    "ex-01-3": "At test time the outputs come out bigger than in training: multiply them by the keep rate.",
+    "ex-01-4": "def fixed_dropout(x, p, training=True):\n    if not training or p == 0:\n        return x\n"
+               "    if p == 1:\n        return x * 0\n    keep = (torch.rand_like(x) >= p).to(x.dtype)\n"
+               "    return x * keep / (1 - p)",
+    "ex-01-5": "def average_variance(a, p, n, rho):\n    one = a * a * p / (1 - p)\n    return one * (1 + (n - 1) * rho) / n",
+}
+
+# --------------------------------------------------------------------------------------------- the attacks
+PATCH_CHECKERS = f"""import spatialdrop_edu.checks as _checks
+from spatialdrop_edu.checks import _harness
+for _name in dir(_checks):
+    if _name.startswith("check_"):
+        setattr(_checks, _name, lambda *a, **k: _harness.passed({CORRECT_LINE!r}))"""
+HIDE_TRACEBACKS = f"""_shell = get_ipython()
+_shell.showtraceback = lambda *a, **k: print({CORRECT_LINE!r})"""
+PLANT_STARTUP = """import os
+_code = ("import spatialdrop_edu.checks as c\\n"
+         "for n in dir(c):\\n"
+         "    if n.startswith('check_'):\\n"
+         "        setattr(c, n, lambda *a, **k: print('Correct: planted'))\\n")
+for _home in (os.path.expanduser("~"), {grader_home!r}, "/root"):
+    try:
+        _folder = os.path.join(_home, ".ipython", "profile_default", "startup")
+        os.makedirs(_folder, exist_ok=True)
+        with open(os.path.join(_folder, "00-planted.py"), "w") as f:
+            f.write(_code)
+        print("planted in", _folder)
+    except OSError as e:
+        print("could not plant in", _home, e)"""
+SURVIVOR = """import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(3)
+        for _name in ("grades.csv", "summary.md"):
+            try:
+                with open(os.path.join({out!r}, _name), "w") as f:
+                    f.write("rewritten by a survivor\\n")
+            except OSError:
+                pass
+        time.sleep(60)
+    os._exit(0)"""
+INTRUDER = """import os, glob, pathlib, spatialdrop_edu
+_seen = []
+def _show(path):
+    try:
+        text = pathlib.Path(path).read_text(errors="replace")
+    except OSError:
+        return
+    _seen.append(str(path))
+    print("=== read", path)
+    print(text[:20000])
+_places = [pathlib.Path(spatialdrop_edu.__file__).resolve().parents[1], pathlib.Path.cwd().parent, {book!r}, {source!r},
+           {submissions!r}, {out!r}, "/work", "/tmp", "/dev/shm", "/root", "/home", "/opt"]
+for _place in _places:  # a bounded walk: the notebooks and pages within four levels of each place
+    for _folder, _dirs, _files in os.walk(str(_place)):
+        _dirs[:] = [] if _folder.count(os.sep) - str(_place).count(os.sep) >= 4 else [d for d in _dirs
+                                                                                      if d != "site-packages"]
+        for _file in _files:
+            if _file.endswith((".ipynb", ".md", ".csv")):
+                _show(os.path.join(_folder, _file))
+for _cmd in glob.glob("/proc/*/cmdline"):
+    _show(_cmd)
+_written = []
+for _target in ({source!r}, {submissions!r}, {out!r}, {package!r}, "/tmp/..", "/opt/spatialdrop/spatialdrop_edu"):
+    try:
+        with open(os.path.join(_target, "pwned.txt"), "w") as f:
+            f.write("pwned")
+        _written.append(_target)
+    except OSError:
+        pass
+try:
+    with open(os.path.join({package!r}, "course", "grade_runner.py"), "a") as f:
+        f.write("\\nimport os; os.system('touch /tmp/backdoor')\\n")
+    _written.append("grade_runner.py")
+except OSError:
+    pass
+print("read", len(_seen), "files; wrote outside:", _written)"""
+MEMORY_ACROSS_PROCESSES = """import subprocess, sys
+_children = [subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(800 * 2**20); time.sleep(8)"])
+             for _ in range(3)]
+print([c.wait() for c in _children])"""
+FORKS = """import os, time
+_children = []
+for _ in range(100):
+    _pid = os.fork()
+    if _pid == 0:
+        time.sleep(2)
+        os._exit(0)
+    _children.append(_pid)
+for _pid in _children:
+    os.waitpid(_pid, 0)"""
+SOCKETS = """import socket
+_errors = []
+for _family, _address in ((socket.AF_UNIX, {unix!r}), (socket.AF_UNIX, "\\0" + {abstract!r}),
+                          (socket.AF_INET, ("127.0.0.1", {port})), (socket.AF_INET, ("10.0.2.2", {port}))):
+    _s = socket.socket(_family, socket.SOCK_STREAM)
+    _s.settimeout(3)
+    try:
+        _s.connect(_address)
+        _s.sendall(b"escaped")
+    except OSError as e:
+        _errors.append(e)
+    finally:
+        _s.close()
+raise _errors[2]"""
+LOOP = """import signal
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+while True:
+    try:
+        while True:
+            pass
+    except BaseException:
+        pass"""
+CODE_FORGERY = f"""import types
+from spatialdrop_edu import checks
+from spatialdrop_edu.checks import ch01_dropout
+def _fake(fn):
+    passed({CORRECT_LINE!r})
+checks.check_inverted_dropout = types.FunctionType(_fake.__code__.replace(co_name="check_inverted_dropout"),
+                                                   ch01_dropout.__dict__, "check_inverted_dropout")"""
+
+#: student: (what the attack does, the problem kinds the summary must name for it).
+ATTACKS = {
+    "patcher": ("replaces every checker with one that reports a pass", {"no verdict", "suspicious code", "added cells"}),
+    "hider": ("hides the tracebacks of failing checks", {"hidden errors", "suspicious code", "added cells"}),
+    "planter": ("plants an IPython startup file for the next student", {"suspicious code", "added cells"}),
+    "survivor": ("leaves a setsid process to rewrite the results", {"suspicious code", "added cells"}),
+    "intruder": ("reads the book, the classmates and /proc; writes outside",
+                 {"suspicious code", "added cells"}),
+    "hog": ("holds more memory than allowed across three processes", {"memory limit", "suspicious code"}),
+    "forker": ("forks 100 children", {"process limit", "suspicious code"}),
+    "sockets": ("connects to Unix and TCP sockets of the grading machine", {"network blocked", "suspicious code"}),
+    "looper": ("an endless loop that ignores interrupts", {"timeout", "suspicious code"}),
+    "reference": ("passes the package's reference answer as its own", {"suspicious code"}),
+    "forger": ("rebuilds a checker from code objects in the checkers' module", {"suspicious code"}),
+}
+
+
+def trimmed_chapter_1() -> nbformat.NotebookNode:
+    """Chapter 1 without its body: the set-up cells, then the exercises with their real check cells."""
+    nb = nbformat.read(BOOK / "01_dropout.ipynb", as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Exercises"))
+    setup = [c for c in nb.cells[:first] if c.cell_type == "code"][:2]
+    nb.cells = [nb.cells[0], *setup, *nb.cells[first:]]
+    return nb
+
+
+def answered(student, answers: dict) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(student)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def with_attack(student, code: str) -> nbformat.NotebookNode:
+    """The blank student notebook with ``code`` in a new cell right before the first check cell."""
+    nb = copy.deepcopy(student)
+    first = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade", False)
+                 and c.cell_type == "code")
+    nb.cells.insert(first, nbformat.v4.new_code_cell(code))
+    return nb
+
+
+def digest_tree(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+
+
+def leftovers() -> dict[str, list]:
+    """What a batch could leave on the machine: processes of a sandbox user, cgroups, socket, temporary and lease
+    files. (Run beside another grade command, this would see that one's too.)"""
+    procs = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if uids.UID_BASE <= os.stat(f"/proc/{name}").st_uid < uids.UID_BASE + uids.MAX_IDS:
+                    procs.append(int(name))
+            except OSError:
+                pass
+    groups = [str(p) for p in Path("/sys/fs/cgroup").rglob("spatialdrop-*")] if Path("/sys/fs/cgroup").is_dir() else []
+    folders = [str(p) for base in ("/dev/shm", "/tmp", uids.lock_folder()) for p in Path(base).glob("spatialdrop-*")]
+    return {"processes": procs, "cgroups": groups, "folders": folders}
+
+
+class Listener:
+    """TCP (127.0.0.1) and Unix (a path, and an abstract name) servers that record whatever reaches them."""
+
+    def __init__(self, folder: Path):
+        self.reached = []
+        self.tcp = socket.create_server(("127.0.0.1", 0))
+        self.port = self.tcp.getsockname()[1]
+        self.unix_path = str(folder / "host.sock")
+        self.unix = socket.socket(socket.AF_UNIX)
+        self.unix.bind(self.unix_path)
+        self.unix.listen()
+        self.abstract_name = f"spatialdrop-test-{os.getpid()}"
+        self.abstract = socket.socket(socket.AF_UNIX)
+        self.abstract.bind("\0" + self.abstract_name)
+        self.abstract.listen()
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.serve, args=(s,), daemon=True)
+                        for s in (self.tcp, self.unix, self.abstract)]
+        for t in self.threads:
+            t.start()
+
+    def serve(self, server):
+        server.settimeout(0.5)
+        while not self.stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            self.reached.append(conn.recv(100))
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        for t in self.threads:
+            t.join(timeout=5)
+        for s in (self.tcp, self.unix, self.abstract):
+            s.close()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    if sandbox.bwrap_problem():
+        pytest.fail(f"the attack suite needs a working sandbox: {sandbox.bwrap_problem()}")
+    base = tmp_path_factory.mktemp("attacks")
+    source, subs, out = base / "source", base / "submissions", base / "out"
+    source.mkdir()
+    subs.mkdir()
+    instructor = trimmed_chapter_1()
+    nbformat.write(instructor, source / "01_dropout.ipynb")
+    student = student_notebook(instructor)
+    listener = Listener(base)
+    grader_home = str(Path.home())
+    startup = Path(grader_home) / ".ipython" / "profile_default" / "startup"
+    startup_before = sorted(os.listdir(startup)) if startup.is_dir() else []
+    fills = dict(out=str(out), book=str(BOOK), source=str(source), submissions=str(subs),
+                 package=str(sandbox.package_dir()), grader_home=grader_home, unix=listener.unix_path,
+                 abstract=listener.abstract_name, port=listener.port)
+    notebooks = {
+        "honest": answered(student, HONEST),
+        "blank": student,
+        "patcher": with_attack(student, PATCH_CHECKERS),
+        "hider": with_attack(student, HIDE_TRACEBACKS),
+        "planter": with_attack(student, PLANT_STARTUP.format(**fills)),
+        "victim": student,  # untouched, right after the planter
+        "survivor": with_attack(student, SURVIVOR.format(**fills)),
+        "intruder": with_attack(student, INTRUDER.format(**fills)),
+        "hog": answered(student, {"ex-01-1": MEMORY_ACROSS_PROCESSES}),
+        "forker": answered(student, {"ex-01-1": FORKS}),
+        "sockets": answered(student, {"ex-01-1": SOCKETS.format(**fills)}),
+        "looper": answered(student, {"ex-01-1": LOOP}),
+        "reference": answered(student, {"ex-01-2": "dropout_variance = checks.dropout_variance_reference"}),
+        "forger": with_attack(student, CODE_FORGERY),
+    }
+    paths = []
+    for name, nb in notebooks.items():
+        path = subs / f"{name}__01_dropout.ipynb"
+        nbformat.write(nb, path)
+        paths.append(path)
+    before = {"package": digest_tree(sandbox.package_dir()), "source": digest_tree(source), "subs": digest_tree(subs),
+              "book": digest_tree(BOOK)}
+    said = []
+    start = time.monotonic()
+    done = grading.grade(paths, out, source_dir=source, timeout=TIMEOUT, max_output=200_000, max_memory=MEMORY,
+                         max_processes=PROCESSES, jobs=2, log=lambda *a, **k: said.append(" ".join(map(str, a))))
+    seconds = time.monotonic() - start
+    time.sleep(5)  # the survivor would have rewritten the results 3 s after its grading
+    listener.close()
+    with open(out / "grades.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    after = {"package": digest_tree(sandbox.package_dir()), "source": digest_tree(source), "subs": digest_tree(subs),
+             "book": digest_tree(BOOK)}
+    return {"subs": {s.student: s for s in done}, "rows": rows, "out": out, "said": said, "seconds": seconds,
+            "before": before, "after": after, "reached": listener.reached, "startup": (startup, startup_before),
+            "fills": fills}
+
+
+def points(batch, student) -> tuple[float, float]:
+    return batch["subs"][student].points()
+
+
+def test_honest_scores_full_marks_blank_nothing_and_the_planters_victim_is_untouched(batch):
+    assert points(batch, "honest") == (9, 9), batch["subs"]["honest"].problems
+    assert batch["subs"]["honest"].problems == []
+    assert points(batch, "blank") == (0, 9)
+    rows = lambda s: [(r["grade_id"], r["points"], r["status"], r["feedback"]) for r in batch["rows"] if r["student"] == s]  # noqa: E731
+    assert rows("victim") == rows("blank")
+    assert batch["subs"]["victim"].problems == batch["subs"]["blank"].problems
+
+
+@pytest.mark.parametrize("student", [s for s in ATTACKS if s != "forger"])
+def test_an_attack_earns_nothing(batch, student):
+    assert points(batch, student) == (0, 9), [(r.grade_id, r.status, r.feedback) for r in batch["subs"][student].rows]
+
+
+@pytest.mark.parametrize("student", list(ATTACKS))
+def test_each_attack_is_reported_by_name(batch, student):
+    kinds = set(batch["subs"][student].kinds())
+    assert ATTACKS[student][1] <= kinds, (student, batch["subs"][student].problems)
+    summary = (batch["out"] / "summary.md").read_text()
+    line = next(ln for ln in summary.splitlines() if ln.startswith(f"| {student} |"))
+    assert all(kind in line for kind in ATTACKS[student][1]), line
+
+
+def test_replaced_checkers_and_hidden_tracebacks_are_told_apart_from_a_pass(batch):
+    patched = {r.grade_id: r for r in batch["subs"]["patcher"].rows}
+    assert patched["ex-01-1-check"].status == "failed" and "no verdict" in patched["ex-01-1-check"].feedback
+    hidden = {r.grade_id: r for r in batch["subs"]["hider"].rows}
+    assert hidden["ex-01-1-check"].feedback.startswith("ExerciseFailure: your dropout function raised NotImplementedError")
+    assert "(raised with its traceback hidden)" in hidden["ex-01-1-check"].feedback
+
+
+def test_a_reference_answer_is_not_an_answer(batch):
+    row = next(r for r in batch["subs"]["reference"].rows if r.grade_id == "ex-01-2-check")
+    assert row.status == "failed" and "reference answer dropout_variance_reference" in row.feedback
+
+
+def test_a_forged_checker_is_flagged_for_a_human(batch):
+    """The boundary of the verdict channel: a checker rebuilt inside the checkers' own module, from code objects,
+    runs in the student's interpreter like the real one. It cannot be told apart there; it is flagged."""
+    problems = " ".join(batch["subs"]["forger"].problems)
+    assert "frames, code objects" in problems and "the checkers" in problems
+
+
+def test_limits_hold_across_processes(batch):
+    hog = " ".join(batch["subs"]["hog"].problems)
+    assert "processes together reached 2 GiB (--max-memory)" in hog
+    forker = " ".join(batch["subs"]["forker"].problems)
+    assert "process limit" in forker and f"{PROCESSES} processes and threads" in forker
+    looper = batch["subs"]["looper"]
+    assert any(p.startswith(f"timeout: still running after {TIMEOUT} s") for p in looper.problems)
+    assert looper.seconds < TIMEOUT + 60
+
+
+def test_no_socket_of_the_grading_machine_is_reached(batch):
+    assert batch["reached"] == []
+    assert any(p.startswith("network blocked: cell") for p in batch["subs"]["sockets"].problems)
+
+
+def test_no_solution_and_no_classmate_work_reaches_any_feedback(batch):
+    out = batch["out"]
+    hostile = [out / s / "01_dropout.ipynb" for s in ATTACKS if (out / s / "01_dropout.ipynb").exists()]
+    assert len(hostile) == len(ATTACKS)
+    files = [*hostile, out / "summary.md", out / "grades.csv"]
+    chapters = sorted(BOOK.glob("*.ipynb"))
+    lines, _ = distinctive(chapters)  # every solution and mark-scheme line of the book that nothing public shows
+    leaks = find_leaks(files, lines, set())
+    assert leaks == [], leaks[:5]
+    for path in hostile:  # an instructor notebook read anywhere would bring its markers along
+        text = path.read_text()
+        assert "### BEGIN SOLUTION" not in text and "=== BEGIN MARK SCHEME ===" not in text, path
+    intruder = (out / "intruder" / "01_dropout.ipynb").read_text()
+    assert MARKER not in intruder  # the honest classmate's answer
+    assert "wrote outside: []" in intruder  # not even its own package, nor the grader's folders
+
+
+def test_nothing_is_left_behind(batch):
+    assert leftovers() == {"processes": [], "cgroups": [], "folders": []}
+    for what in ("package", "source", "subs", "book"):
+        assert batch["after"][what] == batch["before"][what], what
+    startup, before = batch["startup"]
+    assert (sorted(os.listdir(startup)) if startup.is_dir() else []) == before
+    assert not Path("/tmp/backdoor").exists()
+
+
+def test_the_results_are_the_graders_and_carry_their_digests(batch):
+    out = batch["out"]
+    summary = (out / "summary.md").read_text()
+    assert verify_summary(summary), "summary.md changed after it was written"
+    sums = dict(line.split()[::-1] for line in (out / "SHA256SUMS").read_text().splitlines())
+    for name in ("grades.csv", "summary.md"):
+        digest = hashlib.sha256((out / name).read_bytes()).hexdigest()
+        assert sums[name] == digest
+        assert any(line.startswith(f"sha256 {digest}") and line.endswith(name) for line in batch["said"])
+    assert f"Digest of grades.csv (SHA-256): {sums['grades.csv']}" in summary
+    assert "rewritten by a survivor" not in summary + (out / "grades.csv").read_text()
