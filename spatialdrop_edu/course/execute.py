@@ -34,6 +34,9 @@ def kernel_env(environ=None) -> dict[str, str]:
 def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", cwd=None) -> nbformat.NotebookNode:
     """Execute one notebook in a fresh kernel and return it with outputs and widget state.
 
+    Finished progress bars are stored as their final line of text
+    (:func:`~spatialdrop_edu.course.progress_lines.freeze_progress_bars`).
+
     Args:
         path: the ``.ipynb`` file.
         timeout: seconds one cell may run before it is interrupted.
@@ -45,6 +48,8 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
             ``raises-exception``).
     """
     from nbclient import NotebookClient
+
+    from .progress_lines import freeze_progress_bars
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
@@ -58,6 +63,7 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
     # The kernel gets the course's environment and the reproducible mode (a pin set in the environment wins);
     # this process's own environment is left as it is.
     client.execute(env=kernel_env())
+    freeze_progress_bars(nb)  # a finished bar is stored as its final line, not as a widget
     return nb
 
 

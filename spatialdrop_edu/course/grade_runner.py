@@ -52,7 +52,7 @@ class GradingClient(NotebookClient):
     max_output = 100_000
     #: Rich outputs (figures, HTML) may use this many times ``max_output``: a figure is not a flood.
     rich_factor = 20
-    #: Verdict messages kept per cell: more are dropped (a cell may flood them too).
+    #: How many verdict messages are kept per cell; more are dropped (a cell may flood them too).
     max_notes = 10
 
     def __init__(self, *args, **kwargs):

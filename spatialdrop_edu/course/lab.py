@@ -4,9 +4,8 @@ What a learner gets, and why:
 
 * **The student edition, in a working copy of their own.** :func:`prepare_working_copy` writes the
   student notebooks (solutions replaced by stubs, mark schemes out: :mod:`~spatialdrop_edu.course.release`)
-  and the chapters' ``results/`` folder (the full studies that chapters 6-8 read from
-  ``results/<chapter>/`` beside the notebook) into a folder, by default ``lab/student/``, which git
-  ignores. It is made once and never overwritten: the learner's answers survive every later
+  into a folder, by default ``lab/student/``, which git ignores (the full studies that chapters 6-8
+  show ship with the package: :func:`spatialdrop_edu.training.results.full_results`). It is made once and never overwritten: the learner's answers survive every later
   ``make lab``. ``refresh=True`` (``make lab LAB_REFRESH=1``) first moves the old copy aside to
   ``<folder>.backup-<date>-<time>/`` and then makes a fresh one, so even a refresh loses nothing.
   The instructor edition (``make lab EDITION=instructor``) is ``book/`` itself: the course's own
@@ -61,8 +60,6 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 SETTINGS_DIR = Path(__file__).with_name("lab_settings")
 #: File that marks a folder written by :func:`prepare_working_copy` (the only kind it refreshes).
 WORKING_COPY_MARKER = ".spatialdrop-lab"
-#: Folder of ``book/`` copied beside the student notebooks: what the chapters read at run time.
-RESULTS = "results"
 #: The pre-save hook, as the server's configuration names it.
 PRE_SAVE_HOOK = f"{__name__}.keep_displayed_widget_state"
 
@@ -71,7 +68,7 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     """Make the learner's working copy of the student edition in ``dest``, unless it exists.
 
     The copy holds the student edition of every ``book/*.ipynb`` of ``root`` (trusted, so that their
-    stored widgets render before anything runs), ``book/results/`` as ``results/`` and a marker file.
+    stored widgets render before anything runs) and a marker file.
     An existing copy is left exactly as it is.
 
     Args:
@@ -116,8 +113,6 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     if partial.exists():
         shutil.rmtree(partial)
     release(notebooks, partial)
-    if (book / RESULTS).is_dir():
-        shutil.copytree(book / RESULTS, partial / RESULTS)
     _trust(sorted(partial.glob("*.ipynb")))
     (partial / WORKING_COPY_MARKER).write_text(
         "The student edition of the course, made by `make lab` from book/. Yours to change: `make lab` never\n"

@@ -173,7 +173,7 @@ def widget_models_needed(models: dict, wanted) -> set[str]:
     return keep
 
 
-def _prune_widget_state(nb) -> None:
+def prune_widget_state(nb) -> None:
     """Keep only widget models that a remaining output displays, and the models they reference."""
     widgets = nb.metadata.get("widgets", {})
     state = widgets.get(WIDGET_STATE)
@@ -214,7 +214,7 @@ def student_notebook(nb: nbformat.NotebookNode, name: str = "notebook") -> nbfor
         if cell.cell_type == "code" and clearing:
             cell.outputs = []
             cell.execution_count = None
-    _prune_widget_state(nb)
+    prune_widget_state(nb)
     return nb
 
 

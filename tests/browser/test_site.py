@@ -9,7 +9,8 @@ For every HTML page of the built site this asserts:
 * axe-core (from npm, injected from ``node_modules``) finds no serious or critical violation,
 * the page works by keyboard: the first Tab lands on the skip link, and Tab reaches the navigation,
 * exercise solutions (cells tagged ``hide-input``) are folded,
-* live widgets are frozen and labelled, and notebook pages carry Colab and Binder launch links.
+* live widgets are frozen and labelled, and notebook pages carry Colab and Binder launch links,
+* finished progress bars are lines of text that fit the column, never widget snapshots.
 
 The site is taken from ``$SITE_HTML`` (``make browser-test`` passes the ``_build/html`` that ``make book`` just
 built); without it, the book is built into a temporary folder first. Chromium is the system browser
@@ -147,6 +148,7 @@ def test_page(browser, base_url, page_path):
         problems += _check_images(page)
         problems += _check_folded_solutions(page)
         problems += _check_widgets(page, html)
+        problems += _check_progress_lines(page)
         if page_path in NOTEBOOK_PAGES:
             problems += _check_launch_links(page, page_path)
         problems += _check_axe(page)
@@ -239,6 +241,24 @@ def _check_widgets(page, html: str) -> list[str]:
             out.append(f"widget #{k} did not render its snapshot (vendored widget manager not working?)")
         if not w["note"] or "Colab" not in w["note"]:
             out.append(f"widget #{k} has no note that it runs live in Jupyter/Colab/Binder")
+    return out
+
+
+def _check_progress_lines(page) -> list[str]:
+    """A finished progress bar is a line of text that fits the column, never a widget snapshot."""
+    info = page.evaluate(
+        """() => ({
+            widgets: document.querySelectorAll('.sde-widget-frozen .widget-hprogress, .sde-widget-frozen progress')
+                .length,
+            lines: [...document.querySelectorAll('pre.sde-progress')].map(p => ({
+                text: p.textContent, wide: p.scrollWidth > p.clientWidth + 1,
+                outside: p.getBoundingClientRect().right > document.querySelector('.bd-article').getBoundingClientRect().right + 1,
+            })),
+        })"""
+    )
+    out = [f"{info['widgets']} progress bar(s) shown as a widget snapshot"] if info["widgets"] else []
+    out += [f"progress line wider than the column: {line['text'][:80]}" for line in info["lines"]
+            if line["wide"] or line["outside"]]
     return out
 
 

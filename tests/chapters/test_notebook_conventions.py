@@ -92,3 +92,20 @@ def test_committed_with_outputs_in_order(path):
     counts = [c.execution_count for c in code_cells(nb) if c.source.strip()]
     assert None not in counts, "every code cell has run (make execute)"
     assert counts == sorted(counts), "cells ran top to bottom"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_progress_bars_are_stored_as_lines_in_cells_nbval_does_not_compare(path):
+    """make execute stores a finished bar as its final line (course.progress_lines); its time varies run to run."""
+    from spatialdrop_edu.course.cells import WIDGET_STATE, WIDGET_VIEW
+    from spatialdrop_edu.course.progress_lines import CSS_CLASS, progress_line
+
+    nb = nbformat.read(path, as_version=4)
+    models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for i, cell in enumerate(code_cells(nb)):
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            view = data.get(WIDGET_VIEW)
+            assert not (view and progress_line(models, view["model_id"])), f"code cell {i}: a bar stored as a widget"
+            if CSS_CLASS in data.get("text/html", "") or out.get("name") == "stderr":
+                assert "nbval-ignore-output" in cell.metadata.get("tags", []), f"code cell {i}: progress compared"

@@ -218,7 +218,8 @@ def digest_tree(folder: Path) -> dict[str, str]:
 
 def leftovers() -> dict[str, list]:
     """What a batch could leave on the machine: processes of a sandbox user, cgroups, socket, temporary and lease
-    files. (Run beside another grade command, this would see that one's too.)"""
+    files. (Run beside another grade command, this would see that one's too: the batch subtracts what was there
+    before it started.)"""
     procs = []
     for name in os.listdir("/proc"):
         if name.isdigit():
@@ -313,6 +314,7 @@ def batch(tmp_path_factory):
     before = {"package": digest_tree(sandbox.package_dir()), "source": digest_tree(source), "subs": digest_tree(subs),
               "book": digest_tree(BOOK)}
     said = []
+    already = leftovers()  # another grade command's, or an interrupted one's: not this batch's doing
     start = time.monotonic()
     done = grading.grade(paths, out, source_dir=source, timeout=TIMEOUT, max_output=200_000, max_memory=MEMORY,
                          max_processes=PROCESSES, jobs=2, log=lambda *a, **k: said.append(" ".join(map(str, a))))
@@ -325,7 +327,7 @@ def batch(tmp_path_factory):
              "book": digest_tree(BOOK)}
     return {"subs": {s.student: s for s in done}, "rows": rows, "out": out, "said": said, "seconds": seconds,
             "before": before, "after": after, "reached": listener.reached, "startup": (startup, startup_before),
-            "fills": fills}
+            "fills": fills, "already": already}
 
 
 def points(batch, student) -> tuple[float, float]:
@@ -408,7 +410,9 @@ def test_no_solution_and_no_classmate_work_reaches_any_feedback(batch):
 
 
 def test_nothing_is_left_behind(batch):
-    assert leftovers() == {"processes": [], "cgroups": [], "folders": []}
+    now, already = leftovers(), batch["already"]
+    left = {kind: sorted(set(found) - set(already[kind])) for kind, found in now.items()}
+    assert left == {"processes": [], "cgroups": [], "folders": []}
     for what in ("package", "source", "subs", "book"):
         assert batch["after"][what] == batch["before"][what], what
     startup, before = batch["startup"]

@@ -123,7 +123,8 @@ print(json.dumps({
     "cwd": os.getcwd(), "work": sorted(os.listdir(".")), "home": sorted(os.listdir(os.environ["HOME"])),
     "env": sorted(os.environ), "hostname": socket.gethostname(),
     "package": importlib.util.find_spec("spatialdrop_edu").origin,
-    "root": sorted(os.listdir("/")), "repo": os.path.exists(sys.argv[1]), "book": os.path.exists(sys.argv[2]),
+    "root": sorted(os.listdir("/")), "book": os.path.exists(sys.argv[2]),
+    "repo": sorted(os.listdir(sys.argv[1])) if os.path.isdir(sys.argv[1]) else None,
     "writable": {p: can_write(p) for p in ("/tmp", os.environ["HOME"], ".", "/opt/spatialdrop/spatialdrop_edu",
                                            "/usr", "/")},
     "interfaces": [line.split(":")[0].strip() for line in open("/proc/net/dev").read().splitlines()[2:]],
@@ -147,7 +148,10 @@ def test_inside_the_sandbox(box):
     assert seen["pid"] < 10 and max(seen["pids"]) < 10  # its own PID namespace: bwrap's init, the probe
     assert seen["cwd"] == sandbox.WORK and seen["work"] == ["01_dropout.ipynb"] and seen["home"] == ["work"]
     assert seen["package"] == f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/__init__.py"
-    assert not seen["repo"] and not seen["book"] and not seen["run"]
+    # The course folder is absent, or (a virtual environment inside it, as in CI) holds only that environment
+    inside = {r.relative_to(ROOT.resolve()).parts[0] for r in sandbox.python_roots() if ROOT.resolve() in r.parents}
+    assert seen["repo"] == (sorted(inside) if inside else None)
+    assert not seen["book"] and not seen["run"]
     assert seen["writable"] == {"/tmp": True, sandbox.HOME: True, ".": True, "/opt/spatialdrop/spatialdrop_edu": False,
                                 "/usr": False, "/": False}
     assert seen["interfaces"] == ["lo"] and seen["hostname"] == "sandbox"

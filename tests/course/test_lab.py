@@ -1,7 +1,7 @@
 """`make lab`: the student edition in a working copy of the learner's own, served by the course's JupyterLab.
 
 One real server (``make lab`` into a temporary working copy) answers what a learner would see: the
-student notebooks, trusted, the chapters' results beside them, the course's settings in effect,
+student notebooks, trusted, the course's settings in effect,
 and a save that keeps stored widgets. The working copy, the pre-save hook and the notebooks'
 kernelspec are also tested on their own, without a server. The browser-side checks (MyST rendered,
 Run All, widgets after a save) are in ``tests/browser/test_jupyterlab.py``.
@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import json5
@@ -87,22 +88,21 @@ def test_make_lab_opens_the_student_edition_unless_told_otherwise():
 # --------------------------------------------------------------------------- the working copy
 @pytest.fixture
 def course(tmp_path):
-    """A small course repository: one instructor notebook with exercises, and results."""
+    """A small course repository: one instructor notebook with exercises."""
     root = tmp_path / "course"
-    (root / "book" / "results" / "06_fixture").mkdir(parents=True)
+    (root / "book").mkdir(parents=True)
     fx.write_instructor(root / "book")
-    (root / "book" / "results" / "06_fixture" / "study.jsonl").write_text('{"seed": 0}\n')
     return root
 
 
-def test_working_copy_is_the_trusted_student_edition_with_the_results(course, tmp_path, monkeypatch):
+def test_working_copy_is_the_trusted_student_edition(course, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
     copy_dir = lab.prepare_working_copy(course, tmp_path / "lab" / "student")
     nb = nbformat.read(copy_dir / "01_fixture.ipynb", as_version=4)
     text = json.dumps(nb)
     assert "keep_probability_fixture" not in text and "rescaling_fixture_marker" not in text   # fx's solution lines
     assert "raise NotImplementedError()" in text
-    assert (copy_dir / "results" / "06_fixture" / "study.jsonl").read_text() == '{"seed": 0}\n'
+    assert sorted(p.name for p in copy_dir.iterdir()) == sorted(["01_fixture.ipynb", lab.WORKING_COPY_MARKER])
     assert (copy_dir / lab.WORKING_COPY_MARKER).is_file()
     assert nbformat.sign.NotebookNotary().check_signature(nb)
     assert not list(copy_dir.parent.glob(".*partial"))
@@ -233,3 +233,18 @@ def test_hook_saves_what_was_sent_when_the_file_on_disk_is_unreadable(tmp_path, 
     with caplog.at_level(logging.WARNING):
         assert set(state_of(save(tmp_path, "broken.ipynb", sent))) == {"shown"}
     assert "could not be read" in caplog.text
+
+
+def test_binder_gets_the_course_jupyterlab(tmp_path):
+    """binder/postBuild makes the settings and the pre-save hook of `make lab` the Binder image's own."""
+    venv = tmp_path / "venv"  # stands for Binder's environment: the settings land under its prefix
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+           "PATH": f"{venv / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.json").write_text('{"ServerApp": {"ip": "0.0.0.0"}}')
+    subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], cwd=ROOT, env=env, check=True)
+    installed = venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json5"
+    assert installed.read_text() == (lab.SETTINGS_DIR / "overrides.json5").read_text()
+    config = json.loads((tmp_path / "config" / "jupyter_server_config.json").read_text())
+    assert config == {"ServerApp": {"ip": "0.0.0.0"}, "ContentsManager": {"pre_save_hook": lab.PRE_SAVE_HOOK}}

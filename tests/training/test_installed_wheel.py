@@ -15,6 +15,7 @@ import shutil
 import site
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -64,6 +65,10 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
     run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
          "-w", str(tmp_path / "dist"), str(src)])
     wheel = next((tmp_path / "dist").glob("spatialdrop_edu-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:  # the package data a learner's install needs
+        names = set(archive.namelist())
+    assert {"spatialdrop_edu/reproducible.env", "spatialdrop_edu/course/lab_settings/overrides.json5",
+            f"spatialdrop_edu/results/{CHAPTER}/study.jsonl"} <= names
 
     # A fresh environment that sees this one's packages, and installs the wheel into itself.
     venv = tmp_path / "venv"
