@@ -22,7 +22,7 @@ export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\) *?=.*/\1/p' $(REPRO_ENV))
 OTHER_ISA := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_CBWR=COMPATIBLE \
   NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
-.PHONY: help setup vendor book test unit notebooks notebooks-lax browser-test publish execute bench mutate lab lock repro-env clean
+.PHONY: help setup vendor book test unit lint notebooks notebooks-lax browser-test publish execute bench mutate lab lock repro-env clean
 
 help:  ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
@@ -68,7 +68,8 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 vendor: $(VENDOR_STAMP)
 
 # EDITION=student: `release --book` writes student notebooks and a _config.yml on the student branch into
-# _build/student/src (see spatialdrop_edu/release.py); that copy is built from scratch, so nothing stale remains.
+# _build/student/src (see spatialdrop_edu/course/release.py); that copy is built from scratch, so nothing stale
+# remains.
 EDITION ?= instructor
 STUDENT_SRC := _build/student/src
 
@@ -83,10 +84,15 @@ else
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 endif
 
-# $(VENDOR_STAMP): tests/test_release.py and tests/test_instructor_guide.py build the website (student edition).
+# $(VENDOR_STAMP): tests/course/test_release.py and tests/course/test_instructor_guide.py build the website (student
+# edition).
 unit: $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone
 	command -v bwrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
 	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
+
+lint: $(STAMP)  ## ruff over the package, its tests and tools: lint rules, then the formatter's layout (pyproject.toml)
+	$(PY) -m ruff check spatialdrop_edu tests tools benchmarks book/_ext
+	$(PY) -m ruff format --check spatialdrop_edu tests tools benchmarks book/_ext
 
 # Stored outputs are made and checked from scratch: the small studies' run cache (spatialdrop_edu.training.results,
 # which lets a learner's restarted kernel resume) starts empty for every execute and nbval run.

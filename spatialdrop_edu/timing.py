@@ -35,16 +35,22 @@ import math
 import random
 import statistics
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import torch
 
-from ._validation import (check_choice, check_non_negative_int, check_number_at_least, check_positive_int, check_seed,
-                          check_unit_interval)
+from ._validation import (
+    check_choice,
+    check_non_negative_int,
+    check_number_at_least,
+    check_positive_int,
+    check_seed,
+    check_unit_interval,
+)
 
 __all__ = ["ORDERS", "CLOCKS", "SLICE", "DESCHEDULED_SECONDS", "DESCHEDULED_FRACTION", "measure", "Timings",
-           "Comparison", "median_interval", "slice_share", "synchronizer"]
+           "Comparison", "median_interval", "slice_share", "synchronizer", "device_clock"]
 
 #: How the variants are ordered within a round, a fresh random permutation per round (``"random"``)
 #: or the given order and its reverse in turn (``"alternate"``).
@@ -435,6 +441,29 @@ def synchronizer(device) -> Callable[[], None] | None:
     if device.type == "mps":
         return torch.mps.synchronize
     return None
+
+
+def device_clock(device) -> Callable[[], float]:
+    """A wall clock for work on ``device``: ``time.perf_counter()``, read once the device has finished its queued work.
+
+    What the training loop reads around an epoch's optimisation steps (its history's ``epoch_time``):
+    the wall time of one run, not a comparison; comparisons go through :func:`measure`.
+
+    Examples::
+
+        >>> clock = device_clock("cpu")
+        >>> start = clock(); elapsed = clock() - start
+        >>> elapsed >= 0
+        True
+    """
+    sync = synchronizer(device)
+    if sync is None:
+        return time.perf_counter
+
+    def read() -> float:
+        sync()
+        return time.perf_counter()
+    return read
 
 
 def _time_call(fn, sync) -> tuple[float, float]:

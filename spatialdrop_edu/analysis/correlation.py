@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .._validation import check_choice, check_draws, check_positive_int, check_probability, check_rng
+from ..layers.noise_shapes import KINDS
 
 __all__ = [
     "autocorrelation",
@@ -34,9 +35,6 @@ __all__ = [
     "sampled_injected_variance",
     "weight_gradient_stats",
 ]
-
-KINDS = ("element", "spatial")
-
 
 def _image(x, name: str = "image") -> np.ndarray:
     x = np.asarray(x, dtype=float)

@@ -17,7 +17,15 @@ import math
 import numpy as np
 
 from .._progress import progress_bar
-from .._validation import check_choice, check_positive_int, check_probability, check_rng, check_seed
+from .._validation import (
+    check_choice,
+    check_int_between,
+    check_non_negative_number,
+    check_positive_int,
+    check_probability,
+    check_rng,
+    check_seed,
+)
 
 __all__ = [
     "conv_feature_maps",
@@ -103,8 +111,7 @@ def gaussian_random_field(shape, length: float, rng: np.random.Generator) -> np.
     """
     check_rng(rng)
     h, w = (check_positive_int(s, "shape") for s in shape)
-    if isinstance(length, bool) or not isinstance(length, (int, float)) or not length >= 0 or not math.isfinite(length):
-        raise ValueError(f"length must be a finite number >= 0 (pixels), got {length!r}.")
+    length = check_non_negative_number(length, "length", "pixels")
     noise = rng.standard_normal((h, w))
     if length > 0:
         sigma = length / 2.0
@@ -142,8 +149,7 @@ def power_law_field(shape, alpha: float, rng: np.random.Generator) -> np.ndarray
     """
     check_rng(rng)
     h, w = (check_positive_int(s, "shape") for s in shape)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0 or not math.isfinite(alpha):
-        raise ValueError(f"alpha must be a finite number >= 0 (the spectral exponent), got {alpha!r}.")
+    alpha = check_non_negative_number(alpha, "alpha", "the spectral exponent")
     fy = np.fft.fftfreq(h)[:, None]
     fx = np.fft.fftfreq(w)[None, :]
     radius = np.hypot(fy, fx)
@@ -178,8 +184,7 @@ def gaussian_blur(x, sigma: float) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim != 2:
         raise ValueError(f"x must be a 2-D map, got shape {x.shape}.")
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0 or not math.isfinite(sigma):
-        raise ValueError(f"sigma must be a finite number >= 0 (pixels), got {sigma!r}.")
+    sigma = check_non_negative_number(sigma, "sigma", "pixels")
     if sigma == 0:
         return x.copy()
     fy = np.fft.fftfreq(x.shape[0])[:, None]
@@ -216,8 +221,7 @@ def jpeg_roundtrip(x, quality: int = 75) -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or not np.isfinite(x).all():
         raise ValueError(f"x must be a finite 2-D map, got shape {x.shape}.")
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
-        raise ValueError(f"quality must be an int from 1 to 95, got {quality!r}.")
+    quality = check_int_between(quality, "quality", 1, 95, "JPEG quality")
     lo, hi = float(x.min()), float(x.max())
     scaled = np.zeros_like(x) if hi == lo else (x - lo) / (hi - lo) * 255.0
     buffer = io.BytesIO()
@@ -347,9 +351,8 @@ def conv_stack(layers: int = 4, channels: int = 8, *, pool: bool = True, seed: i
     layers = check_positive_int(layers, "layers")
     channels = check_positive_int(channels, "channels")
     seed = check_seed(seed)
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
         mods, taps = [], []
         c_in = 1
         for _ in range(layers):
@@ -358,8 +361,6 @@ def conv_stack(layers: int = 4, channels: int = 8, *, pool: bool = True, seed: i
                 mods.append(torch.nn.MaxPool2d(2))
             taps.append(len(mods) - 1)
             c_in = channels
-    finally:
-        torch.random.set_rng_state(gen_state)
     net = torch.nn.Sequential(*mods)
     net.taps = taps
     return net
@@ -411,6 +412,8 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
     """
     import torch
 
+    from ..training.loop import train_steps
+
     steps = check_positive_int(steps, "steps")
     patch = check_positive_int(patch, "patch")
     batch = check_positive_int(batch, "batch")
@@ -418,15 +421,8 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
     if len(photos) < 2:
         raise ValueError("photos must hold at least two images (two classes).")
     rng = np.random.default_rng(seed)
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    bar = progress_bar(steps, "patch classifier", progress, unit="step")
-    try:
-        channels = [m for m in net if isinstance(m, torch.nn.Conv2d)][-1].out_channels
-        head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(channels, len(photos)))
-        model = torch.nn.Sequential(net, head)
-        opt = torch.optim.Adam(model.parameters(), lr=lr)
-        losses = []
+
+    def batches():
         for _ in range(steps):
             labels = rng.integers(len(photos), size=batch)
             crops = []
@@ -435,17 +431,28 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
                 i = rng.integers(img.shape[0] - patch + 1)
                 j = rng.integers(img.shape[1] - patch + 1)
                 crops.append(standardize(img[i:i + patch, j:j + patch]))
-            x = torch.as_tensor(np.stack(crops)[:, None], dtype=torch.float32)
-            loss = torch.nn.functional.cross_entropy(model(x), torch.as_tensor(labels))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{losses[-1]:.2f}", refresh=False)
-    finally:
-        torch.random.set_rng_state(gen_state)
+            yield torch.as_tensor(np.stack(crops)[:, None], dtype=torch.float32), torch.as_tensor(labels)
+
+    losses = []
+
+    def on_step(loss, _batch):
+        losses.append(float(loss.detach()))
         if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{losses[-1]:.2f}", refresh=False)
+
+    bar = progress_bar(steps, "patch classifier", progress, unit="step")
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            channels = [m for m in net if isinstance(m, torch.nn.Conv2d)][-1].out_channels
+            head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                       torch.nn.Linear(channels, len(photos)))
+            model = torch.nn.Sequential(net, head)
+            train_steps(model, torch.optim.Adam(model.parameters(), lr=lr), batches(),
+                        lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]), on_step=on_step)
+    finally:
+        if bar is not None:
+            bar.refresh()   # the last step is drawn even when it came sooner than tqdm's redraw interval
             bar.close()
     return losses

@@ -7,7 +7,7 @@ PyTorch lays a batch out channels first, ``(N, C, *spatial)``; Keras, by default
 ``image_data_format`` in ``keras.json`` (:func:`keras_config_file`, :func:`keras_config_data_format`);
 :func:`keras_image_data_format` changes it for a ``with`` block only, and never writes the file.
 :func:`describe_call` runs any dropout layer on an input shape and reports what happened: the
-noise shape it measured, the warnings, or the error. :func:`conv_feature_maps` turns a photo into
+noise shape it measured, the warnings, or the error. :func:`seeded_feature_maps` turns a photo into
 the feature-map stack of a small convolution with fixed, seeded filters.
 """
 
@@ -21,17 +21,17 @@ import warnings
 import numpy as np
 import torch
 
-from .._validation import check_data_format, check_positive_int, check_seed, check_shape
+from .._validation import check_data_format, check_min_rank, check_positive_int, check_seed, check_shape
 from .masks import layer_mask, measure_noise_shape
 
 __all__ = [
-    "conv_feature_maps",
     "describe_call",
     "keras_config_data_format",
     "keras_config_file",
     "keras_image_data_format",
     "keras_kernel_to_torch",
     "resize_image",
+    "seeded_feature_maps",
     "to_channels_first",
     "to_channels_last",
     "torch_kernel_to_keras",
@@ -42,14 +42,6 @@ def _move(x, source: int, destination: int):
     if isinstance(x, torch.Tensor):
         return x.movedim(source, destination)
     return np.moveaxis(np.asarray(x), source, destination)
-
-
-def _check_rank(x, minimum: int, name: str):
-    if not isinstance(x, torch.Tensor):
-        x = np.asarray(x)
-    if x.ndim < minimum:
-        raise ValueError(f"{name} must have at least {minimum} axes (batch, channels and a spatial axis), "
-                         f"got shape {tuple(x.shape)}.")
 
 
 def to_channels_last(x):
@@ -66,7 +58,7 @@ def to_channels_last(x):
         >>> to_channels_last(torch.zeros(2, 3, 5, 7)).shape
         torch.Size([2, 5, 7, 3])
     """
-    _check_rank(x, 3, "x")
+    check_min_rank(x, 3, "x")
     return _move(x, 1, -1)
 
 
@@ -87,7 +79,7 @@ def to_channels_first(x):
         >>> torch.equal(to_channels_last(to_channels_first(x)), x)
         True
     """
-    _check_rank(x, 3, "x")
+    check_min_rank(x, 3, "x")
     return _move(x, -1, 1)
 
 
@@ -101,7 +93,7 @@ def keras_kernel_to_torch(kernel):
         >>> keras_kernel_to_torch(np.zeros((3, 5, 2, 8))).shape     # (kh, kw, in, out)
         (8, 2, 3, 5)
     """
-    _check_rank(kernel, 3, "kernel")
+    check_min_rank(kernel, 3, "kernel")
     k = kernel.ndim
     order = (k - 1, k - 2, *range(k - 2))
     return kernel.permute(order) if isinstance(kernel, torch.Tensor) else np.transpose(np.asarray(kernel), order)
@@ -116,14 +108,15 @@ def torch_kernel_to_keras(weight):
         >>> torch.equal(keras_kernel_to_torch(torch_kernel_to_keras(w)), w)
         True
     """
-    _check_rank(weight, 3, "weight")
+    check_min_rank(weight, 3, "weight")
     k = weight.ndim
     order = (*range(2, k), 1, 0)
     return weight.permute(order) if isinstance(weight, torch.Tensor) else np.transpose(np.asarray(weight), order)
 
 
 def keras_config_file() -> str:
-    """Where Keras 3 reads its ``keras.json``: ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` if ``~`` is read-only).
+    """Where Keras 3 reads its ``keras.json``: ``$KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras`` if ``~`` is
+    read-only).
 
     This mirrors ``keras/src/backend/config.py``; the file need not exist.
     """
@@ -235,7 +228,7 @@ def resize_image(image, size: int = 64) -> np.ndarray:
     return x[0, 0].numpy()
 
 
-def conv_feature_maps(image, channels: int = 8, kernel_size: int = 5, seed: int = 0, size: int = 64) -> torch.Tensor:
+def seeded_feature_maps(image, channels: int = 8, kernel_size: int = 5, seed: int = 0, size: int = 64) -> torch.Tensor:
     """The feature-map stack of a grayscale image through one conv layer with fixed, seeded filters.
 
     The image is resized (area averaging) so that its longer side is ``size``, convolved with
@@ -244,7 +237,7 @@ def conv_feature_maps(image, channels: int = 8, kernel_size: int = 5, seed: int 
     correlated, as in any early conv layer.
 
     Args:
-        image: a 2-D array ``(H, W)`` (e.g. from :func:`~spatialdrop_edu.analysis.photos.load_photo`).
+        image: a 2-D array ``(H, W)`` (e.g. from :func:`~spatialdrop_edu.photos.load_photo`).
         channels: number of filters (feature maps).
         kernel_size: odd filter size.
         seed: seed of the filters.
@@ -255,7 +248,7 @@ def conv_feature_maps(image, channels: int = 8, kernel_size: int = 5, seed: int 
 
     Examples::
 
-        >>> maps = conv_feature_maps(np.random.default_rng(0).random((40, 80)), channels=4, size=32)
+        >>> maps = seeded_feature_maps(np.random.default_rng(0).random((40, 80)), channels=4, size=32)
         >>> maps.shape, bool((maps >= 0).all())
         (torch.Size([1, 4, 16, 32]), True)
     """

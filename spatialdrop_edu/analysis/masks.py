@@ -65,14 +65,13 @@ def layer_mask(layer, input_or_shape, seed: int | None = None) -> torch.Tensor:
 
 def _run_torch_layer(layer, ones, seed):
     """One training-mode call; the layer's mode is restored afterwards."""
-    from ..layers.dropout import Dropout, apply_noise
+    from ..layers.dropout import DropLayer
 
     was_training = layer.training
     layer.train()
     try:
-        if seed is not None and isinstance(layer, Dropout):
-            generator = torch.Generator(device=ones.device).manual_seed(seed)
-            return apply_noise(ones, layer.p, True, False, layer.noise_shape_for(ones.shape), generator)
+        if seed is not None and isinstance(layer, DropLayer):   # this package's layers take a generator
+            return layer(ones, generator=torch.Generator(device=ones.device).manual_seed(seed))
         devices = [ones.device] if ones.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices, enabled=seed is not None):
             if seed is not None:

@@ -288,7 +288,8 @@ def check_inverted_output(y: np.ndarray, x_shape, p: float, flips: int, what: st
     dropped = float((y == 0).mean())
     bound = fraction_bound(p, flips)
     if abs(dropped - p) > bound:
-        hint = " Is your mask keeping units with probability p instead of 1-p?" if abs(dropped - (1 - p)) <= bound else ""
+        flipped = abs(dropped - (1 - p)) <= bound
+        hint = " Is your mask keeping units with probability p instead of 1-p?" if flipped else ""
         fail(
             f"with p = {p}, {dropped:.3f} of the units were dropped, expected {p:.3f} ± {bound:.3f} "
             f"({SIGMAS:g} standard deviations over {flips} coin flips).{hint}"
@@ -338,8 +339,11 @@ def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your mode
     def keep(name):
         return lambda value: seen.__setitem__(name, value.detach().clone())
 
-    hooks = [m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0])) for n, m in (inputs or {}).items()]
-    hooks += [m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out)) for n, m in (outputs or {}).items()]
+    # k=keep(n) binds each hook to its own name when the hook is made (a late-binding closure would share the last)
+    hooks = [m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0]))  # noqa: B008
+             for n, m in (inputs or {}).items()]
+    hooks += [m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out))  # noqa: B008
+              for n, m in (outputs or {}).items()]
     try:
         with torch.no_grad():
             out = run_student_code(model, x, what=what)
@@ -347,3 +351,13 @@ def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your mode
         for hook in hooks:
             hook.remove()
     return seen, out
+
+
+def build_student_model(build_model, p: float):
+    """The learner's ``build_model(p)``, which must return a ``torch.nn.Module``, put in training mode."""
+    import torch
+
+    model = run_student_code(build_model, p, what="your build_model")
+    if not isinstance(model, torch.nn.Module):
+        fail(f"build_model(p) must return a torch.nn.Module (e.g. nn.Sequential), got {type(model).__name__}.")
+    return model.train()

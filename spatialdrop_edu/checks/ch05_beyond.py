@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..layers.dropblock import _gamma
+from ..layers.dropblock import block_gamma
 from ._harness import as_array, fail, passed, reference_answer, run_student_code
 
 __all__ = ["check_block_mask", "check_gamma", "check_variance_shift", "reference_block_mask", "variance_shift"]
@@ -38,7 +38,7 @@ def check_gamma(student_fn) -> None:
             got = float(got)
         except (TypeError, ValueError):
             fail(f"{what} must return a number, got {type(got).__name__} for p={p}, block_size={b}, H={h}, W={w}.")
-        want = _gamma(p, b, (h, w))
+        want = block_gamma(p, b, (h, w))
         if math.isclose(got, want, rel_tol=1e-9):
             continue
         bh, bw = min(b, h), min(b, w)
@@ -48,8 +48,9 @@ def check_gamma(student_fn) -> None:
         elif math.isclose(got, p / (bh * bw), rel_tol=1e-9):
             hint = "the factor H W / ((H - b + 1)(W - b + 1)) is missing: seeds only fall in the valid region."
         elif b > min(h, w):
-            hint = "a block larger than the map must be clamped to it: b_h = min(block_size, H), b_w = min(block_size, W)."
-        elif h != w and math.isclose(got, _gamma(p, b, (h, h)), rel_tol=1e-9):
+            hint = ("a block larger than the map must be clamped to it: b_h = min(block_size, H), "
+                    "b_w = min(block_size, W).")
+        elif h != w and math.isclose(got, block_gamma(p, b, (h, h)), rel_tol=1e-9):
             hint = "on a non-square map use H for one factor and W for the other."
         elif math.isclose(got, p * h * w / (b * (h - b + 1) * (w - b + 1)), rel_tol=1e-9):
             hint = "divide by the block's area b^2 (b_h * b_w), not by b."

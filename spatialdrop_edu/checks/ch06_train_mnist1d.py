@@ -14,8 +14,16 @@ import numpy as np
 import torch
 
 from ..training.study import mean_ci, t_quantile
-from ._harness import (as_array, check_whole_map_scale_and_rate, fail, passed, record_layers, reference_answer,
-                       run_student_code)
+from ._harness import (
+    as_array,
+    build_student_model,
+    check_whole_map_scale_and_rate,
+    fail,
+    passed,
+    record_layers,
+    reference_answer,
+    run_student_code,
+)
 
 __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_is_noise"]
 
@@ -53,11 +61,8 @@ def check_dropout_placement(build_model) -> None:
         Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.
     """
     p, calls = 0.4, 40
-    model = run_student_code(build_model, p, what="your build_model")
-    if not isinstance(model, torch.nn.Module):
-        fail(f"build_model(p) must return a torch.nn.Module (e.g. nn.Sequential), got {type(model).__name__}.")
+    model = build_student_model(build_model, p)
     x = torch.randn(16, 1, 40, generator=torch.Generator().manual_seed(6))
-    model.train()
     dropped, maps, partly, plain, scales = 0, 0, 0, 0, []
     for call in range(calls):
         torch.manual_seed(600 + call)
@@ -139,7 +144,7 @@ def check_seed_study(seed_study) -> None:
     for seeds in ([3, 4, 5], [0, 1, 2, 3, 4], [11, 7, 5, 3, 2, 1], list(range(20, 32)), [0, 1]):
         calls = []
 
-        def run():
+        def run(calls=calls):   # this iteration's list, bound now
             calls.append(1)
             return _seeded_run()
 

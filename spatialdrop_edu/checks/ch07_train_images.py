@@ -13,8 +13,18 @@ import math
 import numpy as np
 import torch
 
-from ..training.images import dihedral, region_corners
-from ._harness import SIGMAS, check_whole_map_scale_and_rate, fail, fraction_bound, passed, record_layers, run_student_code
+from ..training.augment import dihedral
+from ..training.data import region_corners
+from ._harness import (
+    SIGMAS,
+    build_student_model,
+    check_whole_map_scale_and_rate,
+    fail,
+    fraction_bound,
+    passed,
+    record_layers,
+    run_student_code,
+)
 
 __all__ = ["check_late_spatial_dropout", "check_region_split", "check_augment", "SPLIT_CASES"]
 
@@ -53,11 +63,8 @@ def check_late_spatial_dropout(build_model) -> None:
         Correct: whole feature maps of the last block are dropped, at rate p, and nothing earlier.
     """
     p, calls = 0.3, 30
-    model = run_student_code(build_model, p, what="your build_model")
-    if not isinstance(model, torch.nn.Module):
-        fail(f"build_model(p) must return a torch.nn.Module (e.g. nn.Sequential), got {type(model).__name__}.")
+    model = build_student_model(build_model, p)
     x = torch.randn(16, 1, 16, 16, generator=torch.Generator().manual_seed(7))
-    model.train()
     dropped, maps, partly, scales = 0, 0, 0, []
     for call in range(calls):
         torch.manual_seed(700 + call)
@@ -123,11 +130,11 @@ def check_region_split(region_split) -> None:
     the image; no pixel belongs to both a training and a test patch; the test region is the bottom
     ``test_fraction`` of the rows (its first row within one row of ``height * (1 - test_fraction)``);
     and no patch is lost: each region holds every window of the ``stride`` grid that fits in it
-    (as many as :func:`~spatialdrop_edu.training.images.region_corners` finds).
+    (as many as :func:`~spatialdrop_edu.training.data.region_corners` finds).
 
     Examples::
 
-        >>> from spatialdrop_edu.training.images import region_corners
+        >>> from spatialdrop_edu.training.data import region_corners
         >>> def ref(height, width, patch, stride, test_fraction):
         ...     cut = round(height * (1 - test_fraction))
         ...     return (region_corners(height, width, patch, stride, (0, cut)),
@@ -154,8 +161,8 @@ def check_region_split(region_split) -> None:
         shared = [(r, c) for r, c in test if used[r:r + patch, c:c + patch].any()]
         if shared:
             lowest = max(r + patch for r, _ in train)
-            hint = ("training patches reach row " f"{lowest - 1}, into the test region: a window belongs to a region only "
-                    "if ALL its rows do; stop the training windows at top <= cut - patch") if lowest > min(
+            hint = (f"training patches reach row {lowest - 1}, into the test region: a window belongs to a region "
+                    "only if ALL its rows do; stop the training windows at top <= cut - patch") if lowest > min(
                 r for r, _ in test) else ("the two lists are interleaved, as after a random split of all patches: "
                                           "with stride < patch neighbouring patches share pixels, so split the IMAGE "
                                           "into regions first, then cut patches inside each")
@@ -197,7 +204,7 @@ def check_augment(augment) -> None:
     Examples::
 
         >>> import torch
-        >>> from spatialdrop_edu.training.images import augment_batch
+        >>> from spatialdrop_edu.training.augment import augment_batch
         >>> check_augment(lambda x, generator: augment_batch(x, "dihedral", generator))
         Correct: each image gets one of the eight symmetries, uniformly and independently.
     """

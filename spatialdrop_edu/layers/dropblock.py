@@ -47,8 +47,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_data_format, check_generator, check_positive_int, check_probability, check_shape
-from .dropout import DropLayer, apply_noise, building_graph, check_inplace, check_input
+from .._validation import (
+    check_batched_rank,
+    check_block_size,
+    check_data_format,
+    check_generator,
+    check_inplace,
+    check_input,
+    check_non_negative_int,
+    check_positive_int,
+    check_probability,
+    check_shape,
+    check_spatial_dims,
+)
+from .dropout import DropLayer, apply_noise, building_graph
 
 __all__ = [
     "DropBlock1d",
@@ -62,10 +74,6 @@ __all__ = [
 ]
 
 _MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
-
-
-def _check_block_size(block_size) -> int:
-    return check_positive_int(block_size, "block_size", "the side of a dropped block, in units")
 
 
 def _gamma(p: float, block_size: int, size) -> float:
@@ -101,7 +109,7 @@ def block_gamma(p: float, block_size: int, size) -> float:
     size = check_shape(size, "size")
     if not size or 0 in size:
         raise ValueError(f"size must be a non-empty sequence of positive ints (the spatial sizes), got {size!r}.")
-    return _gamma(check_probability(p), _check_block_size(block_size), size)
+    return _gamma(check_probability(p), check_block_size(block_size), size)
 
 
 def keep_probability(p: float, block_size: int, size) -> np.ndarray:
@@ -193,16 +201,6 @@ def _drop_block(input, p: float, block_size: int, training: bool, inplace: bool,
     return input.mul_(keep) if inplace else input * keep
 
 
-def _check_rank(input: torch.Tensor, spatial_dims: int, data_format: str, layer: str) -> None:
-    if input.dim() != spatial_dims + 2:
-        space = "L" if spatial_dims == 1 else "H, W"
-        axes = f"N, C, {space}" if data_format == "channels_first" else f"N, {space}, C"
-        raise ValueError(
-            f"{layer} needs a batched rank-{spatial_dims + 2} input ({axes}) with {data_format}, got shape "
-            f"{tuple(input.shape)}; add a batch axis with input.unsqueeze(0)."
-        )
-
-
 def drop_block(
     input: torch.Tensor,
     p: float = 0.1,
@@ -244,11 +242,10 @@ def drop_block(
         True
     """
     check_input(input)
-    if spatial_dims not in (1, 2) or isinstance(spatial_dims, bool):
-        raise ValueError(f"spatial_dims must be 1 or 2, got {spatial_dims!r}.")
+    spatial_dims = check_spatial_dims(spatial_dims, (1, 2))
     data_format = check_data_format(data_format)
-    _check_rank(input, spatial_dims, data_format, "drop_block")
-    return _drop_block(input, check_probability(p), _check_block_size(block_size), training, check_inplace(inplace),
+    check_batched_rank(input, spatial_dims, data_format, "drop_block")
+    return _drop_block(input, check_probability(p), check_block_size(block_size), training, check_inplace(inplace),
                        spatial_dims, data_format, check_generator(generator))
 
 
@@ -258,15 +255,16 @@ class _DropBlock(DropLayer):
     def __init__(self, p: float = 0.1, block_size: int = 7, inplace: bool = False, *,
                  data_format: str = "channels_first"):
         super().__init__(p, inplace)
-        self.block_size = _check_block_size(block_size)
+        self.block_size = check_block_size(block_size)
         self.data_format = check_data_format(data_format)
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         if not building_graph():
             check_input(input)
-            _check_rank(input, self.spatial_dims, self.data_format, type(self).__name__)
+            check_batched_rank(input, self.spatial_dims, self.data_format, type(self).__name__)
+            check_generator(generator)
         return _drop_block(input, self.p, self.block_size, self.training, self.inplace, self.spatial_dims,
-                           self.data_format)
+                           self.data_format, generator)
 
     def extra_repr(self) -> str:
         extra = ", inplace=True" if self.inplace else ""
@@ -350,8 +348,7 @@ def linear_drop_schedule(step: int, total_steps: int, final_p: float) -> float:
         >>> [linear_drop_schedule(s, 4, 0.2) for s in range(6)]
         [0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.2]
     """
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
-        raise ValueError(f"step must be a non-negative int (the current training step), got {step!r}.")
+    step = check_non_negative_int(step, "step", "the current training step")
     total_steps = check_positive_int(total_steps, "total_steps", "the length of the ramp, in steps")
     return check_probability(final_p, "final_p") * min(step / total_steps, 1.0)
 

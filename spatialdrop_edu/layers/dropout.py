@@ -21,26 +21,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .._validation import check_data_format, check_generator, check_probability
-from .noise_shapes import check_noise_shape, resolve_noise_shape, spatial_noise_shape_unchecked
-
-
-def check_input(input) -> None:
-    """Refuse what dropout cannot scale: anything but a floating-point tensor."""
-    if not isinstance(input, torch.Tensor):
-        raise TypeError(f"input must be a torch.Tensor, got {type(input).__name__}.")
-    if not input.is_floating_point():
-        raise TypeError(
-            f"input must be a floating-point tensor (kept units are scaled by 1/(1-p)), got dtype {input.dtype}."
-        )
-
-
-def check_inplace(value) -> bool:
-    """``inplace`` is a bool, as in ``torch.nn.Dropout``; a string here is a data format given by position."""
-    if not isinstance(value, bool):
-        hint = " (data_format is keyword-only: data_format='channels_last')" if isinstance(value, str) else ""
-        raise TypeError(f"inplace must be True or False, got {value!r}{hint}.")
-    return value
+from .._validation import (
+    check_data_format,
+    check_generator,
+    check_inplace,
+    check_input,
+    check_noise_shape,
+    check_probability,
+    check_spatial_dims,
+)
+from .noise_shapes import resolve_noise_shape, spatial_noise_shape_unchecked
 
 
 def building_graph() -> bool:
@@ -63,7 +53,9 @@ def apply_noise(input, p: float, training: bool, inplace: bool, noise_shape, gen
     if not training or p == 0.0:
         return input
     if p == 1.0:  # every unit dropped: exact zeros (0 * inf would be NaN), memory format kept
-        return input.zero_() if inplace else torch.where(torch.ones((), dtype=torch.bool, device=input.device), 0.0, input)
+        if inplace:
+            return input.zero_()
+        return torch.where(torch.ones((), dtype=torch.bool, device=input.device), 0.0, input)
     noise = input.new_empty(noise_shape)
     noise = noise.bernoulli_(1.0 - p) if generator is None else noise.bernoulli_(1.0 - p, generator=generator)
     noise.div_(1.0 - p)
@@ -144,15 +136,18 @@ def spatial_dropout(
         True
     """
     check_input(input)
-    if spatial_dims not in (1, 2, 3) or isinstance(spatial_dims, bool):
-        raise ValueError(f"spatial_dims must be 1, 2 or 3, got {spatial_dims!r}.")
+    spatial_dims = check_spatial_dims(spatial_dims)
     shape = spatial_noise_shape_unchecked(input.shape, spatial_dims, check_data_format(data_format))
     return apply_noise(input, check_probability(p), training, check_inplace(inplace), shape, check_generator(generator))
 
 
 class DropLayer(nn.Module):
     """What every layer of the package shares: ``p``, checked whenever it is set (so ``forward`` never
-    checks it again, and a schedule that sets it is checked too), and PyTorch's ``inplace`` flag."""
+    checks it again, and a schedule that sets it is checked too), and PyTorch's ``inplace`` flag.
+
+    Every layer's ``forward(input, *, generator=None)`` draws its coins from ``generator`` when one
+    is given (as the functional :func:`dropout` does), else from PyTorch's global generator.
+    """
 
     def __init__(self, p: float, inplace: bool = False):
         super().__init__()
@@ -193,6 +188,9 @@ class Dropout(DropLayer):
         >>> y = m(torch.randn(20, 16))
         >>> word = Dropout(p=0.1, noise_shape=(None, None, 1))   # drop whole tokens of (N, T, E)
         >>> y = word(torch.randn(8, 12, 32))
+        >>> torch.equal(m(torch.ones(4, 4), generator=torch.Generator().manual_seed(0)),
+        ...             m(torch.ones(4, 4), generator=torch.Generator().manual_seed(0)))   # coins of a generator
+        True
     """
 
     def __init__(self, p: float = 0.5, inplace: bool = False, *, noise_shape=None):
@@ -208,10 +206,11 @@ class Dropout(DropLayer):
             return (1,) * offset + tuple(s if w is None else w for w, s in zip(self.noise_shape, input_shape[offset:]))
         return resolve_noise_shape(input_shape, self.noise_shape)
 
-    def forward(self, input: torch.Tensor) -> torch.Tensor:
+    def forward(self, input: torch.Tensor, *, generator: torch.Generator | None = None) -> torch.Tensor:
         if not building_graph():
             check_input(input)
-        return apply_noise(input, self.p, self.training, self.inplace, self.noise_shape_for(input.shape))
+            check_generator(generator)
+        return apply_noise(input, self.p, self.training, self.inplace, self.noise_shape_for(input.shape), generator)
 
     def extra_repr(self) -> str:
         extra = ", inplace=True" if self.inplace else ""
@@ -219,6 +218,8 @@ class Dropout(DropLayer):
 
 
 class _SpatialDropout(Dropout):
+    """One coin per sample and channel: a :class:`Dropout` whose noise shape follows the layout."""
+
     spatial_dims: int
 
     def __init__(self, p: float = 0.5, inplace: bool = False, *, data_format: str = "channels_first"):
@@ -233,19 +234,38 @@ class _SpatialDropout(Dropout):
         return f"p={self.p}{extra}, data_format={self.data_format!r}"
 
 
+#: What the three spatial layers' docstrings share, written once and put in place of ``{description}`` and
+#: ``{args}`` by :func:`_spatial_doc`: ``{n}`` is the layer's number of spatial axes, ``{site}`` one position.
+_SPATIAL_DOC = {
+    "{description}": r"""Each channel of each sample is zeroed with probability ``p`` at every {site}; kept channels
+    are scaled by :math:`\frac{{1}}{{1-p}}`, so the expected output equals the input. In evaluation mode
+    (``module.eval()``) the layer is the identity.""",
+    "{args}": """Args:
+        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
+        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout{n}d``) or
+            ``"channels_last"`` (Keras ``SpatialDropout{n}D``). Default: ``"channels_first"``.""",
+}
+
+
+def _spatial_doc(site: str):
+    """Fill in the parts of a spatial layer's docstring that :data:`_SPATIAL_DOC` holds for all three."""
+    def document(cls):
+        for field, text in _SPATIAL_DOC.items():
+            cls.__doc__ = cls.__doc__.replace(field, text.format(n=cls.spatial_dims, site=site))
+        return cls
+    return document
+
+
+@_spatial_doc("position of the sequence")
 class SpatialDropout1d(_SpatialDropout):
     r"""Zero whole channels of a sequence: SpatialDropout1D.
 
-    Each channel of each sample is zeroed with probability ``p`` at *every* position of the
-    sequence; kept channels are scaled by :math:`\frac{1}{1-p}`. In a text model with input
-    ``(batch, timesteps, features)`` (``data_format="channels_last"``, as Keras) this drops
-    feature channels across all timesteps, **not** whole words.
+    {description} In a text model with input ``(batch, timesteps, features)``
+    (``data_format="channels_last"``, as Keras) this drops feature channels across all timesteps,
+    **not** whole words.
 
-    Args:
-        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
-        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout1d``) or
-            ``"channels_last"`` (Keras ``SpatialDropout1D``). Default: ``"channels_first"``.
+    {args}
 
     Shape:
         - Input: :math:`(N, C, L)` or :math:`(C, L)`; channels last: :math:`(N, L, C)` or :math:`(L, C)`.
@@ -263,18 +283,14 @@ class SpatialDropout1d(_SpatialDropout):
     spatial_dims = 1
 
 
+@_spatial_doc("pixel")
 class SpatialDropout2d(_SpatialDropout):
     r"""Zero whole feature maps of an image batch: SpatialDropout2D (Tompson et al. 2015).
 
-    Each channel of each sample is zeroed with probability ``p`` at every pixel; kept channels
-    are scaled by :math:`\frac{1}{1-p}`. Unlike ``torch.nn.Dropout2d``, a rank-3 input is refused
-    rather than silently read as :math:`(N, C, L)`.
+    {description} Unlike ``torch.nn.Dropout2d``, a rank-3 input is refused rather than silently
+    read as :math:`(N, C, L)`.
 
-    Args:
-        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
-        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout2d``) or
-            ``"channels_last"`` (Keras ``SpatialDropout2D``). Default: ``"channels_first"``.
+    {args}
 
     Shape:
         - Input: :math:`(N, C, H, W)`; channels last: :math:`(N, H, W, C)`.
@@ -291,17 +307,13 @@ class SpatialDropout2d(_SpatialDropout):
     spatial_dims = 2
 
 
+@_spatial_doc("voxel")
 class SpatialDropout3d(_SpatialDropout):
     r"""Zero whole 3-D feature maps of a volume batch: SpatialDropout3D.
 
-    Each channel of each sample is zeroed with probability ``p`` at every voxel; kept channels
-    are scaled by :math:`\frac{1}{1-p}`.
+    {description}
 
-    Args:
-        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
-        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout3d``) or
-            ``"channels_last"`` (Keras ``SpatialDropout3D``). Default: ``"channels_first"``.
+    {args}
 
     Shape:
         - Input: :math:`(N, C, D, H, W)` or :math:`(C, D, H, W)`; channels last:

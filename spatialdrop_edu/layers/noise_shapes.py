@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import numbers
 
-from .._validation import check_choice, check_data_format, check_shape
+from .._validation import check_choice, check_data_format, check_shape, check_spatial_dims
 
+#: The kinds of dropout :func:`noise_shape` knows: one coin per unit, or one per sample and channel.
 KINDS = ("element", "spatial")
 
 
@@ -68,29 +69,6 @@ def noise_shape(input_shape, kind: str = "spatial", data_format: str = "channels
     if data_format == "channels_first":
         return (shape[0], shape[1], *ones)
     return (shape[0], *ones, shape[-1])
-
-
-def check_noise_shape(noise_shape, name: str = "noise_shape"):
-    """Return ``noise_shape`` as a tuple of positive ints and ``None``s (or ``None``), or raise naming ``name``.
-
-    What a layer checks once, when it is built; whether the noise shape broadcasts to an input is
-    checked by :func:`resolve_noise_shape` when the input is there.
-
-    Examples::
-
-        >>> check_noise_shape([None, 1, 8])
-        (None, 1, 8)
-    """
-    if noise_shape is None:
-        return None
-    if isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__iter__"):
-        raise TypeError(f"{name} must be None or a sequence of positive ints or None, such as (None, 1, 8), "
-                        f"got {noise_shape!r}.")
-    entries = tuple(noise_shape)
-    for d in entries:
-        if d is not None and (isinstance(d, bool) or not isinstance(d, numbers.Integral) or d < 1):
-            raise ValueError(f"{name} entries must be positive ints or None, got {noise_shape!r}.")
-    return tuple(d if d is None else int(d) for d in entries)
 
 
 def resolve_noise_shape(input_shape, noise_shape) -> tuple[int, ...]:
@@ -191,8 +169,7 @@ def spatial_noise_shape(input_shape, spatial_dims: int, data_format: str = "chan
         >>> spatial_noise_shape((100, 64), 1, "channels_last")   # one unbatched sequence (L, C)
         (1, 64)
     """
-    if spatial_dims not in (1, 2, 3) or isinstance(spatial_dims, bool):
-        raise ValueError(f"spatial_dims must be 1, 2 or 3, got {spatial_dims!r}.")
+    spatial_dims = check_spatial_dims(spatial_dims)
     check_data_format(data_format)
     return spatial_noise_shape_unchecked(check_shape(input_shape), spatial_dims, data_format)
 

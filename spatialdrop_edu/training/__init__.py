@@ -1,73 +1,63 @@
-"""Training toolkit of the course's part III: data, models, one loop, studies, their figures.
+"""Training toolkit of the course's part III: data, models, one loop, run settings, studies, their figures.
 
-Read it in this order:
+One concept per module; read them in this order:
 
-1. :mod:`~spatialdrop_edu.training.data`: MNIST-1D built offline, image patches from bundled photos.
-2. :mod:`~spatialdrop_edu.training.models`: small CNNs whose dropout variant, rate and placement
-   are arguments.
-3. :mod:`~spatialdrop_edu.training.loop`: :func:`~spatialdrop_edu.training.loop.train`, with early stopping and per-epoch metrics.
-4. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals;
+1. :mod:`~spatialdrop_edu.training.data`: MNIST-1D built offline; image patches and denoising
+   patches cut from the bundled photos, training and test from disjoint regions.
+2. :mod:`~spatialdrop_edu.training.augment`: the eight symmetries of a square, drawn per image.
+3. :mod:`~spatialdrop_edu.training.models`: small CNNs and a tiny U-Net whose dropout variant,
+   rate and placement are arguments.
+4. :mod:`~spatialdrop_edu.training.loop`: the one training loop (:func:`~spatialdrop_edu.training.loop.fit`,
+   with hooks), and its use for classifiers, :func:`~spatialdrop_edu.training.loop.train`.
+5. :mod:`~spatialdrop_edu.training.denoising`: chapter 8's denoiser: its training (the same loop),
+   its score (PSNR) and how much of its input it copies.
+6. :mod:`~spatialdrop_edu.training.mc_dropout`: Monte Carlo dropout, for any model with dropout layers.
+7. :mod:`~spatialdrop_edu.training.settings`: what a run depends on, with defaults and checks.
+8. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study, each a function of
+   ``(config, seed)``.
+9. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals;
    :mod:`~spatialdrop_edu.training.workers`: the same runs side by side, on this machine or a cluster;
    :mod:`~spatialdrop_edu.training.results`: where studies live (shipped, your own, cached).
-5. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study.
-6. :mod:`~spatialdrop_edu.training.images` and :mod:`~spatialdrop_edu.training.denoising`: what
-   chapters 7 and 8 add, augmentation and a U-Net denoiser.
-7. :mod:`~spatialdrop_edu.training.epochs`: what an epoch costs, the configurations timed against
-   each other with the course's timing helper (:mod:`spatialdrop_edu.timing`).
-8. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
-   when called).
+10. :mod:`~spatialdrop_edu.training.epochs`: what an epoch costs, the configurations timed against
+    each other with the course's timing helper (:mod:`spatialdrop_edu.timing`).
+11. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
+    when called).
 """
 
-from . import denoising, images
-from .data import Splits, face_patches, load_fashion_mnist, load_mnist1d, read_idx, texture_patches
-from .epochs import epoch_times
-from .experiments import MNIST1D_DEFAULTS, mnist1d_config, mnist1d_trial
-from .loop import evaluate, train, train_epoch
-from .models import PLACEMENTS, VARIANTS, dropout_layers, make_dropout, mnist1d_cnn, patch_cnn
-from .plots import plot_comparison, plot_learning_curves
-from .results import full_results, local_results, shipped_results, study_cache, study_meta, write_meta
-from .study import (load_runs, markdown_table, mean_ci, paired_differences, run_study, select_best, summarize,
-                    t_quantile)
-from .workers import study_executor, usable_cores
+from . import (
+    augment,
+    data,
+    denoising,
+    epochs,
+    experiments,
+    loop,
+    mc_dropout,
+    models,
+    plots,
+    results,
+    settings,
+    study,
+    workers,
+)
+from .augment import *
+from .data import *
+from .denoising import *
+from .epochs import *
+from .experiments import *
+from .loop import *
+from .mc_dropout import *
+from .models import *
+from .plots import *
+from .results import *
+from .settings import *
+from .study import *
+from .workers import *
 
+#: Every module's public names (its ``__all__``), offered here too: ``training.mnist1d_trial``.
 __all__ = [
-    "denoising",
-    "images",
-    "MNIST1D_DEFAULTS",
-    "PLACEMENTS",
-    "Splits",
-    "VARIANTS",
-    "dropout_layers",
-    "epoch_times",
-    "evaluate",
-    "face_patches",
-    "full_results",
-    "load_fashion_mnist",
-    "load_mnist1d",
-    "load_runs",
-    "local_results",
-    "make_dropout",
-    "markdown_table",
-    "mean_ci",
-    "mnist1d_cnn",
-    "mnist1d_config",
-    "mnist1d_trial",
-    "paired_differences",
-    "patch_cnn",
-    "plot_comparison",
-    "plot_learning_curves",
-    "read_idx",
-    "run_study",
-    "select_best",
-    "shipped_results",
-    "study_cache",
-    "study_executor",
-    "study_meta",
-    "summarize",
-    "t_quantile",
-    "texture_patches",
-    "train",
-    "train_epoch",
-    "usable_cores",
-    "write_meta",
+    "augment", "data", "denoising", "epochs", "experiments", "loop", "mc_dropout", "models", "plots", "results",
+    "settings", "study", "workers",
+    *augment.__all__, *data.__all__, *models.__all__, *loop.__all__, *denoising.__all__, *mc_dropout.__all__,
+    *settings.__all__, *experiments.__all__, *study.__all__, *workers.__all__, *results.__all__, *epochs.__all__,
+    *plots.__all__,
 ]

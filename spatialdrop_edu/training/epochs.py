@@ -1,8 +1,9 @@
 """What an epoch costs: the training epochs of several run configurations, timed against each other.
 
 :func:`epoch_times` builds one model per configuration (MNIST-1D runs of
-:func:`~spatialdrop_edu.training.experiments.mnist1d_config` and patch runs of
-:func:`~spatialdrop_edu.training.images.patch_config` alike) and times their epochs with the
+:func:`~spatialdrop_edu.training.settings.mnist1d_config` and patch runs of
+:func:`~spatialdrop_edu.training.settings.patch_config` alike, with the data and model of their
+runs, :mod:`~spatialdrop_edu.training.experiments`) and times their epochs with the
 course's timing helper, :func:`spatialdrop_edu.timing.measure`: one thread, warm-up epochs
 discarded, the configurations interleaved in a random order per round, the thread's CPU time on a
 CPU. Only the optimisation steps are timed (:func:`~spatialdrop_edu.training.loop.train_epoch`),
@@ -15,14 +16,17 @@ import torch
 
 from .. import timing
 from .._validation import check_choice, check_positive_int, check_seed
-from .data import load_mnist1d
+from ..runtime import get_device
+from .augment import augmentation
+from .data import num_classes
+from .experiments import mnist1d_data, mnist1d_model, patch_data, patch_model
 from .loop import train_epoch
-from .models import mnist1d_cnn, patch_cnn
+from .settings import MNIST1D, PATCH, make_config
 
-__all__ = ["KINDS", "epoch_times", "config_kind"]
+__all__ = ["TIMED_RUNS", "epoch_times", "config_kind"]
 
-#: The kinds of configuration :func:`epoch_times` can time.
-KINDS = ("mnist1d", "patch")
+#: The kinds of run whose epochs :func:`epoch_times` can time (their settings).
+TIMED_RUNS = (MNIST1D, PATCH)
 
 
 def config_kind(config: dict) -> str:
@@ -33,21 +37,20 @@ def config_kind(config: dict) -> str:
 
     Examples::
 
-        >>> from spatialdrop_edu.training import images, mnist1d_config
-        >>> config_kind(mnist1d_config()), config_kind(images.patch_config())
+        >>> from spatialdrop_edu.training import mnist1d_config, patch_config
+        >>> config_kind(mnist1d_config()), config_kind(patch_config())
         ('mnist1d', 'patch')
     """
-    defaults = _defaults()
     if not isinstance(config, dict):
         raise TypeError(f"a configuration must be a dict of settings, got {type(config).__name__}.")
-    fits = [kind for kind in KINDS if set(config) <= set(defaults[kind])]
+    fits = [run.kind for run in TIMED_RUNS if set(config) <= set(run.defaults)]
     if len(fits) == 1:
         return fits[0]
     if fits:
         raise ValueError(f"the configuration {config!r} fits both an MNIST-1D and a patch run: pass a complete one, "
-                         f"from training.mnist1d_config(...) or training.images.patch_config(...).")
+                         f"from training.mnist1d_config(...) or training.patch_config(...).")
     raise ValueError(f"the configuration has settings of no run kind: {sorted(config)}; an MNIST-1D run accepts "
-                     f"{sorted(defaults['mnist1d'])}, a patch run {sorted(defaults['patch'])}.")
+                     f"{sorted(MNIST1D.defaults)}, a patch run {sorted(PATCH.defaults)}.")
 
 
 def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, warmup: int = 1, seed: int = 0, device=None,
@@ -87,8 +90,6 @@ def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, warmup: int = 1, s
         >>> [len(t) for t in times], times.threads
         ([2, 2], 1)
     """
-    from ..runtime import get_device
-
     configs = list(configs)
     if not configs:
         raise ValueError("configs must hold at least one configuration, got none.")
@@ -106,35 +107,19 @@ def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, warmup: int = 1, s
                               seed=seed, sync=timing.synchronizer(device))
 
 
-def _defaults() -> dict:
-    from .experiments import MNIST1D_DEFAULTS
-    from .images import PATCH_DEFAULTS
-
-    return {"mnist1d": MNIST1D_DEFAULTS, "patch": PATCH_DEFAULTS}
-
-
 def _epoch_step(config: dict, seed: int, device: torch.device):
-    """A function of no arguments that trains one epoch of the configuration's model (built here)."""
-    kind = config_kind(config)
-    if kind == "mnist1d":
-        from .experiments import mnist1d_config
-
-        run = mnist1d_config(**config)
-        data = load_mnist1d(run["train_size"], run["val_size"], seed=seed)
+    """A function of no arguments that trains one epoch of the configuration's model (built here, as its run does)."""
+    if config_kind(config) == "mnist1d":
+        run = make_config(MNIST1D, **config)
+        data = mnist1d_data(run, seed)
         torch.manual_seed(seed)
-        model = mnist1d_cnn(run["dropout"], run["p"], run["placement"], channels=run["channels"],
-                            block_size=run["block_size"])
-        augment = None
+        model = mnist1d_model(run)
     else:
-        from .images import augment_batch, load_images, patch_config
-
-        run = patch_config(**config)
-        data = load_images(run, seed)
-        num_classes = int(max(int(data.train[1].max()), int(data.test[1].max()))) + 1   # as patch_trial
+        run = make_config(PATCH, **config)
+        data = patch_data(run, seed)
         torch.manual_seed(seed)
-        model = patch_cnn(run["dropout"], run["p"], run["placement"], channels=run["channels"],
-                          block_size=run["block_size"], num_classes=num_classes)
-        augment = None if run["augment"] == "none" else (lambda b, g: augment_batch(b, run["augment"], g))
+        model = patch_model(run, num_classes(data))
+    augment = augmentation(run.get("augment", "none"))
     model.to(device)
     x, y = (t.to(device) for t in data.train)
     optimizer = torch.optim.Adam(model.parameters(), lr=run["lr"], weight_decay=run.get("weight_decay", 0.0))

@@ -1,10 +1,22 @@
-"""One training loop for every chapter: minibatches, per-epoch metrics, early stopping.
+"""One training loop for every chapter: optimisation steps, epochs, early stopping, per-epoch metrics.
 
-:func:`~spatialdrop_edu.training.loop.train` fits a classifier with Adam and cross-entropy and records, after each epoch, the
-loss and accuracy on the training and validation sets (both measured in evaluation mode, so their
-difference is the generalisation gap, not a dropout artefact) and the wall time of the epoch's
-optimisation steps. It stops when the validation loss has not improved for ``patience`` epochs
-and puts the weights of the best epoch back into the model.
+The loop is written once, in two layers with hooks, and every training of the course is a use of it:
+
+* :func:`train_steps`, the inner loop: one optimisation step per minibatch (the model in training
+  mode, ``loss(model, batch)``, backward, the optimizer's step), then ``on_step(loss, batch)``;
+* :func:`fit`, the outer loop: epochs of :func:`train_steps`, the wall time of each epoch's steps,
+  a measurement after each (``evaluate``), the best epoch by one metric (``monitor``), early
+  stopping after ``patience`` epochs without a better one, the best weights put back, and a
+  ``tqdm`` bar over epochs.
+
+Its uses: :func:`train` fits a classifier (cross-entropy; loss and accuracy on the training and
+validation sets after each epoch, both measured in evaluation mode, so their difference is the
+generalisation gap, not a dropout artefact); :func:`train_epoch` is one epoch of its steps, what
+:func:`~spatialdrop_edu.training.epochs.epoch_times` times;
+:func:`~spatialdrop_edu.training.denoising.train_denoiser` fits chapter 8's denoiser (mean squared
+error on fresh noise); :func:`spatialdrop_edu.analysis.fields.train_patch_classifier` runs
+:func:`train_steps` alone. :func:`eval_mode` (every module's mode restored afterwards),
+:func:`evaluate`, :func:`predict` and :func:`forward_batches` measure a model.
 
 A run is a function of its seed: the seed drives the minibatch order (a private ``torch.Generator``)
 and the dropout masks (PyTorch's global generator, seeded at the start). The same seed gives the same
@@ -24,26 +36,88 @@ trajectories drift apart after some epochs (one run's test accuracy by a few poi
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import time
+import math
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
 
+from .. import timing
+from .._progress import progress_bar
 from .._validation import check_positive_int, check_seed
+from ..runtime import get_device
 
-__all__ = ["train", "train_epoch", "evaluate", "METRICS"]
+__all__ = ["METRICS", "eval_mode", "forward_batches", "predict", "evaluate", "train_steps", "fit", "classifier_batches",
+           "train_epoch", "train"]
 
-#: The per-epoch lists in a history, besides ``"epoch"``.
+#: The per-epoch lists in a history of :func:`train`, besides ``"epoch"``.
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")
+
+
+# -- measuring a model -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module):
+    """Put ``model`` in evaluation mode inside a ``with`` block; every module's own mode comes back after.
+
+    Examples::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)).train()
+        >>> with eval_mode(model):
+        ...     model.training, model[1].training
+        (False, False)
+        >>> model.training, model[1].training
+        (True, True)
+    """
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+@torch.no_grad()
+def forward_batches(model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """The model's outputs on ``inputs``, ``batch_size`` at a time on its device, gathered on the CPU.
+
+    The model runs in whatever mode it is in (see :func:`predict` for evaluation mode).
+
+    Examples::
+
+        >>> forward_batches(torch.nn.Linear(3, 2), torch.zeros(5, 3), batch_size=2).shape
+        torch.Size([5, 2])
+    """
+    device = _device_of(model)
+    return torch.cat([model(inputs[i:i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)])
+
+
+def predict(model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """The model's outputs on ``inputs`` in evaluation mode (modes restored afterwards), on the CPU.
+
+    Examples::
+
+        >>> model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout(0.9)).train()
+        >>> x = torch.ones(4, 3)
+        >>> torch.equal(predict(model, x), predict(model, x)), model.training
+        (True, True)
+    """
+    with eval_mode(model):
+        return forward_batches(model, inputs, batch_size)
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` on ``(x, y)``, in evaluation mode.
 
-    The model's training/evaluation mode is restored afterwards. ``x`` and ``y`` are moved to the
-    model's device.
+    The model's modes are restored afterwards. ``x`` and ``y`` are moved to the model's device.
 
     Examples::
 
@@ -52,25 +126,180 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
         >>> 0.0 <= acc <= 1.0
         True
     """
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
+    device = _device_of(model)
     total_loss, correct = 0.0, 0
-    try:
+    with eval_mode(model):
         for start in range(0, len(y), batch_size):
             xb, yb = x[start:start + batch_size].to(device), y[start:start + batch_size].to(device)
             logits = model(xb)
             total_loss += F.cross_entropy(logits, yb, reduction="sum").item()
             correct += (logits.argmax(1) == yb).sum().item()
-    finally:
-        model.train(was_training)
     return total_loss / len(y), correct / len(y)
+
+
+# -- the loop --------------------------------------------------------------------------------------
+
+def train_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable,
+                loss: Callable[[torch.nn.Module, object], torch.Tensor], *,
+                on_step: Callable[[torch.Tensor, object], None] | None = None) -> None:
+    """Optimisation steps, one per minibatch: the inner loop of every training in the course.
+
+    The model is put in training mode; for each ``batch`` of ``batches``, ``loss(model, batch)`` is
+    computed, its gradients are taken and ``optimizer`` steps; then ``on_step(loss, batch)`` is called
+    (to record the loss, say).
+
+    Examples::
+
+        >>> model = torch.nn.Linear(1, 1, bias=False)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+        >>> batches = [(torch.ones(4, 1), 3 * torch.ones(4, 1))] * 20
+        >>> train_steps(model, optimizer, batches, lambda m, b: F.mse_loss(m(b[0]), b[1]))
+        >>> round(model.weight.item(), 3)
+        3.0
+    """
+    model.train()
+    for batch in batches:
+        value = loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        if on_step is not None:
+            on_step(value, batch)
+
+
+def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch_batches: Callable[[], Iterable],
+        loss: Callable[[torch.nn.Module, object], torch.Tensor], *, epochs: int, evaluate: Callable[[], dict],
+        monitor: str, device, higher_is_better: bool = False, patience: int | None = None, restore_best: bool = True,
+        on_step=None, progress: bool = True, desc: str = "train", show: dict | None = None) -> dict:
+    """Epochs of :func:`train_steps`, each followed by a measurement; early stopping; the best weights put back.
+
+    Args:
+        model: the model, on ``device``; trained in place.
+        optimizer: steps the model's parameters.
+        epoch_batches: a function of no arguments that gives one epoch's minibatches (called once per epoch).
+        loss: ``loss(model, batch)``, the training loss of one minibatch.
+        epochs: the most epochs to run.
+        evaluate: a function of no arguments, called after each epoch, that returns the epoch's
+            metrics as a dict of floats (the model is in training mode when it is called).
+        monitor: the metric of ``evaluate`` that selects the best epoch.
+        device: where the model trains (the epoch's wall time is read after its queued work is done).
+        higher_is_better: ``True`` where a higher ``monitor`` is better (a PSNR), ``False`` where a
+            lower one is (a loss).
+        patience: stop after this many epochs without a better ``monitor``; ``None`` runs every epoch.
+        restore_best: end with the weights of the best epoch; ``False`` keeps the last epoch's.
+        on_step: passed to :func:`train_steps`.
+        progress: show a ``tqdm`` bar over epochs (drawn by ``spatialdrop_edu._progress``, the package's one
+            bar); when early stopping ends the run, the bar stays, complete (green in Jupyter), labelled
+            ``"<desc>: stopped early at epoch N (best: M)"``.
+        desc: the bar's label.
+        show: the metrics the bar shows after each epoch, with their formats (``{"val_loss": ".3f"}``).
+
+    Returns:
+        A dict with the per-epoch lists ``"epoch"`` (1, 2, ...), every metric of ``evaluate`` and
+        ``"epoch_time"`` (seconds of the epoch's optimisation steps), then ``"best_epoch"``,
+        ``"best_<monitor>"``, ``"epochs_run"``, ``"kept_epoch"`` (the epoch whose weights the model
+        holds) and ``"device"``. The model is left in evaluation mode.
+
+    Examples::
+
+        >>> model = torch.nn.Linear(1, 1, bias=False)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> x, y = torch.ones(4, 1), 3 * torch.ones(4, 1)
+        >>> mse = lambda m, b: F.mse_loss(m(b[0]), b[1])
+        >>> h = fit(model, optimizer, lambda: [(x, y)], mse, epochs=30, device="cpu", progress=False,
+        ...         evaluate=lambda: {"val_loss": mse(model, (x, y)).item()}, monitor="val_loss", patience=3)
+        >>> h["epochs_run"], h["best_epoch"], list(h)[:3]
+        (30, 30, ['epoch', 'val_loss', 'epoch_time'])
+    """
+    clock = timing.device_clock(torch.device(device))
+    history: dict = {"epoch": []}
+    best, best_state, best_epoch, waited = (-math.inf if higher_is_better else math.inf), None, 0, 0
+    stopped_early = False
+    bar = progress_bar(epochs, desc, progress)
+    for epoch in range(1, epochs + 1):
+        start = clock()
+        train_steps(model, optimizer, epoch_batches(), loss, on_step=on_step)
+        epoch_time = clock() - start
+        metrics = {**evaluate(), "epoch_time": epoch_time}
+        history["epoch"].append(epoch)
+        for name, value in metrics.items():
+            history.setdefault(name, []).append(value)
+        score = metrics[monitor]
+        if (score > best) if higher_is_better else (score < best):
+            best, best_epoch, waited = score, epoch, 0
+            if restore_best:
+                best_state = copy.deepcopy(model.state_dict())
+        else:
+            waited += 1
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix({name: f"{metrics[name]:{spec}}" for name, spec in (show or {}).items()})
+        if patience is not None and waited >= patience:
+            stopped_early = epoch < epochs
+            break
+    _close_progress(bar, desc, epoch, best_epoch if stopped_early else None)
+    if restore_best:
+        model.load_state_dict(best_state)
+    model.eval()
+    epochs_run = len(history["epoch"])
+    history.update({"best_epoch": best_epoch, f"best_{monitor}": best, "epochs_run": epochs_run,
+                    "kept_epoch": best_epoch if restore_best else epochs_run, "device": torch.device(device).type})
+    return history
+
+
+# -- classifiers -----------------------------------------------------------------------------------
+
+def classifier_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augment=None,
+                       augment_generator: torch.Generator | None = None):
+    """One epoch of minibatches ``(x, y)``: every example once, in an order drawn from ``generator``.
+
+    Args:
+        x, y: the training examples and their class labels, on one device.
+        batch_size: minibatch size.
+        generator: draws the order of the examples (a CPU ``torch.Generator``).
+        augment: ``None``, or a function ``(minibatch, generator) -> minibatch`` applied to each ``x``.
+        augment_generator: the generator handed to ``augment``.
+
+    Examples::
+
+        >>> x, y = torch.arange(5.)[:, None], torch.arange(5)
+        >>> [b[1].tolist() for b in classifier_batches(x, y, 2, torch.Generator().manual_seed(0))]
+        [[4, 0], [1, 3], [2]]
+    """
+    for idx in torch.randperm(len(y), generator=generator).split(batch_size):
+        idx = idx.to(x.device)
+        yield (x[idx] if augment is None else augment(x[idx], augment_generator)), y[idx]
+
+
+def _cross_entropy(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
+    x, y = batch
+    return F.cross_entropy(model(x), y)
+
+
+def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
+                batch_size: int, generator: torch.Generator, augment=None, augment_generator=None) -> None:
+    """One epoch of a classifier's optimisation steps: every example once, in minibatches, with cross-entropy.
+
+    :func:`train_steps` over :func:`classifier_batches` (same arguments); :func:`train` runs one
+    per epoch, and :func:`~spatialdrop_edu.training.epochs.epoch_times` times them.
+
+    Examples::
+
+        >>> model = torch.nn.Linear(4, 2)
+        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+        >>> x, y = torch.randn(10, 4), torch.randint(0, 2, (10,))
+        >>> train_epoch(model, optimizer, x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
+        >>> model.training
+        True
+    """
+    train_steps(model, optimizer, classifier_batches(x, y, batch_size, generator, augment, augment_generator),
+                _cross_entropy)
 
 
 def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 64, lr: float = 3e-3,
           weight_decay: float = 0.0, patience: int | None = 10, seed: int = 0, device=None,
           progress: bool = True, desc: str = "train", augment=None, restore_best: bool = True) -> dict:
-    """Train ``model`` on ``data.train``, watching ``data.val``; return the history.
+    """Train a classifier on ``data.train`` with Adam and cross-entropy, watching ``data.val``; return the history.
 
     Args:
         model: a classifier returning logits; trained in place.
@@ -93,10 +322,9 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
             has no early stopping at all (chapter 7 measures early stopping as a regulariser).
 
     Returns:
-        A dict with the per-epoch lists ``"epoch"`` (1, 2, ...) and :data:`METRICS`, and
-        ``"best_epoch"`` (the epoch of the lowest validation loss, 1-based), ``"best_val_loss"``,
-        ``"best_val_acc"``, ``"epochs_run"``, ``"kept_epoch"`` (the epoch whose weights the model
-        holds) and ``"device"``.
+        The history of :func:`fit`: the per-epoch lists ``"epoch"`` (1, 2, ...) and :data:`METRICS`,
+        and ``"best_epoch"`` (the epoch of the lowest validation loss, 1-based), ``"best_val_loss"``,
+        ``"best_val_acc"``, ``"epochs_run"``, ``"kept_epoch"`` and ``"device"``.
 
     Examples::
 
@@ -107,8 +335,6 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
         >>> h["epoch"], h["epochs_run"], 1 <= h["best_epoch"] <= 3
         ([1, 2, 3], 3, True)
     """
-    from ..runtime import get_device
-
     epochs = check_positive_int(epochs, "epochs", "the most epochs to run")
     batch_size = check_positive_int(batch_size, "batch_size", "examples per minibatch")
     if patience is not None:
@@ -124,81 +350,17 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
     augment_gen = torch.Generator().manual_seed(seed + 1)
     torch.manual_seed(seed)   # dropout masks
 
-    history = {"epoch": [], **{m: [] for m in METRICS}}
-    best_loss, best_state, best_epoch, waited, stopped_early = float("inf"), None, 0, 0, False
-    bar = _progress(epochs, desc, progress)
-    for epoch in range(1, epochs + 1):
-        start = _sync_time(device)
-        train_epoch(model, optimizer, x, y, batch_size=batch_size, generator=order_gen, augment=augment,
-                    augment_generator=augment_gen)
-        epoch_time = _sync_time(device) - start
-
+    def measure() -> dict:
         train_loss, train_acc = evaluate(model, x, y)
         val_loss, val_acc = evaluate(model, x_val, y_val)
-        for name, value in zip(("epoch", *METRICS), (epoch, train_loss, train_acc, val_loss, val_acc, epoch_time)):
-            history[name].append(value)
-        if val_loss < best_loss:
-            best_loss, best_epoch, waited = val_loss, epoch, 0
-            if restore_best:
-                best_state = copy.deepcopy(model.state_dict())
-        else:
-            waited += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(val_loss=f"{val_loss:.3f}", val_acc=f"{val_acc:.3f}")
-        if patience is not None and waited >= patience:
-            stopped_early = epoch < epochs
-            break
-    _close_progress(bar, desc, epoch, best_epoch if stopped_early else None)
-    if restore_best:
-        model.load_state_dict(best_state)
-    model.eval()
-    history.update(best_epoch=best_epoch, best_val_loss=best_loss,
-                   best_val_acc=history["val_acc"][best_epoch - 1], epochs_run=len(history["epoch"]),
-                   kept_epoch=best_epoch if restore_best else len(history["epoch"]), device=device.type)
+        return {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+
+    history = fit(model, optimizer, lambda: classifier_batches(x, y, batch_size, order_gen, augment, augment_gen),
+                  _cross_entropy, epochs=epochs, evaluate=measure, monitor="val_loss", patience=patience,
+                  restore_best=restore_best, device=device, progress=progress, desc=desc,
+                  show={"val_loss": ".3f", "val_acc": ".3f"})
+    history["best_val_acc"] = history["val_acc"][history["best_epoch"] - 1]
     return history
-
-
-def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
-                batch_size: int, generator: torch.Generator, augment=None, augment_generator=None) -> None:
-    """One epoch of optimisation steps: every example once, in minibatches, with cross-entropy.
-
-    The model is put in training mode. :func:`train` runs one per epoch; so does
-    :func:`~spatialdrop_edu.training.epochs.epoch_times`, which times them.
-
-    Args:
-        model: a classifier returning logits, on the device of ``x``.
-        optimizer: steps the model's parameters.
-        x, y: the training examples and their class labels, on one device.
-        batch_size: minibatch size.
-        generator: draws the order of the examples (a CPU ``torch.Generator``).
-        augment: ``None``, or a function ``(minibatch, generator) -> minibatch``.
-        augment_generator: the generator handed to ``augment``.
-
-    Examples::
-
-        >>> model = torch.nn.Linear(4, 2)
-        >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-        >>> x, y = torch.randn(10, 4), torch.randint(0, 2, (10,))
-        >>> train_epoch(model, optimizer, x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
-        >>> model.training
-        True
-    """
-    model.train()
-    for idx in torch.randperm(len(y), generator=generator).split(batch_size):
-        idx = idx.to(x.device)
-        xb = x[idx] if augment is None else augment(x[idx], augment_generator)
-        loss = F.cross_entropy(model(xb), y[idx])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-
-
-def _progress(total: int, desc: str, show: bool):
-    """A ``tqdm.auto`` bar over ``total`` epochs labelled ``desc``, or ``None`` when ``show`` is false."""
-    from .._progress import progress_bar
-
-    return progress_bar(total, desc, show)
 
 
 def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:
@@ -220,12 +382,3 @@ def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:
         bar.set_description(f"{desc}: stopped early at epoch {epoch} (best: {best_epoch})", refresh=False)
         bar.refresh()
     bar.close()
-
-
-def _sync_time(device: torch.device) -> float:
-    """``time.perf_counter()`` after the device has finished its queued work."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    elif device.type == "mps":
-        torch.mps.synchronize()
-    return time.perf_counter()

@@ -1,14 +1,16 @@
-"""Small CNNs whose dropout is an argument: which variant, which rate, and where.
+"""The models of the training chapters, whose dropout is an argument: which variant, which rate, and where.
 
-Every builder takes the same three dropout arguments, so a study compares variants on one
-architecture and changes nothing else:
+Two small CNNs (:func:`mnist1d_cnn`, :func:`patch_cnn`) and a tiny U-Net denoiser
+(:class:`TinyUNet`). Every builder takes the same three dropout arguments, so a study compares
+variants on one architecture and changes nothing else:
 
 * ``dropout``: ``"none"``, ``"element"`` (:class:`~spatialdrop_edu.layers.dropout.Dropout`, one
   coin per unit), ``"spatial"`` (``SpatialDropout1d/2d``, one coin per feature map) or
   ``"dropblock"`` (``DropBlock1d/2d``, one coin per block seed);
 * ``p``: the drop probability of every dropout layer;
-* ``placement``: after the first conv block (``"early"``), after the last (``"late"``) or after
-  every one (``"all"``).
+* ``placement``: in the CNNs, after the first conv block (``"early"``), after the last
+  (``"late"``) or after every one (``"all"``); in the U-Net, on the full-resolution skip connection
+  (``"top"``) or on both (``"all"``).
 
 A dropout layer sits after a block's ReLU. With ``dropout="none"`` or ``p=0`` the model holds no
 dropout layer at all, and with the same seed its weights are identical to the model with dropout:
@@ -17,16 +19,27 @@ dropout layers own no parameters, so they do not change the order in which weigh
 
 from __future__ import annotations
 
+import contextlib
+
+import torch
+import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive_int, check_probability
+from .._validation import check_choice, check_positive_int, check_probability, check_spatial_dims
+from ..layers import DropBlock1d, DropBlock2d, Dropout, SpatialDropout1d, SpatialDropout2d
+from ..layers.dropout import DropLayer
 
-__all__ = ["VARIANTS", "PLACEMENTS", "make_dropout", "mnist1d_cnn", "patch_cnn", "dropout_layers"]
+__all__ = ["VARIANTS", "PLACEMENTS", "SKIP_PLACEMENTS", "make_dropout", "dropout_layers", "mnist1d_cnn", "patch_cnn",
+           "UpBlock", "TinyUNet"]
 
 #: The dropout variants every builder accepts.
 VARIANTS = ("none", "element", "spatial", "dropblock")
-#: Where the dropout layers go, after the first conv block, after the last one, or after each.
+#: Where the CNNs' dropout layers go, after the first conv block, after the last one, or after each.
 PLACEMENTS = ("early", "late", "all")
+#: Which of the U-Net's skip connections carry a dropout layer, the full-resolution one only or both.
+SKIP_PLACEMENTS = ("top", "all")
+#: PyTorch's own dropout layers (this package's share the base :class:`~spatialdrop_edu.layers.dropout.DropLayer`).
+TORCH_DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
 
 def make_dropout(dropout: str, p: float, spatial_dims: int, block_size: int = 3) -> nn.Module | None:
@@ -48,22 +61,27 @@ def make_dropout(dropout: str, p: float, spatial_dims: int, block_size: int = 3)
         >>> make_dropout("element", 0.0, 2) is None
         True
     """
-    import spatialdrop_edu as sde
-
     check_choice(dropout, VARIANTS, "dropout")
     p = check_probability(p)
-    if isinstance(spatial_dims, bool) or spatial_dims not in (1, 2):
-        raise ValueError(f"spatial_dims must be 1 (sequences) or 2 (images), got {spatial_dims!r}.")
+    spatial_dims = check_spatial_dims(spatial_dims, (1, 2))
     if dropout == "none" or p == 0.0:
         return None
     if dropout == "element":
-        return sde.Dropout(p)
+        return Dropout(p)
     if dropout == "spatial":
-        return (sde.SpatialDropout1d if spatial_dims == 1 else sde.SpatialDropout2d)(p)
-    block = getattr(sde, f"DropBlock{spatial_dims}d", None)
-    if block is None:  # pragma: no cover - DropBlock ships with the package
-        raise RuntimeError(f"this version of spatialdrop_edu has no DropBlock{spatial_dims}d.")
-    return block(p, block_size, data_format="channels_first")
+        return (SpatialDropout1d if spatial_dims == 1 else SpatialDropout2d)(p)
+    return (DropBlock1d if spatial_dims == 1 else DropBlock2d)(p, block_size)
+
+
+def dropout_layers(model: nn.Module) -> list[nn.Module]:
+    """The dropout layers of ``model`` (this package's, DropBlock included, and PyTorch's), in order.
+
+    Examples::
+
+        >>> [type(m).__name__ for m in dropout_layers(mnist1d_cnn("element", 0.1, "all"))]
+        ['Dropout', 'Dropout', 'Dropout']
+    """
+    return [m for m in model.modules() if isinstance(m, (DropLayer, *TORCH_DROPOUT))]
 
 
 def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int, block_size: int,
@@ -147,17 +165,140 @@ def patch_cnn(dropout: str = "none", p: float = 0.0, placement: str = "all", *, 
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
 
 
-def dropout_layers(model: nn.Module) -> list[nn.Module]:
-    """The dropout layers of ``model`` (this package's, PyTorch's and DropBlock), in order.
+
+# -- the U-Net -------------------------------------------------------------------------------------
+
+def _conv_block(c_in: int, c_out: int, batch_norm: bool) -> nn.Sequential:
+    """Two 3 × 3 convolutions, each followed by [BatchNorm and] a ReLU."""
+    layers = []
+    for a, b in ((c_in, c_out), (c_out, c_out)):
+        layers += [nn.Conv2d(a, b, 3, padding=1, bias=not batch_norm)]
+        layers += [nn.BatchNorm2d(b)] if batch_norm else []
+        layers += [nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+class UpBlock(nn.Module):
+    """One decoder step of a U-Net: up-sample, concatenate the (dropped-out) skip, two convolutions.
+
+    ``forward(x, skip)`` computes ``convs(cat([up(x), skip_dropout(skip)]))``: the dropout acts on
+    the skip tensor only, never on the up-sampled path.
+
+    Args:
+        in_channels: channels of ``x`` (the coarser map).
+        skip_channels: channels of ``skip`` (the encoder's map at the finer resolution).
+        out_channels: channels out.
+        skip_dropout: a module applied to the skip tensor (``None``: none).
+        batch_norm: BatchNorm after each convolution.
+
+    Shape:
+        - x: :math:`(N, C_{in}, H, W)`; skip: :math:`(N, C_{skip}, 2H, 2W)`.
+        - Output: :math:`(N, C_{out}, 2H, 2W)`.
 
     Examples::
 
-        >>> [type(m).__name__ for m in dropout_layers(mnist1d_cnn("element", 0.1, "all"))]
-        ['Dropout', 'Dropout', 'Dropout']
+        >>> up = UpBlock(16, 8, 8, skip_dropout=SpatialDropout2d(0.5))
+        >>> up(torch.randn(2, 16, 4, 4), torch.randn(2, 8, 8, 8)).shape
+        torch.Size([2, 8, 8, 8])
     """
-    from torch.nn.modules.dropout import _DropoutNd
 
-    import spatialdrop_edu as sde
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int, skip_dropout: nn.Module | None = None,
+                 batch_norm: bool = True):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2)
+        self.skip_dropout = skip_dropout if skip_dropout is not None else nn.Identity()
+        self.convs = _conv_block(out_channels + skip_channels, out_channels, batch_norm)
 
-    kinds = (sde.Dropout, _DropoutNd, sde.DropBlock1d, sde.DropBlock2d)
-    return [m for m in model.modules() if isinstance(m, kinds)]
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.convs(torch.cat([self.up(x), self.skip_dropout(skip)], dim=1))
+
+
+class TinyUNet(nn.Module):
+    r"""A two-level U-Net denoiser whose skip connections carry a dropout layer of a chosen variant.
+
+    Encoder: ``enc1`` (full resolution, ``channels``), max-pool, ``enc2`` (half, ``2 channels``),
+    max-pool, ``bottleneck`` (quarter, ``4 channels``). Decoder: ``up2`` takes the bottleneck and the
+    skip ``skip2 = enc2(...)``, ``up1`` takes that and ``skip1 = enc1(x)``; a 1 × 1 convolution
+    gives the clean image. The network predicts the clean patch itself (no global residual), as in
+    the story chapter 8 rebuilds (Ronneberger, Fischer and Brox, 2015, for the U-Net).
+
+    Args:
+        dropout: the skip dropout, one of :data:`VARIANTS`.
+        p: its drop probability.
+        placement: one of :data:`SKIP_PLACEMENTS`: ``"top"`` (only the full-resolution skip,
+            ``skip1``) or ``"all"`` (both skips).
+        channels: feature maps of the first level.
+        block_size: block side of ``"dropblock"``.
+        batch_norm: BatchNorm after each convolution.
+
+    Shape:
+        - Input: :math:`(N, 1, H, W)`, ``H`` and ``W`` multiples of 4.
+        - Output: :math:`(N, 1, H, W)`.
+
+    Paths can be switched off at test time, replaced by zeros (:data:`PATHS`, :meth:`ablated`):
+    ``"skip1"`` and ``"skip2"`` that skip tensor, ``"skips"`` both, ``"bottleneck"`` the
+    bottleneck's output. The attribute ``ablate`` holds the paths switched off (none by default).
+
+    Examples::
+
+        >>> net = TinyUNet("spatial", 0.3, "all", channels=8)
+        >>> net(torch.randn(2, 1, 16, 16)).shape, [type(m).__name__ for m in dropout_layers(net)]
+        (torch.Size([2, 1, 16, 16]), ['SpatialDropout2d', 'SpatialDropout2d'])
+        >>> sum(w.numel() for w in net.parameters())
+        29481
+    """
+
+    #: The paths :meth:`ablated` can switch off.
+    PATHS = ("skips", "skip1", "skip2", "bottleneck")
+
+    def __init__(self, dropout: str = "none", p: float = 0.0, placement: str = "top", *, channels: int = 8,
+                 block_size: int = 3, batch_norm: bool = True):
+        super().__init__()
+        check_choice(dropout, VARIANTS, "dropout")
+        check_choice(placement, SKIP_PLACEMENTS, "placement")
+        p = check_probability(p)
+        c = check_positive_int(channels, "channels", "feature maps of the first level")
+        self.enc1 = _conv_block(1, c, batch_norm)
+        self.enc2 = _conv_block(c, 2 * c, batch_norm)
+        self.bottleneck = _conv_block(2 * c, 4 * c, batch_norm)
+        drop2 = make_dropout(dropout, p, 2, block_size) if placement == "all" else None
+        self.up2 = UpBlock(4 * c, 2 * c, 2 * c, drop2, batch_norm)
+        self.up1 = UpBlock(2 * c, c, c, make_dropout(dropout, p, 2, block_size), batch_norm)
+        self.head = nn.Conv2d(c, 1, 1)
+        self.ablate: set = set()
+
+    @contextlib.contextmanager
+    def ablated(self, *paths: str):
+        """Switch the named paths off (replace them by zeros) inside a ``with`` block; they come back after.
+
+        Args:
+            paths: names from :data:`PATHS`.
+
+        Examples::
+
+            >>> net = TinyUNet(channels=4).eval()
+            >>> with net.ablated("skip1", "skip2"):
+            ...     net.ablate == {"skip1", "skip2"}
+            True
+            >>> net.ablate
+            set()
+        """
+        for path in paths:
+            check_choice(path, self.PATHS, "paths[]")
+        previous, self.ablate = self.ablate, set(paths)
+        try:
+            yield self
+        finally:
+            self.ablate = previous
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skip1 = self.enc1(x)
+        skip2 = self.enc2(F.max_pool2d(skip1, 2))
+        deep = self.bottleneck(F.max_pool2d(skip2, 2))
+        if "bottleneck" in self.ablate:
+            deep = torch.zeros_like(deep)
+        if self.ablate & {"skips", "skip2"}:
+            skip2 = torch.zeros_like(skip2)
+        if self.ablate & {"skips", "skip1"}:
+            skip1 = torch.zeros_like(skip1)
+        return self.head(self.up1(self.up2(deep, skip2), skip1))

@@ -112,7 +112,8 @@ def study_meta(records, **notes) -> dict:
         ``dict``, with, for each provenance field (``device``, ``torch``, ``cpu``, ``cpu_capability``,
         ``cpu_threads``, ``pins``, ``platform``, versions, ``commit``), its value where every run agrees, else
         the list of the values found, in order of first appearance (``None``: not recorded); ``runs``;
-        ``run_seconds`` (the runs' ``wall_time`` summed); ``finished`` (the day the last run finished); then ``notes``, sorted by name.
+        ``run_seconds`` (the runs' ``wall_time`` summed); ``finished`` (the day the last run finished); then
+        ``notes``, sorted by name.
 
     Examples::
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import check_choice, check_positive_int, check_probability, check_seed
-from ..analysis.frameworks import conv_feature_maps, resize_image
+from ..analysis.frameworks import resize_image, seeded_feature_maps
 from ..analysis.masks import layer_mask
-from ..analysis.photos import PHOTOS, load_photo
 from ..layers.dropout import Dropout, SpatialDropout2d
+from ..photos import PHOTOS, load_photo
 from ..plotting import draw_channel_masks
 from ._live import live_widget, rate_slider, seed_slider
 
@@ -32,7 +32,7 @@ def feature_map_dropout_demo(p: float = 0.5, seed: int = 0, photo: str = "camera
         p: drop probability, in ``[0, 1]``.
         seed: seed of both masks (drawn with :func:`~spatialdrop_edu.analysis.masks.layer_mask`,
             so the spatial mask is the one ``torch.nn.Dropout2d`` draws under this seed on the CPU).
-        photo: a name from :data:`~spatialdrop_edu.analysis.photos.PHOTOS`.
+        photo: a name from :data:`~spatialdrop_edu.photos.PHOTOS`.
         channels: number of feature maps.
         size: longer side of the resized photo, in pixels.
         filter_seed: seed of the conv filters (fixed: the widget varies only the masks).
@@ -56,7 +56,7 @@ def feature_map_dropout_demo(p: float = 0.5, seed: int = 0, photo: str = "camera
     channels = check_positive_int(channels, "channels", "the number of feature maps")
     size = check_positive_int(size, "size", "the longer side in pixels")
     image = load_photo(photo)
-    features = conv_feature_maps(image, channels=channels, size=size, seed=check_seed(filter_seed, "filter_seed"))
+    features = seeded_feature_maps(image, channels=channels, size=size, seed=check_seed(filter_seed, "filter_seed"))
     element = layer_mask(Dropout(p), features, seed=seed)[0]
     spatial = layer_mask(SpatialDropout2d(p), features, seed=seed)[0]
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)

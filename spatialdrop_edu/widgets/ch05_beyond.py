@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from .._validation import check_choice, check_positive_int, check_probability, check_seed
-from ..analysis.photos import PHOTOS, load_photo
 from ..layers.dropblock import block_gamma, drop_block, expected_drop_fraction, keep_probability
+from ..photos import PHOTOS, load_photo
 from ._live import live_widget, rate_slider, seed_slider
 
 __all__ = ["FEATURES", "dropblock_demo", "dropblock_twin", "dropblock_widget", "feature_maps", "plot_dropblock_demo",
@@ -76,7 +76,7 @@ def dropblock_demo(block_size: int = 5, p: float = 0.2, seed: int = 0, *, photo:
         block_size: side of a block, 1 to ``size`` (larger is clamped to the map by the layer and allowed here).
         p: drop probability, in ``[0, 1]``.
         seed: seed of the block mask.
-        photo: one of the bundled photos (:data:`~spatialdrop_edu.analysis.photos.PHOTOS`).
+        photo: one of the bundled photos (:data:`~spatialdrop_edu.photos.PHOTOS`).
         size: side of the feature maps.
 
     Returns:

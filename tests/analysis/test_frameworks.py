@@ -78,13 +78,13 @@ def test_describe_call_reports_noise_shape_warning_and_error():
     assert not refused["ok"] and refused["noise_shape"] is None and refused["error"].startswith("ValueError")
 
 
-def test_conv_feature_maps_are_seeded_sized_and_non_negative():
+def test_seeded_feature_maps_are_seeded_sized_and_non_negative():
     img = np.random.default_rng(0).random((30, 60))
-    a = fw.conv_feature_maps(img, channels=3, kernel_size=3, seed=1, size=20)
+    a = fw.seeded_feature_maps(img, channels=3, kernel_size=3, seed=1, size=20)
     assert a.shape == (1, 3, 10, 20) and a.dtype == torch.float32 and (a >= 0).all()
-    assert torch.equal(a, fw.conv_feature_maps(img, channels=3, kernel_size=3, seed=1, size=20))
-    assert not torch.equal(a, fw.conv_feature_maps(img, channels=3, kernel_size=3, seed=2, size=20))
-    flat = fw.conv_feature_maps(np.full((16, 16), 0.7), channels=2, size=16)
+    assert torch.equal(a, fw.seeded_feature_maps(img, channels=3, kernel_size=3, seed=1, size=20))
+    assert not torch.equal(a, fw.seeded_feature_maps(img, channels=3, kernel_size=3, seed=2, size=20))
+    flat = fw.seeded_feature_maps(np.full((16, 16), 0.7), channels=2, size=16)
     assert torch.allclose(flat, torch.zeros_like(flat), atol=1e-5)      # zero-mean filters see no edge in a flat image
 
 
@@ -94,9 +94,9 @@ def test_conv_feature_maps_are_seeded_sized_and_non_negative():
     ({"image": np.zeros((4, 4)), "channels": 0}, "channels"),
     ({"image": np.zeros((4, 4)), "size": 0}, "size"),
 ])
-def test_conv_feature_maps_validates(kwargs, match):
+def test_seeded_feature_maps_validates(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        fw.conv_feature_maps(**kwargs)
+        fw.seeded_feature_maps(**kwargs)
 
 
 def test_resize_image_keeps_the_mean_of_blocks():

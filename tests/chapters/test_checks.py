@@ -9,6 +9,7 @@ import torch
 from spatialdrop_edu import checks
 from spatialdrop_edu.checks import ExerciseFailure
 
+from helpers import fails_with, passes
 
 # ----------------------------------------------------------------------------- reference solutions
 
@@ -47,15 +48,6 @@ def ref_word_types(ids, table, p, rng):
     return np.where(kept[..., None], table[ids] / (1 - p), 0.0)
 
 
-def fails_with(check, answer, *fragments):
-    with pytest.raises(ExerciseFailure) as info:
-        check(answer)
-    message = str(info.value)
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
-
-
 def test_exercise_failure_is_an_assertion_error():
     assert issubclass(ExerciseFailure, AssertionError)
 
@@ -74,9 +66,7 @@ def test_exercise_failure_is_an_assertion_error():
     ],
 )
 def test_reference_solutions_pass_and_print_one_correct_line(check, answer, capsys):
-    assert check(answer) is None
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("Correct:")
+    passes(check, answer, capsys=capsys)
 
 
 # ----------------------------------------------------------------------------- 1.1
@@ -273,7 +263,8 @@ def test_coin_flips_needs_a_dict():
 
 
 def test_noise_dropout_ignoring_noise_shape_is_told_to_broadcast():
-    fails_with(checks.check_noise_shape_dropout, lambda x, p, ns, rng: ref_inverted(x, p, rng), "varies along axis", "broadcast")
+    fails_with(checks.check_noise_shape_dropout, lambda x, p, ns, rng: ref_inverted(x, p, rng), "varies along axis",
+               "broadcast")
 
 
 def test_noise_dropout_unscaled_is_told_to_scale():

@@ -10,8 +10,9 @@ from torch import nn
 
 import spatialdrop_edu as sde
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure
 from spatialdrop_edu.training import mean_ci, t_quantile
+
+from helpers import OwnCoins, fails_with, passes
 
 
 def block(first_drop=None, late_drop=None, before=None):
@@ -41,13 +42,6 @@ def ref_is_noise(a, b):
     return bool(abs(mean) <= half)
 
 
-def fails_with(check, answer, *fragments):
-    with pytest.raises(ExerciseFailure) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
-
-
 @pytest.mark.parametrize("check, answer", [
     (checks.check_dropout_placement, ref_placement),
     (checks.check_dropout_placement, lambda p: block(nn.Dropout1d(p))),
@@ -59,28 +53,14 @@ def fails_with(check, answer, *fragments):
     (checks.check_is_noise, ref_is_noise),
 ])
 def test_reference_answers_pass_with_one_correct_line(check, answer, capsys):
-    assert check(answer) is None
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("Correct:")
+    passes(check, answer, capsys=capsys)
 
 
 @pytest.mark.parametrize("stream", range(20))
 def test_correct_placement_with_other_random_streams_passes(stream, capsys):
     """A correct layer drawing its coins from an unrelated generator passes: the rate bound is ~5 sigma wide."""
     g = torch.Generator().manual_seed(5000 + stream)
-
-    class OwnCoins(nn.Module):
-        def __init__(self, p):
-            super().__init__()
-            self.p = p
-
-        def forward(self, x):
-            if not self.training:
-                return x
-            keep = (torch.rand(x.shape[:2] + (1,), generator=g) >= self.p).to(x.dtype)
-            return x * keep / (1 - self.p)
-
-    checks.check_dropout_placement(lambda p: block(OwnCoins(p)))
+    checks.check_dropout_placement(lambda p: block(OwnCoins(p, g)))
     assert "Correct:" in capsys.readouterr().out
 
 

@@ -7,8 +7,10 @@ from torch import nn
 
 import spatialdrop_edu as sde
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure
-from spatialdrop_edu.training.images import augment_batch, dihedral, region_corners
+from spatialdrop_edu.training.augment import augment_batch, dihedral
+from spatialdrop_edu.training.data import region_corners
+
+from helpers import OwnCoins, fails_with, passes
 
 
 def model(early=None, late=None, after_pool=None):
@@ -28,13 +30,6 @@ def ref_augment(x, generator):
     return augment_batch(x, "dihedral", generator)
 
 
-def fails_with(check, answer, *fragments):
-    with pytest.raises(ExerciseFailure) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
-
-
 @pytest.mark.parametrize("check, answer", [
     (checks.check_late_spatial_dropout, lambda p: model(late=sde.SpatialDropout2d(p))),
     (checks.check_late_spatial_dropout, lambda p: model(late=nn.Dropout2d(p))),
@@ -42,9 +37,7 @@ def fails_with(check, answer, *fragments):
     (checks.check_augment, ref_augment),
 ])
 def test_reference_answers_pass_with_one_correct_line(check, answer, capsys):
-    assert check(answer) is None
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1 and out[0].startswith("Correct:")
+    passes(check, answer, capsys=capsys)
 
 
 @pytest.mark.parametrize("answer, fragment", [
@@ -72,19 +65,7 @@ def test_functional_dropout_in_eval_mode_is_caught():
 @pytest.mark.parametrize("stream", range(20))
 def test_correct_answers_with_other_random_streams_pass(stream, capsys):
     g = torch.Generator().manual_seed(9000 + stream)
-
-    class OwnCoins(nn.Module):
-        def __init__(self, p):
-            super().__init__()
-            self.p = p
-
-        def forward(self, x):
-            if not self.training:
-                return x
-            keep = (torch.rand(x.shape[:2] + (1, 1), generator=g) >= self.p).to(x.dtype)
-            return x * keep / (1 - self.p)
-
-    checks.check_late_spatial_dropout(lambda p: model(late=OwnCoins(p)))
+    checks.check_late_spatial_dropout(lambda p: model(late=OwnCoins(p, g)))
     h = torch.Generator().manual_seed(7000 + stream)
 
     def own_augment(x, generator):

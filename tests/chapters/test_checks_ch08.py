@@ -9,16 +9,9 @@ from torch import nn
 
 import spatialdrop_edu as sde
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure
-from spatialdrop_edu.training import dropout_layers
+from spatialdrop_edu.training import dropout_layers, mc_predict
 
-
-def fails_with(check, answer, *fragments):
-    with pytest.raises(ExerciseFailure) as info:
-        check(answer)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
-
+from helpers import OwnCoins, fails_with, passes
 
 # -- 8.1 PSNR -----------------------------------------------------------------------------------
 
@@ -32,11 +25,8 @@ def numpy_psnr(estimate, target, data_range=1.0):
 
 
 def test_psnr_references_pass(capsys):
-    checks.check_psnr(ref_psnr)
-    checks.check_psnr(numpy_psnr)
-    checks.check_psnr(lambda e, t, r=1.0: 20 * torch.log10(r / torch.sqrt(torch.mean((e - t) ** 2))))
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 3 and all(line.startswith("Correct:") for line in out)
+    passes(checks.check_psnr, ref_psnr, numpy_psnr,
+           lambda e, t, r=1.0: 20 * torch.log10(r / torch.sqrt(torch.mean((e - t) ** 2))), capsys=capsys)
 
 
 @pytest.mark.parametrize("answer, fragment", [
@@ -78,28 +68,13 @@ def make_block(drop_skip=None, drop_up=None, drop_cat=None, order="up_first", fu
 
 
 def test_skip_dropout_references_pass(capsys):
-    checks.check_skip_dropout(make_block(sde.SpatialDropout2d))
-    checks.check_skip_dropout(make_block(nn.Dropout2d))
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 2 and all(line.startswith("Correct:") for line in out)
+    passes(checks.check_skip_dropout, make_block(sde.SpatialDropout2d), make_block(nn.Dropout2d), capsys=capsys)
 
 
 @pytest.mark.parametrize("stream", range(20))
 def test_skip_dropout_with_other_random_streams_passes(stream, capsys):
     g = torch.Generator().manual_seed(8000 + stream)
-
-    class OwnCoins(nn.Module):
-        def __init__(self, p):
-            super().__init__()
-            self.p = p
-
-        def forward(self, x):
-            if not self.training:
-                return x
-            keep = (torch.rand(x.shape[:2] + (1, 1), generator=g) >= self.p).to(x.dtype)
-            return x * keep / (1 - self.p)
-
-    checks.check_skip_dropout(make_block(OwnCoins))
+    checks.check_skip_dropout(make_block(lambda p: OwnCoins(p, g)))
     assert "Correct:" in capsys.readouterr().out
 
 
@@ -130,17 +105,7 @@ def ref_mc(model, x, passes):
 
 
 def test_mc_references_pass(capsys):
-    checks.check_mc_predict(ref_mc)
-
-    def biased(model, x, passes):
-        mean, _ = ref_mc(model, x, passes)
-        return mean, None
-
-    from spatialdrop_edu.training import denoising
-
-    checks.check_mc_predict(lambda m, x, n: denoising.mc_predict(m, x, n))     # ddof 0, the library's own
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 2 and all(line.startswith("Correct:") for line in out)
+    passes(checks.check_mc_predict, ref_mc, lambda m, x, n: mc_predict(m, x, n), capsys=capsys)   # ddof 1, and 0
 
 
 def whole_train(model, x, passes):
@@ -163,12 +128,8 @@ def wrong_axis(model, x, passes):
 
 
 def variance(model, x, passes):
-    model.eval()
-    for layer in dropout_layers(model):
-        layer.train()
-    with torch.no_grad():
-        outs = torch.stack([model(x) for _ in range(passes)])
-    return outs.mean(0), outs.var(0)
+    mean, std = ref_mc(model, x, passes)
+    return mean, std ** 2
 
 
 def one_pass_too_many(model, x, passes):

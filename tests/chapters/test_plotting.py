@@ -1,20 +1,10 @@
 """Figure helpers: the right panels, labels, markers and counts, and clear errors on bad input."""
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from spatialdrop_edu import plotting  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from spatialdrop_edu import plotting
 
 
 @pytest.mark.parametrize(

@@ -2,27 +2,13 @@
 
 import math
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
+from spatialdrop_edu import widgets
+from spatialdrop_edu.analysis.zero_counts import enumerate_zero_counts, zero_count_pmf
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from spatialdrop_edu import widgets  # noqa: E402
-from spatialdrop_edu.analysis.zero_counts import enumerate_zero_counts, zero_count_pmf  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def titled_axes(fig):
-    return [ax for ax in fig.axes if ax.get_title()]
-
+from helpers import seed_extremes_reproduce, titled_axes
 
 # ----------------------------------------------------------------------------- chapter 1
 
@@ -238,13 +224,7 @@ def test_noise_shape_widget_rate_extremes():
 
 def test_noise_shape_widget_seed_extremes_change_the_mask_reproducibly():
     w = widgets.noise_shape_widget("4, 8, 3, 3", draws=20)
-    c = controls(w)
-    c["seed"].value = 99
-    m99 = w.result["mask"].copy()
-    c["seed"].value = 0
-    m0 = w.result["mask"].copy()
-    c["seed"].value = 99
-    assert np.array_equal(w.result["mask"], m99) and not np.array_equal(m0, m99)
+    seed_extremes_reproduce(w, controls(w)["seed"], "mask")
 
 
 def test_noise_shape_widget_smallest_and_largest_shapes():

@@ -1,24 +1,11 @@
 """Chapter 3's widget, driven control by control to its extremes, plus its computation and static twin."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
+from spatialdrop_edu import widgets
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from spatialdrop_edu import widgets  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
-
-
-def titled_axes(fig):
-    return [ax for ax in fig.axes if ax.get_title()]
+from helpers import titled_axes
 
 
 def test_widget_controls_and_initial_state():

@@ -1,22 +1,11 @@
 """Chapter 4's widget, driven control by control to its extremes, plus its computation and static twin."""
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-
-from spatialdrop_edu import widgets  # noqa: E402
-from spatialdrop_edu.widgets.ch04_spatial_dropout import WIDGET_PHOTOS  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from spatialdrop_edu import widgets
+from spatialdrop_edu.widgets.ch04_spatial_dropout import WIDGET_PHOTOS
 
 
 @pytest.fixture(scope="module")

@@ -1,20 +1,11 @@
 """Chapter 5's widget, driven control by control to its extremes, plus its computation and static twin."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
+from spatialdrop_edu import widgets
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from spatialdrop_edu import widgets  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from helpers import seed_extremes_reproduce
 
 
 def controls(w):
@@ -75,13 +66,7 @@ def test_rate_extremes():
 
 def test_seed_extremes_are_reproducible():
     w = widgets.dropblock_widget(size=16)
-    c = controls(w)
-    c["seed"].value = 99
-    d99 = w.result["dropped"].copy()
-    c["seed"].value = 0
-    d0 = w.result["dropped"].copy()
-    c["seed"].value = 99
-    assert np.array_equal(w.result["dropped"], d99) and not np.array_equal(d0, d99)
+    seed_extremes_reproduce(w, controls(w)["seed"], "dropped")
 
 
 def test_invalid_arguments_are_refused_with_their_names():

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 import spatialdrop_edu as sde
 from spatialdrop_edu.layers.dropblock import block_gamma, expected_drop_fraction, keep_probability
+
 from stats import SIGMAS, binomial_fraction_bound
 
 
@@ -277,13 +278,14 @@ def test_linear_schedule_and_setting_p_on_a_model():
         (lambda: sde.DropBlock2d("0.1"), TypeError, "p must be a real number"),
         (lambda: sde.DropBlock2d(float("nan")), ValueError, "p must be a probability"),
         (lambda: sde.DropBlock2d(0.1, 0), ValueError, "block_size must be a positive int"),
-        (lambda: sde.DropBlock2d(0.1, 2.5), ValueError, "block_size must be a positive int"),
-        (lambda: sde.DropBlock2d(0.1, True), ValueError, "block_size must be a positive int"),
+        (lambda: sde.DropBlock2d(0.1, 2.5), TypeError, "block_size must be a positive int"),
+        (lambda: sde.DropBlock2d(0.1, True), TypeError, "block_size must be a positive int"),
         (lambda: sde.DropBlock1d(0.1, 3, "channels_last"), TypeError, "inplace must be True or False"),
         (lambda: sde.DropBlock2d(0.1, 3, data_format="NHWC"), ValueError, "data_format must be"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, -3), ValueError, "block_size must be a positive int"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), -0.1, 3), ValueError, "p must be a probability"),
-        (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, spatial_dims=3), ValueError, "spatial_dims must be 1 or 2"),
+        (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, spatial_dims=3), ValueError,
+         "spatial_dims must be 1 or 2"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, generator=0), TypeError, "generator must be None"),
         (lambda: sde.drop_block(torch.ones(3, 5, 5), 0.1, 3), ValueError, "batched rank-4 input"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5, dtype=torch.long), 0.1, 3), TypeError, "floating-point"),

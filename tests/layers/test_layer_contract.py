@@ -13,6 +13,8 @@ import torch
 
 import spatialdrop_edu as sde
 
+from stats import SIGMAS
+
 LAYERS = [
     ("Dropout", lambda p: sde.Dropout(p), (4, 6, 5, 5)),
     ("Dropout noise_shape", lambda p: sde.Dropout(p, noise_shape=(None, None, 1, 1)), (4, 6, 5, 5)),
@@ -26,7 +28,6 @@ LAYERS = [
     ("DropBlock2d channels_last", lambda p: sde.DropBlock2d(p, 3, data_format="channels_last"), (4, 7, 7, 6)),
 ]
 IDS = [name for name, _, _ in LAYERS]
-SIGMAS = 5.0
 
 
 def run(layer, x, seed=0):

@@ -1,6 +1,7 @@
 """Training data: MNIST-1D built offline and deterministic, patch sets from disjoint photo regions, IDX parsing."""
 
 import gzip
+import math
 import random
 import struct
 
@@ -8,8 +9,18 @@ import numpy as np
 import pytest
 import torch
 
+from spatialdrop_edu.photos import load_photo
 from spatialdrop_edu.training import data as tdata
-from spatialdrop_edu.training import face_patches, load_fashion_mnist, load_mnist1d, read_idx, texture_patches
+from spatialdrop_edu.training.data import (
+    denoising_patches,
+    face_patches,
+    load_fashion_mnist,
+    load_mnist1d,
+    per_class_subset,
+    read_idx,
+    region_corners,
+    texture_patches,
+)
 
 
 def test_mnist1d_shapes_labels_and_sizes():
@@ -68,8 +79,6 @@ def test_mnist1d_rejects_bad_sizes(kwargs, fragment):
 
 def test_texture_regions_are_disjoint_no_patch_crosses_the_line():
     """Patches are located by exact matching in the photo; every train patch lies wholly above the split row."""
-    from spatialdrop_edu.analysis.photos import load_photo
-
     patch, stride, test_fraction = 32, 16, 0.25
     d = texture_patches(("brick", "grass", "gravel"), patch=patch, stride=stride, test_fraction=test_fraction)
     for label, name in enumerate(("brick", "grass", "gravel")):
@@ -98,11 +107,78 @@ def test_texture_patches_counts_and_labels():
         texture_patches(("brick", "nope"))
 
 
+@pytest.mark.parametrize("height, width, patch, stride, cut", [(64, 64, 16, 16, 48), (50, 31, 7, 3, 33),
+                                                               (20, 20, 5, 1, 10)])
+def test_region_corners_of_two_bands_never_share_a_pixel_and_miss_no_window(height, width, patch, stride, cut):
+    top = region_corners(height, width, patch, stride, (0, cut))
+    bottom = region_corners(height, width, patch, stride, (cut, height))
+    used = np.zeros((height, width), bool)
+    for r, c in top:
+        assert r + patch <= cut and c + patch <= width
+        used[r:r + patch, c:c + patch] = True
+    assert not any(used[r:r + patch, c:c + patch].any() for r, c in bottom)
+    rows = len(range(0, cut - patch + 1, stride))
+    assert len(top) == rows * len(range(0, width - patch + 1, stride))
+    with pytest.raises(ValueError, match="rows must satisfy"):
+        region_corners(height, width, patch, stride, (cut, height + 1))
+
+
+def test_per_class_subset_keeps_n_of_each_class():
+    x, y = torch.arange(30.)[:, None], torch.tensor([0] * 10 + [1] * 12 + [2] * 8)
+    xs, ys = per_class_subset((x, y), 4, seed=3)
+    assert ys.bincount().tolist() == [4, 4, 4] and torch.equal(xs[:, 0].long(), torch.nonzero(
+        torch.isin(torch.arange(30), xs[:, 0].long())).flatten())
+    assert per_class_subset((x, y), None, seed=0)[0] is x
+
+
 def test_face_patches_disjoint_images_and_balanced_labels():
     d = face_patches(seed=0)
     allx = torch.cat([d.train[0], d.val[0], d.test[0]]).reshape(200, -1)
     assert len(torch.unique(allx, dim=0)) == 200                  # every image exactly once
     assert int(torch.cat([d.train[1], d.val[1], d.test[1]]).sum()) == 100
+
+
+def test_denoising_train_and_test_patches_come_from_disjoint_rows():
+    """Every test patch appears in the photo's bottom quarter and no training patch does."""
+    data = denoising_patches(("camera",), patch=16, stride=8, val_fraction=0.2)
+    image = load_photo("camera")
+    split = int(round(image.shape[0] * 0.75))
+
+    def rows_of(p):
+        windows = np.lib.stride_tricks.sliding_window_view(image, (16, 16))
+        hit = np.argwhere(np.all(np.isclose(windows, p.numpy()[0], atol=1e-6), axis=(2, 3)))
+        assert len(hit), "patch not found in the photo"
+        return hit[:, 0]
+
+    for p in data.train[:20]:
+        assert rows_of(p).max() + 16 <= split
+    for p in data.test[1][:20]:
+        assert rows_of(p).min() >= split
+
+
+def test_denoising_noise_has_the_given_sigma_and_is_fixed_by_the_seed():
+    a = denoising_patches(("camera",), patch=16, sigma=0.1, seed=3)
+    b = denoising_patches(("camera",), patch=16, sigma=0.1, seed=3)
+    c = denoising_patches(("camera",), patch=16, sigma=0.1, seed=4)
+    noise = a.test[0] - a.test[1]
+    n = noise.numel()
+    assert abs(float(noise.std()) - 0.1) < 5 * 0.1 / math.sqrt(2 * n)     # 5 sigma of the sample std
+    assert abs(float(noise.mean())) < 5 * 0.1 / math.sqrt(n)
+    assert torch.equal(a.test[0], b.test[0]) and not torch.equal(a.test[0], c.test[0])
+    assert torch.equal(a.test[1], c.test[1])           # the clean test set does not depend on the seed
+
+
+def test_denoising_subsets_and_bad_arguments():
+    data = denoising_patches(("camera",), patch=16, max_train=10, max_val=5, max_test=7)
+    assert (len(data.train), len(data.val[0]), len(data.test[0])) == (10, 5, 7)
+    with pytest.raises(ValueError, match="multiple of 4"):
+        denoising_patches(("camera",), patch=18)
+    with pytest.raises(ValueError, match="sigma"):
+        denoising_patches(("camera",), sigma=0)
+    with pytest.raises(TypeError, match="sigma"):
+        denoising_patches(("camera",), sigma="0.2")
+    with pytest.raises(ValueError, match="photos"):
+        denoising_patches(("nope",))
 
 
 def _write_idx(path, array, code):

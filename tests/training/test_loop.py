@@ -1,10 +1,13 @@
-"""The training loop: deterministic on the CPU, early stopping restores the best epoch, metrics are consistent."""
+"""The training loop: deterministic on the CPU, early stopping restores the best epoch, metrics are consistent;
+its hooks, and evaluation mode restored module by module."""
 
 import pytest
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from spatialdrop_edu.training import evaluate, load_mnist1d, mnist1d_cnn, train
-from spatialdrop_edu.training.loop import METRICS
+from spatialdrop_edu.training import load_mnist1d, mnist1d_cnn, patch_cnn, patch_config, patch_data
+from spatialdrop_edu.training.loop import METRICS, eval_mode, evaluate, fit, predict, train, train_steps
 
 
 @pytest.fixture(scope="module")
@@ -12,7 +15,7 @@ def data():
     return load_mnist1d(train_size=200, val_size=100, seed=0)
 
 
-def fit(data, seed, **kwargs):
+def fit_cnn(data, seed, **kwargs):
     torch.manual_seed(seed)
     model = mnist1d_cnn("spatial", 0.3)
     history = train(model, data, seed=seed, device="cpu", **{"progress": False, **kwargs})
@@ -24,16 +27,16 @@ def strip_times(h):
 
 
 def test_same_seed_identical_history_and_weights(data):
-    m1, h1 = fit(data, 3, epochs=6, patience=None)
-    m2, h2 = fit(data, 3, epochs=6, patience=None)
+    m1, h1 = fit_cnn(data, 3, epochs=6, patience=None)
+    m2, h2 = fit_cnn(data, 3, epochs=6, patience=None)
     assert strip_times(h1) == strip_times(h2)
     assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
-    _, h3 = fit(data, 4, epochs=6, patience=None)
+    _, h3 = fit_cnn(data, 4, epochs=6, patience=None)
     assert h3["val_loss"] != h1["val_loss"]
 
 
 def test_history_shape_and_values(data):
-    _, h = fit(data, 0, epochs=5, patience=None)
+    _, h = fit_cnn(data, 0, epochs=5, patience=None)
     assert h["epoch"] == [1, 2, 3, 4, 5] and h["epochs_run"] == 5 and h["device"] == "cpu"
     for m in METRICS:
         assert len(h[m]) == 5
@@ -44,7 +47,7 @@ def test_history_shape_and_values(data):
 
 
 def test_early_stopping_stops_and_restores_best(data):
-    model, h = fit(data, 0, epochs=200, patience=3, lr=3e-2)
+    model, h = fit_cnn(data, 0, epochs=200, patience=3, lr=3e-2)
     assert h["epochs_run"] < 200
     assert h["epochs_run"] == h["best_epoch"] + 3           # stopped exactly `patience` epochs after the best
     assert all(v >= h["best_val_loss"] for v in h["val_loss"])
@@ -69,8 +72,53 @@ def test_bad_arguments(data, kwargs, fragment):
 
 
 def test_progress_bar_runs(data, capsys):
-    _, h = fit(data, 0, epochs=2, patience=None, progress=True)
+    _, h = fit_cnn(data, 0, epochs=2, patience=None, progress=True)
     assert h["epochs_run"] == 2
+
+
+def test_without_restore_best_the_last_weights_stay_and_with_patience_the_best_come_back():
+    data = patch_data(patch_config(train_per_class=5, val_per_class=10), 0)
+    torch.manual_seed(0)
+    model = patch_cnn(num_classes=3)
+    h = train(model, data, epochs=4, patience=None, restore_best=False, seed=0, device="cpu", progress=False)
+    assert h["epochs_run"] == 4 and h["kept_epoch"] == 4
+    assert evaluate(model, *data.val)[0] == pytest.approx(h["val_loss"][-1], rel=1e-5)
+    torch.manual_seed(0)
+    model = patch_cnn(num_classes=3)
+    h = train(model, data, epochs=6, patience=1, lr=0.3, seed=0, device="cpu", progress=False)   # lr 0.3 diverges
+    assert h["kept_epoch"] == h["best_epoch"] and h["epochs_run"] <= 6
+    assert evaluate(model, *data.val)[0] == pytest.approx(min(h["val_loss"]), rel=1e-5)
+
+
+def test_eval_mode_restores_every_modules_own_mode_even_on_error():
+    model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.BatchNorm1d(2)).train()
+    model[2].eval()                                                 # mixed modes, as MC dropout leaves them
+    with pytest.raises(RuntimeError):
+        with eval_mode(model):
+            assert not any(m.training for m in model.modules())
+            raise RuntimeError("inside")
+    assert [m.training for m in model.modules()] == [True, True, True, False]
+    x = torch.randn(3, 2)
+    assert torch.equal(predict(model, x), predict(model, x)) and model[1].training
+
+
+def test_train_steps_calls_its_hook_once_per_minibatch():
+    model = nn.Linear(1, 1)
+    seen = []
+    batches = [(torch.full((2, 1), float(i)), torch.zeros(2, 1)) for i in range(3)]
+    train_steps(model, torch.optim.SGD(model.parameters(), lr=0.0), batches, lambda m, b: F.mse_loss(m(b[0]), b[1]),
+                on_step=lambda loss, batch: seen.append((loss.item() >= 0, batch[0][0, 0].item())))
+    assert seen == [(True, 0.0), (True, 1.0), (True, 2.0)] and model.training
+
+
+def test_fit_monitors_either_direction_and_stops_after_patience():
+    model = nn.Linear(1, 1)
+    scores = iter([1.0, 3.0, 2.0, 2.5, 0.5, 9.0])
+    h = fit(model, torch.optim.SGD(model.parameters(), lr=0.0), lambda: [], lambda m, b: None, epochs=6,
+            evaluate=lambda: {"score": next(scores)}, monitor="score", higher_is_better=True, patience=2, device="cpu",
+            progress=False)
+    assert h["score"] == [1.0, 3.0, 2.0, 2.5] and h["best_epoch"] == 2 and h["best_score"] == 3.0
+    assert h["epochs_run"] == 4 and h["kept_epoch"] == 2 and list(h)[:3] == ["epoch", "score", "epoch_time"]
 
 
 @pytest.fixture
@@ -91,18 +139,19 @@ def notebook_bars(monkeypatch):
 
 
 def test_early_stopped_bar_ends_complete_green_and_says_so(data, notebook_bars):
-    _, h = fit(data, 0, epochs=200, patience=3, lr=3e-2, progress=True, desc="run A")
+    _, h = fit_cnn(data, 0, epochs=200, patience=3, lr=3e-2, progress=True, desc="run A")
     assert h["epochs_run"] < 200
     (bar,) = notebook_bars
     label, progress, _ = bar.container.children
     assert progress.bar_style == "success"                  # not "danger": red is for errors
     assert progress.value == progress.max == bar.n == bar.total == h["epochs_run"]
-    assert f"run A: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in label.value.replace("\u2007", " ")
+    label_text = label.value.replace("\u2007", " ")                # tqdm pads the label with figure spaces
+    assert f"run A: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in label_text
     assert bar.container.layout.visibility != "hidden"      # kept on screen, so the learner sees why it ended
 
 
 def test_bar_of_a_full_run_closes_as_before(data, notebook_bars):
-    fit(data, 0, epochs=2, patience=5, progress=True)
+    fit_cnn(data, 0, epochs=2, patience=5, progress=True)
     (bar,) = notebook_bars
     _, progress, _ = bar.container.children
     assert progress.bar_style != "danger" and progress.value == progress.max == 2
@@ -110,7 +159,7 @@ def test_bar_of_a_full_run_closes_as_before(data, notebook_bars):
 
 
 def test_early_stopped_bar_in_a_terminal_ends_at_100_percent(data, capsys):
-    _, h = fit(data, 0, epochs=200, patience=3, lr=3e-2, progress=True, desc="run B")
+    _, h = fit_cnn(data, 0, epochs=200, patience=3, lr=3e-2, progress=True, desc="run B")
     err = capsys.readouterr().err
     last = err.replace("\r", "\n").strip().splitlines()[-1]
     assert f"run B: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in last

@@ -1,10 +1,22 @@
-"""Model builders: the dropout variant, rate and placement are exactly what was asked, nothing else changes."""
+"""Model builders: the dropout variant, rate and placement are exactly what was asked, nothing else changes;
+the U-Net's skips carry the dropout and its paths can be switched off."""
 
 import pytest
 import torch
+from torch import nn
 
 import spatialdrop_edu as sde
-from spatialdrop_edu.training import PLACEMENTS, VARIANTS, dropout_layers, make_dropout, mnist1d_cnn, patch_cnn
+from spatialdrop_edu.training import (
+    PLACEMENTS,
+    VARIANTS,
+    TinyUNet,
+    denoising_config,
+    denoising_model,
+    dropout_layers,
+    make_dropout,
+    mnist1d_cnn,
+    patch_cnn,
+)
 
 BUILDERS = [(mnist1d_cnn, (6, 1, 40), 1), (patch_cnn, (6, 1, 16, 16), 2)]
 KIND = {("element", 1): sde.Dropout, ("spatial", 1): sde.SpatialDropout1d, ("dropblock", 1): sde.DropBlock1d,
@@ -97,3 +109,65 @@ def test_make_dropout_rejects_other_ranks():
     with pytest.raises(ValueError, match="spatial_dims"):
         make_dropout("spatial", 0.1, 3)
     assert isinstance(make_dropout("dropblock", 0.1, 2, block_size=5), sde.DropBlock2d)
+
+
+# -- the U-Net ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dropout, kind", [("element", "Dropout"), ("spatial", "SpatialDropout2d"),
+                                           ("dropblock", "DropBlock2d")])
+@pytest.mark.parametrize("placement, count", [("top", 1), ("all", 2)])
+def test_variant_and_placement_put_the_layers_on_the_skips(dropout, kind, placement, count):
+    net = TinyUNet(dropout, 0.3, placement, channels=4)
+    layers = dropout_layers(net)
+    assert [type(m).__name__ for m in layers] == [kind] * count
+    assert net.up1.skip_dropout is layers[-1]
+    assert isinstance(TinyUNet("none", 0.3).up1.skip_dropout, nn.Identity)
+    assert isinstance(TinyUNet("spatial", 0.0).up1.skip_dropout, nn.Identity)
+
+
+def test_spatial_skip_dropout_drops_whole_skip_maps_only():
+    """A hook on the last block's first conv: the up-sampled half untouched, skip maps zeroed whole."""
+    torch.manual_seed(0)
+    net = TinyUNet("spatial", 0.5, channels=4).train()
+    seen = {}
+    net.up1.convs[0].register_forward_pre_hook(lambda m, i: seen.__setitem__("x", i[0]))
+    net.enc1.register_forward_hook(lambda m, i, o: seen.__setitem__("skip", o))
+    net.up1.up.register_forward_hook(lambda m, i, o: seen.__setitem__("up", o))
+    net(torch.rand(8, 1, 16, 16))
+    x, skip, up = seen["x"], seen["skip"], seen["up"]
+    assert torch.equal(x[:, :4], up)
+    kept = x[:, 4:].flatten(2).abs().sum(-1) > 0
+    active = skip.flatten(2).abs().sum(-1) > 0
+    assert torch.allclose(x[:, 4:][kept], 2 * skip[kept])      # kept maps scaled by 1/(1-p)
+    assert (~kept & active).any() and kept.any()
+
+
+def test_ablation_zeroes_the_named_path():
+    net = TinyUNet(channels=4).eval()
+    seen = {}
+    net.up1.convs[0].register_forward_pre_hook(lambda m, i: seen.__setitem__("x", i[0]))
+    net.up2.register_forward_pre_hook(lambda m, i: seen.__setitem__("deep", i[0]))
+    x = torch.rand(2, 1, 16, 16)
+    with net.ablated("skip1"):
+        net(x)
+    assert torch.all(seen["x"][:, 4:] == 0) and seen["x"][:, :4].abs().sum() > 0
+    with net.ablated("bottleneck"):
+        net(x)
+    assert torch.all(seen["deep"] == 0)
+    assert net.ablate == set()                        # restored
+    with pytest.raises(ValueError, match="paths"):
+        with net.ablated("decoder"):
+            pass
+
+
+def test_unet_same_seed_same_weights_for_every_variant():
+    a = denoising_model(denoising_config(), 5)
+    b = denoising_model(denoising_config(dropout="dropblock", p=0.2), 5)
+    c = denoising_model(denoising_config(), 6)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+    assert not all(torch.equal(x, y) for x, y in zip(a.parameters(), c.parameters()))
+
+
+def test_dropout_layers_finds_torch_layers_too():
+    model = nn.Sequential(nn.Dropout(0.1), nn.Dropout2d(0.1), nn.AlphaDropout(0.1), sde.DropBlock2d(0.1, 3), nn.ReLU())
+    assert [type(m).__name__ for m in dropout_layers(model)] == ["Dropout", "Dropout2d", "AlphaDropout", "DropBlock2d"]

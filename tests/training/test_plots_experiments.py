@@ -2,13 +2,17 @@
 
 import json
 
-import matplotlib
 import pytest
 
-from spatialdrop_edu.training import (epoch_times, mnist1d_config, mnist1d_trial, plot_comparison,
-                                      plot_learning_curves, run_study, summarize)
-
-matplotlib.use("Agg")
+from spatialdrop_edu.training import (
+    epoch_times,
+    mnist1d_config,
+    mnist1d_trial,
+    plot_comparison,
+    plot_learning_curves,
+    run_study,
+    summarize,
+)
 
 TINY = {"train_size": 100, "val_size": 100, "epochs": 3, "patience": None}
 

@@ -12,8 +12,16 @@ import pytest
 import torch
 
 import spatialdrop_edu
-from spatialdrop_edu.training import (full_results, load_runs, local_results, run_study, shipped_results, study_cache,
-                                      study_meta, write_meta)
+from spatialdrop_edu.training import (
+    full_results,
+    load_runs,
+    local_results,
+    run_study,
+    shipped_results,
+    study_cache,
+    study_meta,
+    write_meta,
+)
 
 BOOK = Path(__file__).parents[2] / "book"
 CHAPTERS = ("06_train_mnist1d", "07_train_images", "08_unet_copycat")

@@ -22,17 +22,17 @@ import json
 
 import pytest
 
-from spatialdrop_edu.training import denoising, experiments, images, load_runs, shipped_results
+from spatialdrop_edu.training import experiments, load_runs, settings, shipped_results
 from spatialdrop_edu.training.workers import RunContext, call_run
 
 #: Per study: its run, its configuration builder, and the settings the chapter chooses (the rest are the toolkit's).
 STUDIES = {
-    "06_train_mnist1d": (experiments.mnist1d_trial, experiments.mnist1d_config,
+    "06_train_mnist1d": (experiments.mnist1d_trial, settings.mnist1d_config,
                          ("dropout", "p", "train_size", "epochs", "patience")),
-    "07_train_images": (images.patch_trial, images.patch_config,
+    "07_train_images": (experiments.patch_trial, settings.patch_config,
                         ("dataset", "data_root", "train_per_class", "val_per_class", "epochs", "dropout", "p",
                          "placement", "weight_decay", "augment", "patience")),
-    "08_unet_copycat": (denoising.denoising_trial, denoising.denoising_config,
+    "08_unet_copycat": (experiments.denoising_trial, settings.denoising_config,
                         ("dropout", "p", "placement", "patch", "stride", "sigma", "epochs", "max_train", "max_val",
                          "max_test", "mc_passes")),
 }

@@ -17,12 +17,12 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 import pytest
 import torch
 
-from spatialdrop_edu.training import images, run_study, study, study_executor
+from spatialdrop_edu.training import patch_config, patch_trial, run_study, study, study_executor
 from spatialdrop_edu.training.study import run_key
 
-TRIAL = functools.partial(images.patch_trial, device="cpu")
-PATCH_CONFIGS = [images.patch_config(epochs=2, train_per_class=5),
-                 images.patch_config(epochs=2, train_per_class=5, dropout="spatial", p=0.3)]
+TRIAL = functools.partial(patch_trial, device="cpu")
+PATCH_CONFIGS = [patch_config(epochs=2, train_per_class=5),
+                 patch_config(epochs=2, train_per_class=5, dropout="spatial", p=0.3)]
 TIMINGS = ("wall_time", "epoch_time")
 CONFIGS = [{"a": a} for a in (1, 2, 3)]
 SEEDS = [0, 1, 2, 3, 4]

@@ -1,0 +1,63 @@
+"""Helpers the test files share: a checker's failure, a dropout layer with its own coins, a figure's titled panels.
+
+(Bounds derived from distributions are in ``stats.py``; the instructor notebook of the course tools' tests in
+``exercise_fixtures.py``.) pytest's ``pythonpath`` setting puts ``tests/`` on the path: ``from helpers import ...``.
+"""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from spatialdrop_edu.checks import ExerciseFailure
+
+
+def fails_with(check, answer, *fragments) -> str:
+    """Run a checker on a wrong ``answer``: it must raise ``ExerciseFailure`` whose message holds every fragment."""
+    with pytest.raises(ExerciseFailure) as info:
+        check(answer)
+    message = str(info.value)
+    for fragment in fragments:
+        assert fragment in message, message
+    return message
+
+
+class OwnCoins(nn.Module):
+    """A correct spatial dropout (one coin per sample and channel) drawing its coins from its own generator.
+
+    A learner's layer need not share PyTorch's global random stream: the checkers must accept it.
+    """
+
+    def __init__(self, p: float, generator: torch.Generator):
+        super().__init__()
+        self.p, self.generator = p, generator
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x
+        shape = x.shape[:2] + (1,) * (x.dim() - 2)
+        keep = (torch.rand(shape, generator=self.generator) >= self.p).to(x.dtype)
+        return x * keep / (1 - self.p)
+
+
+def titled_axes(fig) -> list:
+    """The panels of a figure that carry a title (colour bars and empty axes do not)."""
+    return [ax for ax in fig.axes if ax.get_title()]
+
+
+def passes(check, *answers, capsys) -> None:
+    """Every answer passes the checker, which returns ``None`` and prints one line starting ``Correct:`` for each."""
+    for answer in answers:
+        assert check(answer) is None
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == len(answers) and all(line.startswith("Correct:") for line in out), out
+
+
+def seed_extremes_reproduce(widget, seed, key: str) -> None:
+    """The ``seed`` slider at 99, at 0, at 99 again: ``widget.result[key]`` comes back, and differs between the two."""
+    seed.value = 99
+    first = widget.result[key].copy()
+    seed.value = 0
+    other = widget.result[key].copy()
+    seed.value = 99
+    assert np.array_equal(widget.result[key], first) and not np.array_equal(other, first)
