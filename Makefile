@@ -117,7 +117,7 @@ browser-test: book $(NODE_STAMP)  ## the built website in headless Chromium
 	CHROMIUM=$(CHROMIUM) SITE_HTML=$(SITE_HTML) $(PY) -m pytest -p no:cacheprovider tests/browser
 
 # Both editions are checked in the browser: the student website is what instructors publish.
-test: unit notebooks notebooks-lax book browser-test  ## everything CI runs: unit, notebooks (two instruction sets), the book, both editions in Chromium
+test: lint unit notebooks notebooks-lax book browser-test  ## everything CI runs: lint, unit, notebooks (two instruction sets), the book, both editions in Chromium
 	$(if $(filter student,$(EDITION)),,$(MAKE) --no-print-directory browser-test EDITION=student)
 
 # Manual publishing to a gh-pages branch (a repository whose Pages source is that branch); the recommended route

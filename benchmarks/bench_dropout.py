@@ -46,8 +46,11 @@ CASES = [  # (operation, channels-first shape): typical conv shapes, a 1-D and a
     ("DropBlock2d", (256, 128, 14, 14)),
 ]
 QUICK_CASES = [
-    ("Dropout", (8, 16, 14, 14)), ("SpatialDropout2d", (8, 16, 14, 14)), ("SpatialDropout1d", (8, 16, 64)),
-    ("SpatialDropout3d", (2, 4, 4, 8, 8)), ("DropBlock2d", (8, 16, 14, 14)),
+    ("Dropout", (8, 16, 14, 14)),
+    ("SpatialDropout2d", (8, 16, 14, 14)),
+    ("SpatialDropout1d", (8, 16, 64)),
+    ("SpatialDropout3d", (2, 4, 4, 8, 8)),
+    ("DropBlock2d", (8, 16, 14, 14)),
 ]
 
 
@@ -56,34 +59,50 @@ def compiled_case(shape, p, mode, rounds, repeats, device, threads) -> dict:
     import spatialdrop_edu as sde
 
     torch.compiler.reset()
-    fns = {"ours (compiled)": torch.compile(sde.SpatialDropout2d(p).train()),
-           "torch.nn.Dropout2d (compiled)": torch.compile(torch.nn.Dropout2d(p).train())}
-    times = cost.time_layers(fns, torch.randn(shape, device=device), mode, rounds=rounds, repeats=repeats, warmup=3,
-                             threads=threads)
+    fns = {
+        "ours (compiled)": torch.compile(sde.SpatialDropout2d(p).train()),
+        "torch.nn.Dropout2d (compiled)": torch.compile(torch.nn.Dropout2d(p).train()),
+    }
+    times = cost.time_layers(
+        fns, torch.randn(shape, device=device), mode, rounds=rounds, repeats=repeats, warmup=3, threads=threads
+    )
     ref = "torch.nn.Dropout2d (compiled)"
     versus = {name: times.compare(name, ref) for name in fns}
-    return {"operation": "SpatialDropout2d under torch.compile", "shape": list(shape), "mode": mode,
-            "device": str(device), "p": p, "rounds": rounds, "repeats": repeats, "timing": times.describe(),
-            "warnings": times.warnings(),
-            "ms": {name: 1e3 * times.median(name) for name in fns},
-            "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
-            "ratio": {name: c.ratio for name, c in versus.items()},
-            "interval": {name: [c.low, c.high] for name, c in versus.items()},
-            "verdict": {name: c.verdict for name, c in versus.items()},
-            "sentence": {name: str(c) for name, c in versus.items()},
-            "fastest_reference": ref, "skipped": {}}
+    return {
+        "operation": "SpatialDropout2d under torch.compile",
+        "shape": list(shape),
+        "mode": mode,
+        "device": str(device),
+        "p": p,
+        "rounds": rounds,
+        "repeats": repeats,
+        "timing": times.describe(),
+        "warnings": times.warnings(),
+        "ms": {name: 1e3 * times.median(name) for name in fns},
+        "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
+        "ratio": {name: c.ratio for name, c in versus.items()},
+        "interval": {name: [c.low, c.high] for name, c in versus.items()},
+        "verdict": {name: c.verdict for name, c in versus.items()},
+        "sentence": {name: str(c) for name, c in versus.items()},
+        "fastest_reference": ref,
+        "skipped": {},
+    }
 
 
 def print_table(rows) -> None:
-    print(f"{'operation':<22} {'shape':<20} {'mode':<16} {'contender':<22} {'ms':>8} "
-          f"{'× fastest ref [interval]':>24} {'extra MB':>9}")
+    print(
+        f"{'operation':<22} {'shape':<20} {'mode':<16} {'contender':<22} {'ms':>8} "
+        f"{'× fastest ref [interval]':>24} {'extra MB':>9}"
+    )
     for row in rows:
         for name, ms in row["ms"].items():
             extra = row.get("extra_bytes", {}).get(name)
             low, high = row["interval"][name]
             ratio = f"{row['ratio'][name]:.2f} [{low:.2f}, {high:.2f}]"
-            print(f"{row['operation'][:22]:<22} {str(tuple(row['shape'])):<20} {row['mode']:<16} {name[:22]:<22} "
-                  f"{ms:>8.3f} {ratio:>24} {'' if extra is None else f'{extra / 1e6:.3f}':>9}")
+            print(
+                f"{row['operation'][:22]:<22} {str(tuple(row['shape'])):<20} {row['mode']:<16} {name[:22]:<22} "
+                f"{ms:>8.3f} {ratio:>24} {'' if extra is None else f'{extra / 1e6:.3f}':>9}"
+            )
         for name, reason in row["skipped"].items():
             print(f"{'':<22} {'':<20} {row['mode']:<16} {name:<22} skipped: {reason}")
 
@@ -112,9 +131,13 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads while timing (default: 1)")
     parser.add_argument("--compile", action="store_true", help="also time SpatialDropout2d under torch.compile")
-    parser.add_argument("--threshold", type=float, default=1.10,
-                        help="largest accepted ratio of ours to the fastest reference: the run fails where the "
-                             "ratio's 95%% interval lies wholly above it (default: 1.10)")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=1.10,
+        help="largest accepted ratio of ours to the fastest reference: the run fails where the "
+        "ratio's 95%% interval lies wholly above it (default: 1.10)",
+    )
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "bench.json")
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:
@@ -126,8 +149,11 @@ def main(argv=None) -> int:
     repeats = 1 if args.quick else 3
     machine = provenance(device)
     print(f"p={args.p}, {device}; {machine['cpu']}, torch {machine['torch']}, {machine['cpu_capability']} kernels")
-    rows = [cost.compare(op, shape, args.p, mode, rounds, repeats, device, threads=args.threads)
-            for op, shape in (QUICK_CASES if args.quick else CASES) for mode in cost.MODES]
+    rows = [
+        cost.compare(op, shape, args.p, mode, rounds, repeats, device, threads=args.threads)
+        for op, shape in (QUICK_CASES if args.quick else CASES)
+        for mode in cost.MODES
+    ]
     if args.compile:
         shape = (8, 16, 14, 14) if args.quick else (64, 64, 56, 56)
         rows += [compiled_case(shape, args.p, mode, rounds, repeats, device, args.threads) for mode in cost.MODES]
@@ -140,16 +166,32 @@ def main(argv=None) -> int:
     worst_ratio, (worst_low, worst_high) = worst["ratio"][ours_name(worst)], worst["interval"][ours_name(worst)]
     status, above = judge(rows, args.threshold)
     ok = status != "above"
-    print(f"worst median ratio of ours to the fastest reference: {worst_ratio:.3f} [{worst_low:.3f}, {worst_high:.3f}] "
-          f"({worst['operation']}, {tuple(worst['shape'])}, {worst['mode']}): "
-          f"{dict(above='ABOVE', unresolved='unresolved against', within='within')[status]} {args.threshold:.2f}")
+    print(
+        f"worst median ratio of ours to the fastest reference: {worst_ratio:.3f} [{worst_low:.3f}, {worst_high:.3f}] "
+        f"({worst['operation']}, {tuple(worst['shape'])}, {worst['mode']}): "
+        f"{dict(above='ABOVE', unresolved='unresolved against', within='within')[status]} {args.threshold:.2f}"
+    )
     for r in above:
-        print(f"resolved above {args.threshold:.2f}: {r['sentence'][ours_name(r)]} "
-              f"({r['operation']}, {tuple(r['shape'])}, {r['mode']})")
+        print(
+            f"resolved above {args.threshold:.2f}: {r['sentence'][ours_name(r)]} "
+            f"({r['operation']}, {tuple(r['shape'])}, {r['mode']})"
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"p": args.p, "rounds": rounds, "repeats": repeats, "device": str(device),
-                                    "machine": machine, "threshold": args.threshold, "within_threshold": ok,
-                                    "results": rows}, indent=2))
+    args.out.write_text(
+        json.dumps(
+            {
+                "p": args.p,
+                "rounds": rounds,
+                "repeats": repeats,
+                "device": str(device),
+                "machine": machine,
+                "threshold": args.threshold,
+                "within_threshold": ok,
+                "results": rows,
+            },
+            indent=2,
+        )
+    )
     print(f"wrote {args.out}")
     return 0 if ok else 1
 

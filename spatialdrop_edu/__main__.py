@@ -26,50 +26,97 @@ def build_parser() -> argparse.ArgumentParser:
     release = commands.add_parser("release", help="write the student edition: solutions and mark schemes removed")
     release.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help=".ipynb files (default: book/*.ipynb)")
     release.add_argument("--out", required=True, help="folder to write into (never the book's own folder)")
-    release.add_argument("--book", action="store_true",
-                         help="write a buildable student copy of the whole book into OUT (emptied first): "
-                         "book/, _config.yml pointing at the student branch, _toc.yml, the package")
+    release.add_argument(
+        "--book",
+        action="store_true",
+        help="write a buildable student copy of the whole book into OUT (emptied first): "
+        "book/, _config.yml pointing at the student branch, _toc.yml, the package",
+    )
     release.add_argument("--branch", default="student", help="branch the student website's Colab/Binder links open")
 
-    grade = commands.add_parser("grade", help="check submitted notebooks, each in a sandbox of its own; write grades.csv "
-                                "and summary.md")
-    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
-                       help="<student>__<notebook>.ipynb or <student>/<notebook>.ipynb files")
+    grade = commands.add_parser(
+        "grade", help="check submitted notebooks, each in a sandbox of its own; write grades.csv and summary.md"
+    )
+    grade.add_argument(
+        "submissions",
+        nargs="+",
+        metavar="SUBMISSION",
+        help="<student>__<notebook>.ipynb or <student>/<notebook>.ipynb files",
+    )
     grade.add_argument("--out", required=True, help="folder for grades.csv, summary.md and the executed notebooks")
     grade.add_argument("--source", default="book", help="folder of the instructor notebooks (default: book)")
     grade.add_argument("--timeout", type=float, default=300, help="seconds one notebook may run (default: 300)")
-    grade.add_argument("--max-output", type=int, default=100_000, help="bytes of output kept per cell (default: 100000)")
-    grade.add_argument("--max-memory", default="4G",
-                       help="memory each submission may use, such as 4G or 512M; 0: no limit (default: 4G)")
-    grade.add_argument("--max-processes", type=int, default=256,
-                       help="processes and threads each submission may run; 0: no limit (default: 256)")
-    grade.add_argument("--jobs", type=int, default=1,
-                       help="submissions graded at once, each in its own sandbox with these limits (default: 1)")
-    grade.add_argument("--no-sandbox", action="store_true",
-                       help="grade without bubblewrap (machines without it): kernels run as you, with per-process "
-                       "limits only; prints what is unprotected")
+    grade.add_argument(
+        "--max-output", type=int, default=100_000, help="bytes of output kept per cell (default: 100000)"
+    )
+    grade.add_argument(
+        "--max-memory",
+        default="4G",
+        help="memory each submission may use, such as 4G or 512M; 0: no limit (default: 4G)",
+    )
+    grade.add_argument(
+        "--max-processes",
+        type=int,
+        default=256,
+        help="processes and threads each submission may run; 0: no limit (default: 256)",
+    )
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="submissions graded at once, each in its own sandbox with these limits (default: 1)",
+    )
+    grade.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade without bubblewrap (machines without it): kernels run as you, with per-process "
+        "limits only; prints what is unprotected",
+    )
     grade.add_argument("--allow-root", action="store_true", help="with --no-sandbox: grade as root all the same")
-    grade.add_argument("--allow-network", action="store_true",
-                       help="with --no-sandbox: leave kernels the network (a sandbox never has any)")
+    grade.add_argument(
+        "--allow-network",
+        action="store_true",
+        help="with --no-sandbox: leave kernels the network (a sandbox never has any)",
+    )
 
     exercises = commands.add_parser("exercises", help="print the course plan read from the chapters in _toc.yml")
     exercises.add_argument("--update", metavar="PAGE", help="rewrite the generated block of PAGE (book/instructors.md)")
 
-    lab = commands.add_parser("lab", help="open the course in JupyterLab: the student edition in a working copy of "
-                              "your own (made once, never overwritten), or book/ itself (--edition instructor)")
-    lab.add_argument("--edition", choices=("student", "instructor"), default="student",
-                     help="student: a working copy of the student edition (default); instructor: book/ itself")
+    lab = commands.add_parser(
+        "lab",
+        help="open the course in JupyterLab: the student edition in a working copy of "
+        "your own (made once, never overwritten), or book/ itself (--edition instructor)",
+    )
+    lab.add_argument(
+        "--edition",
+        choices=("student", "instructor"),
+        default="student",
+        help="student: a working copy of the student edition (default); instructor: book/ itself",
+    )
     lab.add_argument("--dir", default="lab/student", help="the student working copy (default: lab/student)")
-    lab.add_argument("--refresh", action="store_true",
-                     help="move the working copy aside to DIR.backup-<date>-<time> and make a fresh one")
-    lab.add_argument("lab_args", nargs=argparse.REMAINDER, metavar="-- LAB_ARGS",
-                     help="options for JupyterLab after `--`, e.g. -- --no-browser --port 8899")
-    study = commands.add_parser("study", help="run a training chapter's full study in a fresh kernel (outputs discarded)")
+    lab.add_argument(
+        "--refresh",
+        action="store_true",
+        help="move the working copy aside to DIR.backup-<date>-<time> and make a fresh one",
+    )
+    lab.add_argument(
+        "lab_args",
+        nargs=argparse.REMAINDER,
+        metavar="-- LAB_ARGS",
+        help="options for JupyterLab after `--`, e.g. -- --no-browser --port 8899",
+    )
+    study = commands.add_parser(
+        "study", help="run a training chapter's full study in a fresh kernel (outputs discarded)"
+    )
     study.add_argument("notebook", metavar="NOTEBOOK", help="the chapter's .ipynb file")
-    study.add_argument("--workers", type=int, default=None,
-                       help="runs side by side, one process each (default: one per usable core)")
-    study.add_argument("--results", default=None,
-                       help="folder holding <chapter>/study.jsonl and meta.json (default: results beside the notebook)")
+    study.add_argument(
+        "--workers", type=int, default=None, help="runs side by side, one process each (default: one per usable core)"
+    )
+    study.add_argument(
+        "--results",
+        default=None,
+        help="folder holding <chapter>/study.jsonl and meta.json (default: results beside the notebook)",
+    )
     return parser
 
 
@@ -112,10 +159,19 @@ def run(args) -> int:
         from .course.grading import GradingRefused, grade, parse_size
 
         try:
-            grade(args.submissions, args.out, source_dir=args.source, timeout=args.timeout,
-                  max_output=args.max_output, max_memory=parse_size(args.max_memory), max_processes=args.max_processes,
-                  jobs=args.jobs, sandbox=not args.no_sandbox, allow_network=args.allow_network,
-                  allow_root=args.allow_root)
+            grade(
+                args.submissions,
+                args.out,
+                source_dir=args.source,
+                timeout=args.timeout,
+                max_output=args.max_output,
+                max_memory=parse_size(args.max_memory),
+                max_processes=args.max_processes,
+                jobs=args.jobs,
+                sandbox=not args.no_sandbox,
+                allow_network=args.allow_network,
+                allow_root=args.allow_root,
+            )
         except (GradingRefused, ValueError) as refused:  # a refusal, or an argument out of range (--jobs 0)
             print(f"python -m spatialdrop_edu grade: {refused}", file=sys.stderr)
             return 2

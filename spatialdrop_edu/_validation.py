@@ -24,6 +24,7 @@ DATA_FORMATS = ("channels_first", "channels_last")
 
 # -- numbers ---------------------------------------------------------------------------------------
 
+
 def _real(value, name: str, expected: str) -> float:
     """``value`` as a float if it is a real number (not a bool), else a ``TypeError`` naming ``expected``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -144,6 +145,7 @@ def check_optional_seed(value, name: str = "seed"):
 
 # -- choices ---------------------------------------------------------------------------------------
 
+
 def check_choice(value, choices, name: str, *, allow_none: bool = False):
     """Return ``value`` if it is one of ``choices`` (or ``None`` where allowed), else raise naming ``name``."""
     if (allow_none and value is None) or (isinstance(value, str) and value in choices):
@@ -173,6 +175,7 @@ def check_spatial_dims(value, accepted=(1, 2, 3)) -> int:
 
 # -- objects ---------------------------------------------------------------------------------------
 
+
 def check_rng(rng):
     """Return ``rng`` if it is a ``numpy.random.Generator``, else raise."""
     if not isinstance(rng, np.random.Generator):
@@ -186,8 +189,9 @@ def check_generator(value, name: str = "generator"):
     """Return ``None`` or a ``torch.Generator``, else raise naming ``name``."""
     if value is None or isinstance(value, torch.Generator):
         return value
-    raise TypeError(f"{name} must be None or a torch.Generator, e.g. torch.Generator().manual_seed(0), "
-                    f"got {type(value).__name__}.")
+    raise TypeError(
+        f"{name} must be None or a torch.Generator, e.g. torch.Generator().manual_seed(0), got {type(value).__name__}."
+    )
 
 
 def check_inplace(value) -> bool:
@@ -199,6 +203,7 @@ def check_inplace(value) -> bool:
 
 
 # -- shapes and tensors ----------------------------------------------------------------------------
+
 
 def check_shape(value, name: str = "input_shape") -> tuple[int, ...]:
     """Return ``value`` as a tuple of non-negative ints, or raise naming ``name``."""
@@ -228,8 +233,9 @@ def check_noise_shape(noise_shape, name: str = "noise_shape"):
     if noise_shape is None:
         return None
     if isinstance(noise_shape, (str, bytes)) or not hasattr(noise_shape, "__iter__"):
-        raise TypeError(f"{name} must be None or a sequence of positive ints or None, such as (None, 1, 8), "
-                        f"got {noise_shape!r}.")
+        raise TypeError(
+            f"{name} must be None or a sequence of positive ints or None, such as (None, 1, 8), got {noise_shape!r}."
+        )
     entries = tuple(noise_shape)
     for d in entries:
         if d is not None and _integer(d, f"every entry of {name}", f"a positive int or None (in {noise_shape!r})") < 1:
@@ -263,18 +269,24 @@ def check_min_rank(x, minimum: int, name: str) -> None:
     if not isinstance(x, torch.Tensor):
         x = np.asarray(x)
     if x.ndim < minimum:
-        raise ValueError(f"{name} must have at least {minimum} axes (batch, channels and a spatial axis), "
-                         f"got shape {tuple(x.shape)}.")
+        raise ValueError(
+            f"{name} must have at least {minimum} axes (batch, channels and a spatial axis), "
+            f"got shape {tuple(x.shape)}."
+        )
 
 
 # -- names -----------------------------------------------------------------------------------------
 
+
 def check_chapter(value) -> str:
     """Return ``value`` if it names a chapter as its notebook's file name without ``.ipynb``, else raise."""
     if not isinstance(value, str):
-        raise TypeError(f"chapter must be a chapter's notebook name (a str) without '.ipynb', such as "
-                        f"'06_train_mnist1d', got {value!r} of type {type(value).__name__}.")
+        raise TypeError(
+            f"chapter must be a chapter's notebook name (a str) without '.ipynb', such as "
+            f"'06_train_mnist1d', got {value!r} of type {type(value).__name__}."
+        )
     if not value or not all(ch.isalnum() or ch in "_-" for ch in value):
-        raise ValueError(f"chapter must be a chapter's notebook name without '.ipynb', such as '06_train_mnist1d', "
-                         f"got {value!r}.")
+        raise ValueError(
+            f"chapter must be a chapter's notebook name without '.ipynb', such as '06_train_mnist1d', got {value!r}."
+        )
     return value

@@ -87,7 +87,9 @@ def plot_channel_masks(maps, *, values=None, labels=None, title=None, max_channe
     plt = _plt()
     keep = np.asarray(maps)
     if keep.ndim != 3 or keep.dtype != bool:
-        raise ValueError(f"maps must be a boolean array (C, rows, cols), got dtype {keep.dtype} and shape {keep.shape}.")
+        raise ValueError(
+            f"maps must be a boolean array (C, rows, cols), got dtype {keep.dtype} and shape {keep.shape}."
+        )
     if values is not None:
         values = np.asarray(values, dtype=float)
         if values.shape != keep.shape:
@@ -101,8 +103,13 @@ def plot_channel_masks(maps, *, values=None, labels=None, title=None, max_channe
         fig = plt.figure(figsize=(min(2.0 * shown, 14), 2.4 + 0.1 * rows))
     fig.clear()
     axes = fig.subplots(1, shown, squeeze=False)[0]
-    draw_channel_masks(axes, keep[:shown], values=None if values is None else values[:shown],
-                       labels=None if labels is None else list(labels)[:shown], depth=depth)
+    draw_channel_masks(
+        axes,
+        keep[:shown],
+        values=None if values is None else values[:shown],
+        labels=None if labels is None else list(labels)[:shown],
+        depth=depth,
+    )
     note = f" (first {shown} of {c} channels)" if shown < c else ""
     if title or note:
         fig.suptitle((title or "") + note, fontsize=10)
@@ -175,7 +182,9 @@ def plot_zero_count_histogram(observed, counts, probabilities, *, ax=None, title
         fig = ax.figure
     values, freq = np.unique(observed, return_counts=True)
     width = max(0.8 * (np.diff(counts).min() if counts.size > 1 else 1), 0.8)
-    ax.bar(values, freq / observed.size, width=width, color="#4c72b0", alpha=0.75, label=f"sampled ({observed.size} masks)")
+    ax.bar(
+        values, freq / observed.size, width=width, color="#4c72b0", alpha=0.75, label=f"sampled ({observed.size} masks)"
+    )
     visible = probabilities >= 1e-4 * probabilities.max() if probabilities.size else probabilities > 0
     ax.plot(counts[visible], probabilities[visible], "o", mfc="none", mec="black", mew=1.5, label="exact (binomial)")
     ax.set_xlabel("number of zeroed units")

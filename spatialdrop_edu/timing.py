@@ -49,8 +49,20 @@ from ._validation import (
     check_unit_interval,
 )
 
-__all__ = ["ORDERS", "CLOCKS", "SLICE", "DESCHEDULED_SECONDS", "DESCHEDULED_FRACTION", "measure", "Timings",
-           "Comparison", "median_interval", "slice_share", "synchronizer", "device_clock"]
+__all__ = [
+    "ORDERS",
+    "CLOCKS",
+    "SLICE",
+    "DESCHEDULED_SECONDS",
+    "DESCHEDULED_FRACTION",
+    "measure",
+    "Timings",
+    "Comparison",
+    "median_interval",
+    "slice_share",
+    "synchronizer",
+    "device_clock",
+]
 
 #: How the variants are ordered within a round, a fresh random permutation per round (``"random"``)
 #: or the given order and its reverse in turn (``"alternate"``).
@@ -95,10 +107,11 @@ class Comparison:
         if self.verdict == "slower":
             return f"{self.a} slower than {self.b} by ×{self.ratio:.2f} [{self.low:.2f}, {self.high:.2f}]"
         if self.verdict == "faster":
-            return (f"{self.a} faster than {self.b} by ×{1 / self.ratio:.2f} "
-                    f"[{1 / self.high:.2f}, {1 / self.low:.2f}]")
-        return (f"{self.a} and {self.b} within the noise (the ratio's interval [{self.low:.2f}, {self.high:.2f}] "
-                f"does not clear ×{self.margin:.2f} either way)")
+            return f"{self.a} faster than {self.b} by ×{1 / self.ratio:.2f} [{1 / self.high:.2f}, {1 / self.low:.2f}]"
+        return (
+            f"{self.a} and {self.b} within the noise (the ratio's interval [{self.low:.2f}, {self.high:.2f}] "
+            f"does not clear ×{self.margin:.2f} either way)"
+        )
 
 
 @dataclass(repr=False, eq=False)
@@ -145,8 +158,10 @@ class Timings:
         name = self._check_name(name)
         if self.cpu is None:
             return [[False] * len(r) for r in self.wall[name]]
-        return [[w - c > max(DESCHEDULED_SECONDS, DESCHEDULED_FRACTION * w) for w, c in zip(wr, cr)]
-                for wr, cr in zip(self.wall[name], self.cpu[name])]
+        return [
+            [w - c > max(DESCHEDULED_SECONDS, DESCHEDULED_FRACTION * w) for w, c in zip(wr, cr)]
+            for wr, cr in zip(self.wall[name], self.cpu[name])
+        ]
 
     def descheduled_share(self, name: str) -> float | None:
         """The fraction of ``name``'s calls that were descheduled; ``None`` with more than one thread (unknown)."""
@@ -211,8 +226,10 @@ class Timings:
         margin = check_number_at_least(margin, "margin", 1.0, "the smallest ratio called a difference")
         ratios = self.ratios(a, b)
         if not ratios:
-            raise RuntimeError(f"no round has a usable call of both {a!r} and {b!r}: every call was descheduled. "
-                               f"Measure with clock='cpu' (one thread), or with more repeats of shorter calls.")
+            raise RuntimeError(
+                f"no round has a usable call of both {a!r} and {b!r}: every call was descheduled. "
+                f"Measure with clock='cpu' (one thread), or with more repeats of shorter calls."
+            )
         ratio = statistics.median(ratios)
         low, high, coverage = median_interval(ratios, level)
         verdict = "slower" if low > margin else "faster" if high < 1 / margin else "within the noise"
@@ -235,13 +252,15 @@ class Timings:
             >>> print(t.describe().splitlines()[1])
             2 rounds × 2 calls of each variant, the order reversed every other round;
         """
-        plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"   # noqa: E731
+        plural = lambda n, word: f"{n} {word}{'s' if n != 1 else ''}"  # noqa: E731
         pinned = "pinned" if self.threads == self.threads_before else f"pinned ({self.threads_before} before and after)"
         clock = "the thread's CPU time" if self.clock == "cpu" else "the wall clock"
         order = "in a random order per round" if self.order == "random" else "the order reversed every other round"
-        lines = [f"{plural(self.threads, 'thread')}, {pinned}; timed by {clock};",
-                 f"{plural(len(self.orders), 'round')} × {plural(self.repeats, 'call')} of each variant, {order};",
-                 f"{plural(self.warmup, 'warm-up call')} of each discarded"]
+        lines = [
+            f"{plural(self.threads, 'thread')}, {pinned}; timed by {clock};",
+            f"{plural(len(self.orders), 'round')} × {plural(self.repeats, 'call')} of each variant, {order};",
+            f"{plural(self.warmup, 'warm-up call')} of each discarded",
+        ]
         shares = [s for s in map(self.descheduled_share, self.names) if s is not None]
         if shares:
             fate = "not counted" if self.clock == "cpu" else "left out"
@@ -257,18 +276,30 @@ class Timings:
                 found.append(f"{name}: {share:.0%} of calls were descheduled and left out; the machine is busy.")
             walls = [w for r in self.wall[name] for w in r]
             if self.cpu is None and len(walls) >= 4 and slice_share(walls) >= 0.5:
-                found.append(f"{name}: wall times sit on multiples of {1e3 * SLICE:.0f} ms (scheduler slices), "
-                             f"not on the work; time with one thread (clock='cpu').")
+                found.append(
+                    f"{name}: wall times sit on multiples of {1e3 * SLICE:.0f} ms (scheduler slices), "
+                    f"not on the work; time with one thread (clock='cpu')."
+                )
             if len(self._usable(name)) < len(self.orders):
                 found.append(f"{name}: {len(self.orders) - len(self._usable(name))} rounds had no usable call.")
         return found
 
     def to_dict(self) -> dict:
         """A JSON-ready summary: setup, and per variant the median, quartiles and descheduled share (seconds)."""
-        return {"threads": self.threads, "clock": self.clock, "rounds": len(self.orders), "repeats": self.repeats,
-                "warmup": self.warmup, "order": self.order, "describe": self.describe(), "warnings": self.warnings(),
-                "variants": {n: {"median": self.median(n), "iqr": list(self.iqr(n)),
-                                 "descheduled": self.descheduled_share(n)} for n in self.names}}
+        return {
+            "threads": self.threads,
+            "clock": self.clock,
+            "rounds": len(self.orders),
+            "repeats": self.repeats,
+            "warmup": self.warmup,
+            "order": self.order,
+            "describe": self.describe(),
+            "warnings": self.warnings(),
+            "variants": {
+                n: {"median": self.median(n), "iqr": list(self.iqr(n)), "descheduled": self.descheduled_share(n)}
+                for n in self.names
+            },
+        }
 
     # -- a sequence of the variants' call times -----------------------------------------------------
 
@@ -297,9 +328,18 @@ class Timings:
         return values
 
 
-def measure(fns: Mapping[str, Callable[[], object]], *, rounds: int = 20, repeats: int = 5, warmup: int = 2,
-            threads: int = 1, order: str = "random", clock: str = "auto", seed: int = 0,
-            sync: Callable[[], None] | None = None) -> Timings:
+def measure(
+    fns: Mapping[str, Callable[[], object]],
+    *,
+    rounds: int = 20,
+    repeats: int = 5,
+    warmup: int = 2,
+    threads: int = 1,
+    order: str = "random",
+    clock: str = "auto",
+    seed: int = 0,
+    sync: Callable[[], None] | None = None,
+) -> Timings:
     """Time several variants of a computation against each other, interleaved, with threads pinned.
 
     Args:
@@ -349,8 +389,10 @@ def measure(fns: Mapping[str, Callable[[], object]], *, rounds: int = 20, repeat
         raise TypeError(f"sync must be None or a function of no arguments (e.g. torch.cuda.synchronize), got {sync!r}.")
     cpu_known = threads == 1 and sync is None and time.get_clock_info("thread_time").resolution <= 1e-6
     if clock == "cpu" and not cpu_known:
-        raise ValueError("clock='cpu' needs threads=1, no sync and a fine thread clock: the thread's CPU time is then "
-                         f"the whole work; got threads={threads}, sync={sync!r}. Use clock='wall' or 'auto'.")
+        raise ValueError(
+            "clock='cpu' needs threads=1, no sync and a fine thread clock: the thread's CPU time is then "
+            f"the whole work; got threads={threads}, sync={sync!r}. Use clock='wall' or 'auto'."
+        )
     clock = ("cpu" if cpu_known else "wall") if clock == "auto" else clock
 
     rng = random.Random(seed)
@@ -360,7 +402,7 @@ def measure(fns: Mapping[str, Callable[[], object]], *, rounds: int = 20, repeat
     threads_before = torch.get_num_threads()
     gc_was_enabled = gc.isenabled()
     torch.set_num_threads(threads)
-    gc.disable()   # a collection would land on whichever call happens to be running
+    gc.disable()  # a collection would land on whichever call happens to be running
     try:
         for _ in range(warmup):
             for name in names:
@@ -401,9 +443,9 @@ def median_interval(values, level: float = 0.95) -> tuple[float, float, float]:
     n = len(ordered)
     if n == 0:
         raise ValueError("values must hold at least one number, got none.")
-    below = [math.comb(n, i) / 2**n for i in range(n + 1)]   # P(Binomial(n, 1/2) = i)
+    below = [math.comb(n, i) / 2**n for i in range(n + 1)]  # P(Binomial(n, 1/2) = i)
 
-    def coverage_of(k: int) -> float:   # of the k-th smallest to the k-th largest value
+    def coverage_of(k: int) -> float:  # of the k-th smallest to the k-th largest value
         return 1 - 2 * sum(below[:k])
 
     k = 1
@@ -463,6 +505,7 @@ def device_clock(device) -> Callable[[], float]:
     def read() -> float:
         sync()
         return time.perf_counter()
+
     return read
 
 

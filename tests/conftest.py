@@ -11,13 +11,11 @@ import sys
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-os.environ.setdefault("MPLBACKEND", "Agg")   # before anything imports matplotlib: no test opens a window
+os.environ.setdefault("MPLBACKEND", "Agg")  # before anything imports matplotlib: no test opens a window
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 
-settings.register_profile(
-    "course", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("course", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("course")
 
 

@@ -47,12 +47,15 @@ SOLUTION_1 = """def inverted_dropout_scale(p):
     keep_probability_fixture = 1.0 - p
     return 1.0 / keep_probability_fixture
     ### END SOLUTION"""
-CHECK_1 = CHECKER + """
+CHECK_1 = (
+    CHECKER
+    + """
 for p in (0.0, 0.25, 0.5):
     got = inverted_dropout_scale(p)
     if abs(got - 1 / (1 - p)) > 1e-9:
         raise ExerciseFailure(f"scale for p={p} is {got:.3f}, expected {1 / (1 - p):.3f}: did you divide by 1 - p?")
 print("Correct: kept units are scaled by 1/(1-p).")"""
+)
 MARK_SCHEME = """Why does inverted dropout need no change at test time?
 
 === BEGIN MARK SCHEME ===
@@ -63,10 +66,13 @@ SOLUTION_3 = """### BEGIN SOLUTION
 expected_zeros_fixture = round(0.3 * 70)
 ### END SOLUTION
 print("expected zeros:", expected_zeros_fixture)"""
-CHECK_3 = CHECKER + """
+CHECK_3 = (
+    CHECKER
+    + """
 if expected_zeros_fixture != 21:
     raise ExerciseFailure(f"you expect {expected_zeros_fixture} zeros, but p * n = 0.3 * 70 = 21")
 print("Correct: p * n units are dropped on average.")"""
+)
 
 
 def instructor_notebook() -> nbformat.NotebookNode:
@@ -77,34 +83,72 @@ def instructor_notebook() -> nbformat.NotebookNode:
         new_markdown_cell("# Fixture chapter\n\nA body, then exercises.\n\n## Body and exercises"),
         new_code_cell("import math", metadata={"tags": ["remove-cell"]}),
         new_code_cell('print("body value", 6 * 7)', outputs=[stream("body value 42\n")], execution_count=2),
-        new_code_cell("slider = 'widget'", outputs=[new_output("display_data", data={
-            "text/plain": "IntSlider(value=3)", "application/vnd.jupyter.widget-view+json": view(widget_body)})],
-            execution_count=3),
+        new_code_cell(
+            "slider = 'widget'",
+            outputs=[
+                new_output(
+                    "display_data",
+                    data={
+                        "text/plain": "IntSlider(value=3)",
+                        "application/vnd.jupyter.widget-view+json": view(widget_body),
+                    },
+                )
+            ],
+            execution_count=3,
+        ),
         new_markdown_cell("### Exercise 1.1 — The scale factor (★)\n\nWrite `inverted_dropout_scale(p)`."),
         solution_cell(SOLUTION_1, "ex-01-1", execution_count=4),
-        check_cell(CHECK_1, "ex-01-1-check", 2, outputs=[stream("Correct: kept units are scaled by 1/(1-p).\n")],
-                   execution_count=5),
+        check_cell(
+            CHECK_1,
+            "ex-01-1-check",
+            2,
+            outputs=[stream("Correct: kept units are scaled by 1/(1-p).\n")],
+            execution_count=5,
+        ),
         new_markdown_cell("### Exercise 1.2 — Test time (★★)\n\nAnswer in the cell below."),
         new_markdown_cell(MARK_SCHEME, metadata=nbgrader("ex-01-2", solution=True, grade=True, points=2)),
         new_markdown_cell("### Exercise 1.3 — Counting zeros (★)\n\nHow many of 70 units does p = 0.3 drop?"),
         solution_cell(SOLUTION_3, "ex-01-3", outputs=[stream("expected zeros: 21\n")], execution_count=6),
-        check_cell(CHECK_3, "ex-01-3-check", 1, outputs=[stream("Correct: p * n units are dropped on average.\n")],
-                   execution_count=7),
+        check_cell(
+            CHECK_3,
+            "ex-01-3-check",
+            1,
+            outputs=[stream("Correct: p * n units are dropped on average.\n")],
+            execution_count=7,
+        ),
         new_markdown_cell("## Summary\n\nInverted dropout rescales at training time."),
-        new_code_cell('print("summary uses", expected_zeros_fixture)', outputs=[
-            stream("summary uses 21\n"),
-            new_output("display_data", data={"text/plain": "late widget",
-                                             "application/vnd.jupyter.widget-view+json": view(widget_late)})],
-            execution_count=8),
+        new_code_cell(
+            'print("summary uses", expected_zeros_fixture)',
+            outputs=[
+                stream("summary uses 21\n"),
+                new_output(
+                    "display_data",
+                    data={"text/plain": "late widget", "application/vnd.jupyter.widget-view+json": view(widget_late)},
+                ),
+            ],
+            execution_count=8,
+        ),
     ]
-    nb = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "widgets": {"application/vnd.jupyter.widget-state+json": {"version_major": 2, "version_minor": 0, "state": {
-            widget_body: {"model_name": "IntSliderModel", "state": {"value": 3, "layout": f"IPY_MODEL_{widget_layout}"}},
-            widget_layout: {"model_name": "LayoutModel", "state": {}},
-            widget_late: {"model_name": "LabelModel", "state": {"value": "late answer_fixture_widget 21"}},
-        }}},
-    })
+    nb = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "widgets": {
+                "application/vnd.jupyter.widget-state+json": {
+                    "version_major": 2,
+                    "version_minor": 0,
+                    "state": {
+                        widget_body: {
+                            "model_name": "IntSliderModel",
+                            "state": {"value": 3, "layout": f"IPY_MODEL_{widget_layout}"},
+                        },
+                        widget_layout: {"model_name": "LayoutModel", "state": {}},
+                        widget_late: {"model_name": "LabelModel", "state": {"value": "late answer_fixture_widget 21"}},
+                    },
+                }
+            },
+        },
+    )
     nbformat.validate(nb)
     return nb
 

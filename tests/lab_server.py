@@ -27,17 +27,21 @@ HAS_JUPYTERLAB = (VENV / "bin" / "jupyter-lab").exists()
 
 @dataclass
 class LabServer:
-    url: str      # http://127.0.0.1:<port>/
+    url: str  # http://127.0.0.1:<port>/
     token: str
-    home: Path    # HOME, JUPYTER_CONFIG_DIR and JUPYTER_DATA_DIR live under it
-    log: Path     # everything `make lab` printed
+    home: Path  # HOME, JUPYTER_CONFIG_DIR and JUPYTER_DATA_DIR live under it
+    log: Path  # everything `make lab` printed
 
     def api(self, path: str, method: str = "GET", body=None):
         """JSON from the server's REST API (``path`` without the leading slash)."""
         sep = "&" if "?" in path else "?"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(f"{self.url}{path}{sep}token={self.token}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"{self.url}{path}{sep}token={self.token}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             text = response.read()
         return json.loads(text) if text else None
@@ -54,8 +58,13 @@ def _free_port() -> int:
 
 def private_jupyter_env(home: Path) -> dict[str, str]:
     """The environment of a JupyterLab whose configuration, data, runtime files and HOME are under ``home``."""
-    return {**os.environ, "HOME": str(home), "JUPYTER_CONFIG_DIR": str(home / "config"),
-            "JUPYTER_DATA_DIR": str(home / "data"), "JUPYTER_RUNTIME_DIR": str(home / "runtime")}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
 
 
 @contextmanager
@@ -73,12 +82,27 @@ def make_lab(tmp_path: Path, lab_dir: Path, *, user_settings: dict | None = None
     home.mkdir(exist_ok=True)
     port, token = _free_port(), "course-test-token"
     args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={token} --ServerApp.port_retries=0"
-    command = ["make", "--no-print-directory", "-o", f"{VENV}/.installed", "lab", f"VENV={VENV}", f"LAB_DIR={lab_dir}",
-               f"LAB_ARGS={args}", *(f"{k}={v}" for k, v in make_vars.items())]
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        f"{VENV}/.installed",
+        "lab",
+        f"VENV={VENV}",
+        f"LAB_DIR={lab_dir}",
+        f"LAB_ARGS={args}",
+        *(f"{k}={v}" for k, v in make_vars.items()),
+    ]
     log = tmp_path / "make-lab.log"
     with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=ROOT, env=private_jupyter_env(home), stdout=out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=private_jupyter_env(home),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     lab = LabServer(f"http://127.0.0.1:{port}/", token, home, log)
     try:
         deadline = time.monotonic() + timeout

@@ -43,7 +43,7 @@ def split_notebook(nb) -> tuple[list[str], str]:
             continue
         for begin, end in REGIONS:
             pattern = re.escape(begin) + r".*?" + re.escape(end)
-            secret.extend(m.group(0)[len(begin): -len(end)] for m in re.finditer(pattern, source, flags=re.S))
+            secret.extend(m.group(0)[len(begin) : -len(end)] for m in re.finditer(pattern, source, flags=re.S))
             source = re.sub(pattern, "\n", source, flags=re.S)
         public.append(source)
         for out in cell.get("outputs", []):
@@ -61,7 +61,7 @@ NGRAM = 6
 
 def ngrams(text: str) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
-    return {tuple(words[i: i + NGRAM]) for i in range(len(words) - NGRAM + 1)}
+    return {tuple(words[i : i + NGRAM]) for i in range(len(words) - NGRAM + 1)}
 
 
 def distinctive_phrases(notebooks, extra_public: str = "") -> set[tuple[str, ...]]:
@@ -134,7 +134,19 @@ def find_leaks(files, lines, words, phrases=()) -> list[str]:
     leaks = []
     for path in files:
         path = Path(path)
-        if path.suffix in (".png", ".jpg", ".jpeg", ".gif", ".woff", ".woff2", ".ttf", ".eot", ".ico", ".pickle", ".doctree"):
+        if path.suffix in (
+            ".png",
+            ".jpg",
+            ".jpeg",
+            ".gif",
+            ".woff",
+            ".woff2",
+            ".ttf",
+            ".eot",
+            ".ico",
+            ".pickle",
+            ".doctree",
+        ):
             continue
         text = file_text(path)
         lower = text.lower()
@@ -143,7 +155,9 @@ def find_leaks(files, lines, words, phrases=()) -> list[str]:
             found = ngrams(text) & set(phrases)
             leaks += [f"{path}: phrase {' '.join(g)!r}" for g in sorted(found)[:3]]
         if path.suffix in WORD_FILES:
-            leaks += [f"{path}: word {word!r}" for word in words if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lower)]
+            leaks += [
+                f"{path}: word {word!r}" for word in words if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", lower)
+            ]
         if path.name == "searchindex.js":
             leaks += [f"{path}: stem {s!r}" for s in stems if f'"{s}"' in lower]
     return leaks

@@ -28,13 +28,18 @@ def test_quick_run_reports_every_layer_against_its_references(tmp_path, capsys):
     assert report["within_threshold"] is True and report["rounds"] == 2
     assert report["machine"]["torch"] and report["machine"]["cpu_capability"]
     rows = report["results"]
-    assert {r["operation"] for r in rows} == {"Dropout", "SpatialDropout1d", "SpatialDropout2d", "SpatialDropout3d",
-                                              "DropBlock2d"}
+    assert {r["operation"] for r in rows} == {
+        "Dropout",
+        "SpatialDropout1d",
+        "SpatialDropout2d",
+        "SpatialDropout3d",
+        "DropBlock2d",
+    }
     assert {r["mode"] for r in rows} == {"forward", "forward+backward"}
     for r in rows:
         assert r["ratio"][r["fastest_reference"]] == 1.0 and "ours" in r["ratio"] and "naive" in r["ratio"]
         assert r["timing"].startswith("1 thread, pinned") and set(r["interval"]) == set(r["verdict"]) == set(r["ms"])
-        assert r["warnings"] == []   # one thread, CPU time: waiting is neither counted nor a reason to doubt
+        assert r["warnings"] == []  # one thread, CPU time: waiting is neither counted nor a reason to doubt
         assert all(v > 0 for v in r["ratio"].values())
         assert set(r["extra_bytes"]) == set(r["ms"])
     dropblock = next(r for r in rows if r["operation"] == "DropBlock2d")

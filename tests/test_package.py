@@ -12,9 +12,11 @@ ROOT = Path(__file__).parents[1]
 
 def test_import_loads_the_library_only():
     """The README and the package docstring promise it: no teaching aid, no matplotlib, no Keras at import."""
-    code = ("import sys, spatialdrop_edu\n"
-            "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('spatialdrop_edu.')}))\n"
-            "print([m for m in ('matplotlib', 'ipywidgets', 'keras', 'nbformat') if m in sys.modules])")
+    code = (
+        "import sys, spatialdrop_edu\n"
+        "print(sorted({m.split('.')[1] for m in sys.modules if m.startswith('spatialdrop_edu.')}))\n"
+        "print([m for m in ('matplotlib', 'ipywidgets', 'keras', 'nbformat') if m in sys.modules])"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env).stdout
     assert out.splitlines() == ["['_validation', 'layers', 'runtime']", "[]"]

@@ -41,8 +41,14 @@ def test_a_malformed_line_is_reported_with_its_number(tmp_path, monkeypatch):
 def test_make_exports_the_same_pins_and_lets_the_environment_win():
     def make_env(**overrides):
         env = {k: v for k, v in os.environ.items() if k not in reproducible.pinned_defaults()}
-        out = subprocess.run(["make", "-s", "--no-print-directory", "repro-env", f"PY={sys.executable}"],
-                             cwd=ROOT, env={**env, **overrides}, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            ["make", "-s", "--no-print-directory", "repro-env", f"PY={sys.executable}"],
+            cwd=ROOT,
+            env={**env, **overrides},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return dict(line.split("=", 1) for line in out.stdout.splitlines())
 
     assert make_env() == reproducible.pinned_defaults()
@@ -53,7 +59,7 @@ def test_kernels_get_the_course_environment_and_the_pins():
     env = kernel_env({"PATH": "/bin", "ONEDNN_MAX_CPU_ISA": "SSE41"})
     assert env["PATH"] == "/bin"
     assert all(env[k] == v for k, v in NOTEBOOK_ENV.items())
-    assert env["ONEDNN_MAX_CPU_ISA"] == "SSE41"   # the user's choice is kept
+    assert env["ONEDNN_MAX_CPU_ISA"] == "SSE41"  # the user's choice is kept
     assert env["ATEN_CPU_CAPABILITY"] == reproducible.pinned_defaults()["ATEN_CPU_CAPABILITY"]
 
 
@@ -66,7 +72,7 @@ def test_the_pin_changes_the_kernels_pytorch_dispatches_to():
 
 def test_provenance_records_what_ran_a_result():
     record = reproducible.provenance("cpu")
-    json.dumps(record)   # stored with every study run
+    json.dumps(record)  # stored with every study run
     assert record["device"] == "cpu" and record["device_name"] is None
     assert record["torch"] == torch.__version__
     assert record["cpu_capability"] == torch.backends.cpu.get_cpu_capability().lower()

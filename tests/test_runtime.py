@@ -31,8 +31,10 @@ def test_seed_everything_seeds_keras_when_imported():
     assert torch.equal(torch.as_tensor(a), torch.as_tensor(keras.random.uniform((3,))))
 
 
-@pytest.mark.parametrize("seed, error", [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), ("0", TypeError),
-                                         (True, TypeError), (None, TypeError)])
+@pytest.mark.parametrize(
+    "seed, error",
+    [(-1, ValueError), (2**32, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError), (None, TypeError)],
+)
 def test_seed_everything_refuses_bad_seeds(seed, error):
     with pytest.raises(error, match=r"seed must be an int in \[0, 2\*\*32 - 1\]"):
         seed_everything(seed)
@@ -97,7 +99,8 @@ def test_layer_mask_restores_the_layers_mode(was_training):
         assert layer.training is was_training
         with pytest.raises(ValueError):
             layer_mask(layer, (2, 3, 4), seed=0) if isinstance(layer, sde.SpatialDropout2d) else layer_mask(
-                sde.SpatialDropout2d(0.5).train(was_training), (2, 3, 4), seed=0)
+                sde.SpatialDropout2d(0.5).train(was_training), (2, 3, 4), seed=0
+            )
         assert layer.training is was_training
 
 

@@ -17,10 +17,12 @@ from spatialdrop_edu import timing
 
 def spin(seconds):
     """A workload of known cost: busy until the thread has run ``seconds`` of CPU time."""
+
     def call():
         end = time.thread_time() + seconds
         while time.thread_time() < end:
             pass
+
     return call
 
 
@@ -31,26 +33,36 @@ def recorder(log, name):
 def made_up(cpu_a, cpu_b, wall_a=None, wall_b=None):
     """Timings of two variants from given per-round CPU (and wall) seconds, one call per round."""
     wall_a, wall_b = wall_a or cpu_a, wall_b or cpu_b
-    return timing.Timings(("a", "b"), {"a": [[w] for w in wall_a], "b": [[w] for w in wall_b]},
-                          {"a": [[c] for c in cpu_a], "b": [[c] for c in cpu_b]}, [("a", "b")] * len(cpu_a),
-                          "cpu", 1, 1, 0, 1, "alternate")
+    return timing.Timings(
+        ("a", "b"),
+        {"a": [[w] for w in wall_a], "b": [[w] for w in wall_b]},
+        {"a": [[c] for c in cpu_a], "b": [[c] for c in cpu_b]},
+        [("a", "b")] * len(cpu_a),
+        "cpu",
+        1,
+        1,
+        0,
+        1,
+        "alternate",
+    )
 
 
 # -- what runs when ------------------------------------------------------------------------------------
+
 
 def test_alternate_order_reverses_every_other_round_and_repeats_run_in_a_row():
     log = []
     t = timing.measure({n: recorder(log, n) for n in "abc"}, rounds=4, repeats=2, warmup=0, order="alternate")
     assert t.orders == [("a", "b", "c"), ("c", "b", "a")] * 2
-    assert "".join(log) == "aabbcc" "ccbbaa" "aabbcc" "ccbbaa"
+    assert "".join(log) == "aabbccccbbaaaabbccccbbaa"
 
 
 def test_random_order_is_a_fresh_permutation_per_round_and_follows_the_seed():
     fns = {n: (lambda: None) for n in "abcd"}
     t = timing.measure(fns, rounds=40, repeats=1, warmup=0, seed=3)
     assert all(sorted(o) == list("abcd") for o in t.orders)
-    assert len(set(t.orders)) > 10                                   # not one order over and over
-    assert {o[0] for o in t.orders} == set("abcd")                   # every variant goes first sometimes
+    assert len(set(t.orders)) > 10  # not one order over and over
+    assert {o[0] for o in t.orders} == set("abcd")  # every variant goes first sometimes
     assert timing.measure(fns, rounds=40, repeats=1, warmup=0, seed=3).orders == t.orders
     assert timing.measure(fns, rounds=40, repeats=1, warmup=0, seed=4).orders != t.orders
 
@@ -64,10 +76,11 @@ def test_warm_up_calls_run_first_and_are_discarded():
 
     t = timing.measure({"a": slow_at_first, "b": spin(0.0005)}, rounds=5, repeats=2, warmup=first_calls)
     assert len(log) == first_calls + 5 * 2 and len(t["a"]) == 5 * 2
-    assert max(t["a"]) < 0.01                                         # none of the slow first calls was kept
+    assert max(t["a"]) < 0.01  # none of the slow first calls was kept
 
 
 # -- what it concludes ---------------------------------------------------------------------------------
+
 
 def test_a_workload_of_known_relative_cost_is_ranked_and_sized():
     t = timing.measure({"light": spin(0.0005), "heavy": spin(0.0015)}, rounds=10, repeats=3)
@@ -79,7 +92,7 @@ def test_a_workload_of_known_relative_cost_is_ranked_and_sized():
 
 def test_a_noisy_pair_is_within_the_noise():
     noise = random.Random(0)
-    cost = lambda: spin(noise.choice([0.0003, 0.0009]))()   # noqa: E731  the same distribution for both
+    cost = lambda: spin(noise.choice([0.0003, 0.0009]))()  # noqa: E731  the same distribution for both
     t = timing.measure({"a": cost, "b": lambda: cost()}, rounds=12, repeats=1, warmup=0)
     c = t.compare("a", "b")
     assert c.verdict == "within the noise" and c.low < 1 < c.high
@@ -88,15 +101,25 @@ def test_a_noisy_pair_is_within_the_noise():
 
 def test_a_difference_smaller_than_the_margin_is_not_called():
     t = made_up([1.05] * 8, [1.0] * 8)
-    assert t.compare("a", "b").verdict == "within the noise"            # default margin 1.10
+    assert t.compare("a", "b").verdict == "within the noise"  # default margin 1.10
     assert t.compare("a", "b", margin=1.0).verdict == "slower"
     assert made_up([1.0] * 8, [2.0] * 8).compare("a", "b").verdict == "faster"
     assert str(made_up([1.0] * 8, [2.0] * 8).compare("a", "b")) == "a faster than b by ×2.00 [2.00, 2.00]"
 
 
 def test_statistics_are_medians_over_rounds_of_medians_over_repeats():
-    t = timing.Timings(("a",), {"a": [[3.0, 1.0, 2.0], [9.0, 4.0, 5.0]]}, {"a": [[3.0, 1.0, 2.0], [9.0, 4.0, 5.0]]},
-                       [("a",)] * 2, "cpu", 1, 1, 0, 3, "alternate")
+    t = timing.Timings(
+        ("a",),
+        {"a": [[3.0, 1.0, 2.0], [9.0, 4.0, 5.0]]},
+        {"a": [[3.0, 1.0, 2.0], [9.0, 4.0, 5.0]]},
+        [("a",)] * 2,
+        "cpu",
+        1,
+        1,
+        0,
+        3,
+        "alternate",
+    )
     assert t.per_round("a") == [2.0, 5.0] and t.median("a") == 3.5 and t.iqr("a") == (2.75, 4.25)
     assert t["a"] == [3.0, 1.0, 2.0, 9.0, 4.0, 5.0] and t[0] == t["a"] and list(t) == [t["a"]] and len(t) == 1
 
@@ -106,18 +129,19 @@ def test_median_interval_is_the_sign_test_interval():
         low, high, coverage = timing.median_interval(range(n))
         k = low + 1
         assert high == n - k and coverage == pytest.approx(1 - 2 * stats.binom.cdf(k - 1, n, 0.5))
-        assert coverage >= 0.95 > 1 - 2 * stats.binom.cdf(k, n, 0.5)   # the narrowest that reaches 95%
+        assert coverage >= 0.95 > 1 - 2 * stats.binom.cdf(k, n, 0.5)  # the narrowest that reaches 95%
     assert timing.median_interval([2.0, 1.0]) == (1.0, 2.0, 0.5)
 
 
 # -- busy machines -------------------------------------------------------------------------------------
 
+
 def test_a_descheduled_call_is_told_by_cpu_against_wall_time_and_left_out_of_wall_timings():
     t = made_up([0.001] * 4, [0.001] * 4, wall_a=[0.001, 0.017, 0.001, 0.001])
     assert t.descheduled("a") == [[False], [True], [False], [False]] and t.descheduled_share("a") == 0.25
-    assert t.per_round("a") == [0.001] * 4                              # the CPU clock does not count the wait
+    assert t.per_round("a") == [0.001] * 4  # the CPU clock does not count the wait
     t.clock = "wall"
-    assert t["a"] == [0.001] * 3 and t.ratios("a", "b") == [1.0] * 3    # the wall clock leaves the call out
+    assert t["a"] == [0.001] * 3 and t.ratios("a", "b") == [1.0] * 3  # the wall clock leaves the call out
 
 
 def test_waiting_costs_no_cpu_time():
@@ -136,6 +160,7 @@ def test_scheduler_slices_are_recognised():
 
 # -- what it leaves behind -----------------------------------------------------------------------------
 
+
 def test_threads_are_pinned_while_timing_and_restored_after_even_on_error():
     before = torch.get_num_threads()
     torch.set_num_threads(2)
@@ -147,6 +172,7 @@ def test_threads_are_pinned_while_timing_and_restored_after_even_on_error():
 
         def fails():
             raise RuntimeError("boom")
+
         with pytest.raises(RuntimeError, match="boom"):
             timing.measure({"a": fails}, rounds=1, threads=1)
         assert torch.get_num_threads() == 2 and gc.isenabled()
@@ -169,15 +195,18 @@ def test_the_clock_follows_what_the_cpu_time_can_see():
     assert timing.synchronizer("cpu") is None
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"rounds": 0}, "rounds must be a positive int"),
-    ({"repeats": 1.5}, "repeats must be a positive int"),
-    ({"warmup": -1}, "warmup must be a non-negative int"),
-    ({"threads": 0}, "threads must be a positive int"),
-    ({"order": "sideways"}, "order must be one of 'random', 'alternate'"),
-    ({"clock": "cpu", "threads": 2}, "clock='cpu' needs threads=1, no sync"),
-    ({"sync": "cuda"}, "sync must be None or a function"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"rounds": 0}, "rounds must be a positive int"),
+        ({"repeats": 1.5}, "repeats must be a positive int"),
+        ({"warmup": -1}, "warmup must be a non-negative int"),
+        ({"threads": 0}, "threads must be a positive int"),
+        ({"order": "sideways"}, "order must be one of 'random', 'alternate'"),
+        ({"clock": "cpu", "threads": 2}, "clock='cpu' needs threads=1, no sync"),
+        ({"sync": "cuda"}, "sync must be None or a function"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):
         timing.measure({"a": lambda: None}, **kwargs)

@@ -60,7 +60,9 @@ def unpack(data: bytes, target: Path) -> None:
 def main() -> int:
     wanted = json.loads((ROOT / "package.json").read_text())["dependencies"]
     locked = json.loads((ROOT / "package-lock.json").read_text())["packages"]
-    registry = os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry") or "https://registry.npmjs.org/"
+    registry = (
+        os.environ.get("NPM_CONFIG_REGISTRY") or os.environ.get("npm_config_registry") or "https://registry.npmjs.org/"
+    )
     for name, version in wanted.items():
         entry = locked.get(f"node_modules/{name}")
         if entry is None or entry.get("version") != version:

@@ -38,9 +38,24 @@ def resolve(torch_pin: str) -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-             "--report", str(report), torch_pin, "-r", "requirements.txt", "-r", "requirements-dev.txt"],
-            cwd=ROOT, check=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--dry-run",
+                "--ignore-installed",
+                "--quiet",
+                "--report",
+                str(report),
+                torch_pin,
+                "-r",
+                "requirements.txt",
+                "-r",
+                "requirements-dev.txt",
+            ],
+            cwd=ROOT,
+            check=True,
         )
         items = json.loads(report.read_text())["install"]
     return {canonical(i["metadata"]["name"]): i["metadata"]["version"] for i in items}

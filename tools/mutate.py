@@ -26,9 +26,11 @@ def main() -> int:
     stats = json.loads(Path("mutants/mutmut-cicd-stats.json").read_text())
     killed, survived = stats.get("killed", 0), stats.get("survived", 0)
     total = killed + survived
-    print(f"\nmutation score of spatialdrop_edu/layers: {killed}/{total} killed "
-          f"({100 * killed / max(total, 1):.0f}%); other outcomes: "
-          + ", ".join(f"{k} {v}" for k, v in stats.items() if k not in ("killed", "survived", "total") and v))
+    print(
+        f"\nmutation score of spatialdrop_edu/layers: {killed}/{total} killed "
+        f"({100 * killed / max(total, 1):.0f}%); other outcomes: "
+        + ", ".join(f"{k} {v}" for k, v in stats.items() if k not in ("killed", "survived", "total") and v)
+    )
     survivors = subprocess.run([*MUTMUT, "results"], env=env, capture_output=True, text=True).stdout
     if survivors.strip():
         print("survivors (read one with: python -m mutmut show NAME):\n" + survivors)

@@ -56,8 +56,8 @@ import shutil
 from pathlib import Path
 
 from docutils import nodes
-from sphinx.application import Sphinx
 from myst_nb.sphinx_ import HideCodeCellNode, depart_HideCellInput
+from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.writers.html5 import HTML5Translator
 

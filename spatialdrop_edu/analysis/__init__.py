@@ -1,7 +1,7 @@
 """Measuring dropout layers: the masks they draw, the zeros they make, and the table of all of them.
 
-* :mod:`~spatialdrop_edu.analysis.masks`: a layer's mask (:func:`~spatialdrop_edu.analysis.masks.layer_mask`), its measured
-  noise shape (:func:`~spatialdrop_edu.analysis.masks.measure_noise_shape`), and the real PyTorch and Keras
+* :mod:`~spatialdrop_edu.analysis.masks`: a layer's mask (:func:`~spatialdrop_edu.analysis.masks.layer_mask`), its
+  measured noise shape (:func:`~spatialdrop_edu.analysis.masks.measure_noise_shape`), and the real PyTorch and Keras
   layers by name (:func:`~spatialdrop_edu.analysis.masks.make_layer`).
 * :mod:`~spatialdrop_edu.analysis.zero_counts`: how many units one call zeroes, exactly and sampled.
 * :mod:`~spatialdrop_edu.analysis.layer_table`: every Bernoulli dropout layer of both frameworks,

@@ -56,12 +56,14 @@ def conv_variance_shift(x, weight, p: float, kind: str = "element") -> dict:
     x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).to(torch.float64)
     w = torch.as_tensor(np.asarray(weight) if not isinstance(weight, torch.Tensor) else weight).to(torch.float64)
     if x.dim() != 4 or w.dim() != 4 or w.shape[1] != x.shape[1]:
-        raise ValueError(f"x must be (N, C, H, W) and weight (C_out, C, kh, kw) with the same C, got "
-                         f"{tuple(x.shape)} and {tuple(w.shape)}.")
+        raise ValueError(
+            f"x must be (N, C, H, W) and weight (C_out, C, kh, kw) with the same C, got "
+            f"{tuple(x.shape)} and {tuple(w.shape)}."
+        )
     if w.shape[2] > x.shape[2] or w.shape[3] > x.shape[3]:
         raise ValueError(f"the kernel {tuple(w.shape[2:])} is larger than the maps {tuple(x.shape[2:])}.")
     conv = torch.nn.functional.conv2d
-    mean_out = conv(x, w)                                        # the output averaged over the masks
+    mean_out = conv(x, w)  # the output averaged over the masks
     var_eval = mean_out.var(dim=(0, 2, 3), unbiased=False)
     factor = p / (1.0 - p)
     if kind == "element":

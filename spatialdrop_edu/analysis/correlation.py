@@ -36,6 +36,7 @@ __all__ = [
     "weight_gradient_stats",
 ]
 
+
 def _image(x, name: str = "image") -> np.ndarray:
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or min(x.shape) < 2:
@@ -114,7 +115,7 @@ def mean_autocorrelation(maps, max_lag: int = 32) -> tuple[np.ndarray, int]:
     if not curves:
         return np.full(max_lag + 1, np.nan), 0
     curves = np.array(curves)
-    defined = np.isfinite(curves)      # a sparse channel can be constant over a shifted block: NaN at that lag
+    defined = np.isfinite(curves)  # a sparse channel can be constant over a shifted block: NaN at that lag
     with np.errstate(invalid="ignore"):
         mean = np.where(defined, curves, 0.0).sum(axis=0) / defined.sum(axis=0)
     return mean, len(curves)
@@ -182,12 +183,12 @@ def radial_power_spectrum(image, *, window: str = "hann"):
     x = x - x.mean()
     if window == "hann":
         win = np.outer(np.hanning(h), np.hanning(w))
-        x = x * win / math.sqrt(float((win**2).mean()))   # keep the total power comparable
+        x = x * win / math.sqrt(float((win**2).mean()))  # keep the total power comparable
     power = np.abs(np.fft.fft2(x)) ** 2 / (h * w)
     n = min(h, w)
     fy = np.fft.fftfreq(h)[:, None]
     fx = np.fft.fftfreq(w)[None, :]
-    ring = np.rint(np.sqrt(fy**2 + fx**2) * n).astype(int)   # radius in steps of 1/n
+    ring = np.rint(np.sqrt(fy**2 + fx**2) * n).astype(int)  # radius in steps of 1/n
     sums = np.bincount(ring.ravel(), weights=power.ravel())
     counts = np.bincount(ring.ravel())
     radii = np.arange(1, n // 2 + 1)
@@ -226,8 +227,14 @@ def fit_spectral_exponent(image=None, *, spectrum=None, band=(0.02, 0.25), windo
     if inside.sum() < 3:
         raise ValueError(f"band {band!r} holds only {int(inside.sum())} frequencies; widen it or use a larger image.")
     slope, intercept = np.polyfit(np.log10(f[inside]), np.log10(power[inside]), 1)
-    return {"alpha": float(-slope), "log10_c": float(intercept), "band": (lo, hi),
-            "points": int(inside.sum()), "f": f, "power": power}
+    return {
+        "alpha": float(-slope),
+        "log10_c": float(intercept),
+        "band": (lo, hi),
+        "points": int(inside.sum()),
+        "f": f,
+        "power": power,
+    }
 
 
 def injected_variance(weights, covariance, p: float, kind: str = "element", *, mean=0.0) -> float:
@@ -346,8 +353,9 @@ def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.rando
     }
 
 
-def weight_gradient_stats(x, delta, p: float, kind: str, convention: str, *, draws: int = 200,
-                          rng: np.random.Generator, kernel_size: int = 3) -> dict:
+def weight_gradient_stats(
+    x, delta, p: float, kind: str, convention: str, *, draws: int = 200, rng: np.random.Generator, kernel_size: int = 3
+) -> dict:
     """Mean and spread of a conv layer's weight gradient when its input passes through dropout.
 
     The layer is ``y = conv2d(dropout(x), W)`` (PyTorch, no padding) and the gradient arriving
@@ -395,8 +403,9 @@ def weight_gradient_stats(x, delta, p: float, kind: str, convention: str, *, dra
     x = np.asarray(x, dtype=float)
     delta = np.asarray(delta, dtype=float)
     if x.ndim != 3 or delta.ndim != 3 or delta.shape[1:] != (x.shape[1] - k + 1, x.shape[2] - k + 1):
-        raise ValueError(f"x must be (C, H, W) and delta (C_out, H - {k} + 1, W - {k} + 1), "
-                         f"got {x.shape} and {delta.shape}.")
+        raise ValueError(
+            f"x must be (C, H, W) and delta (C_out, H - {k} + 1, W - {k} + 1), got {x.shape} and {delta.shape}."
+        )
     c_in, c_out = x.shape[0], delta.shape[0]
     noise = (c_in, 1, 1) if kind == "spatial" else None
     weight = torch.zeros(c_out, c_in, k, k, dtype=torch.float64, requires_grad=True)
@@ -408,11 +417,12 @@ def weight_gradient_stats(x, delta, p: float, kind: str, convention: str, *, dra
         (y * d).sum().backward()
         return weight.grad.numpy().copy()
 
-    g0 = grad_of(x)                     # autograd, once
+    g0 = grad_of(x)  # autograd, once
     dropped = np.stack([numpy_dropout(x, p, rng, noise_shape=noise, convention=convention) for _ in range(draws)])
     # the same gradient for every draw in one call: dL/dW[o, c] is the correlation of delta[o] with input channel c
-    per_draw = torch.nn.functional.conv2d(torch.as_tensor(dropped).reshape(draws * c_in, 1, *x.shape[1:]),
-                                          torch.as_tensor(delta)[:, None])
+    per_draw = torch.nn.functional.conv2d(
+        torch.as_tensor(dropped).reshape(draws * c_in, 1, *x.shape[1:]), torch.as_tensor(delta)[:, None]
+    )
     grads = per_draw.reshape(draws, c_in, c_out, k, k).transpose(1, 2).numpy()
     norm = float((g0**2).sum())
     mean = grads.mean(axis=0)

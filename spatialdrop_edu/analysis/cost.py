@@ -124,7 +124,7 @@ def contenders(operation: str, p: float) -> tuple[dict, list[str], dict]:
         ours = sde.DropBlock2d(p, BLOCK_SIZE)
         fns = {"ours": ours, "paper (Algorithm 1)": lambda x: dropblock_paper(x, p, BLOCK_SIZE)}
         found, skipped = optional_references(operation)
-        fns.update({name: (lambda f: lambda x: f(x, p))(f) for name, f in found.items()})
+        fns.update({name: (lambda x, f=f: f(x, p)) for name, f in found.items()})
         fns["naive"] = lambda x: naive_dropout(x, p)
         refs = [name for name in fns if name not in ("ours", "naive")]
     for fn in fns.values():
@@ -148,6 +148,7 @@ def layer_call(fn, x: torch.Tensor, mode: str, grad: torch.Tensor | None = None)
     """
     check_choice(mode, MODES, "mode")
     if mode == "forward":
+
         def call():
             with torch.no_grad():
                 fn(x)
@@ -159,6 +160,7 @@ def layer_call(fn, x: torch.Tensor, mode: str, grad: torch.Tensor | None = None)
         def call():
             x.grad = None
             fn(x).backward(grad)
+
     return call
 
 
@@ -220,9 +222,26 @@ def dropout_parts(x: torch.Tensor, p: float = 0.3) -> dict:
 
 
 #: PyTorch operations that draw random numbers; every value one of them writes is one draw (a coin).
-RANDOM_OPS = frozenset({"bernoulli", "bernoulli_", "rand", "rand_like", "randn", "randn_like", "uniform_",
-                        "normal_", "native_dropout", "randint", "randint_like", "random_", "exponential_",
-                        "geometric_", "cauchy_", "log_normal_"})
+RANDOM_OPS = frozenset(
+    {
+        "bernoulli",
+        "bernoulli_",
+        "rand",
+        "rand_like",
+        "randn",
+        "randn_like",
+        "uniform_",
+        "normal_",
+        "native_dropout",
+        "randint",
+        "randint_like",
+        "random_",
+        "exponential_",
+        "geometric_",
+        "cauchy_",
+        "log_normal_",
+    }
+)
 
 
 class _CoinCounter(TorchDispatchMode):
@@ -311,8 +330,18 @@ def peak_extra_bytes(fn, x: torch.Tensor, mode: str = "forward") -> int:
     return max(int(extra), 0)
 
 
-def compare(operation: str, shape, p: float = 0.3, mode: str = "forward+backward", rounds: int = 20,
-            repeats: int = 5, device=None, memory: bool = True, margin: float = 1.10, threads: int = 1) -> dict:
+def compare(
+    operation: str,
+    shape,
+    p: float = 0.3,
+    mode: str = "forward+backward",
+    rounds: int = 20,
+    repeats: int = 5,
+    device=None,
+    memory: bool = True,
+    margin: float = 1.10,
+    threads: int = 1,
+) -> dict:
     """Time (and measure the memory of) every contender of one operation at one input shape.
 
     The contenders run interleaved through :func:`time_layers` (one thread, warm-up discarded, a
@@ -355,15 +384,23 @@ def compare(operation: str, shape, p: float = 0.3, mode: str = "forward+backward
     fastest = min(refs, key=times.median)
     versus = {name: times.compare(name, fastest, margin=margin) for name in fns}
     row = {
-        "operation": operation, "shape": list(shape), "mode": mode, "device": str(device), "p": p,
-        "rounds": rounds, "repeats": repeats, "timing": times.describe(), "warnings": times.warnings(),
+        "operation": operation,
+        "shape": list(shape),
+        "mode": mode,
+        "device": str(device),
+        "p": p,
+        "rounds": rounds,
+        "repeats": repeats,
+        "timing": times.describe(),
+        "warnings": times.warnings(),
         "ms": {name: 1e3 * times.median(name) for name in fns},
         "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
         "ratio": {name: c.ratio for name, c in versus.items()},
         "interval": {name: [c.low, c.high] for name, c in versus.items()},
         "verdict": {name: c.verdict for name, c in versus.items()},
         "sentence": {name: str(c) for name, c in versus.items()},
-        "fastest_reference": fastest, "skipped": skipped,
+        "fastest_reference": fastest,
+        "skipped": skipped,
     }
     if memory and device.type == "cpu":
         row["extra_bytes"] = {name: peak_extra_bytes(fn, x, mode) for name, fn in fns.items()}

@@ -79,13 +79,13 @@ def photo_square(name: str, size: int | None = 256) -> np.ndarray:
     img = load_photo(name)
     h, w = img.shape
     side = min(h, w)
-    img = img[(h - side) // 2:(h - side) // 2 + side, (w - side) // 2:(w - side) // 2 + side]
+    img = img[(h - side) // 2 : (h - side) // 2 + side, (w - side) // 2 : (w - side) // 2 + side]
     if size is None:
         return img
     size = check_positive_int(size, "size")
     f = max(side // size, 1)
     n = min(size, side // f)
-    return img[:n * f, :n * f].reshape(n, f, n, f).mean(axis=(1, 3))
+    return img[: n * f, : n * f].reshape(n, f, n, f).mean(axis=(1, 3))
 
 
 def gaussian_random_field(shape, length: float, rng: np.random.Generator) -> np.ndarray:
@@ -117,7 +117,7 @@ def gaussian_random_field(shape, length: float, rng: np.random.Generator) -> np.
         sigma = length / 2.0
         fy = np.fft.fftfreq(h)[:, None]
         fx = np.fft.fftfreq(w)[None, :]
-        transfer = np.exp(-2.0 * (math.pi * sigma) ** 2 * (fy**2 + fx**2))   # Fourier transform of the Gaussian
+        transfer = np.exp(-2.0 * (math.pi * sigma) ** 2 * (fy**2 + fx**2))  # Fourier transform of the Gaussian
         noise = np.real(np.fft.ifft2(np.fft.fft2(noise) * transfer))
     return standardize(noise)
 
@@ -155,7 +155,7 @@ def power_law_field(shape, alpha: float, rng: np.random.Generator) -> np.ndarray
     radius = np.hypot(fy, fx)
     radius[0, 0] = 1.0
     amplitude = radius ** (-alpha / 2.0)
-    amplitude[0, 0] = 0.0                     # no mean
+    amplitude[0, 0] = 0.0  # no mean
     x = np.real(np.fft.ifft2(np.fft.fft2(rng.standard_normal((h, w))) * amplitude))
     return standardize(x)
 
@@ -267,15 +267,16 @@ def neighbour_fill(x, keep, neighbours: int = 8) -> np.ndarray:
     total = np.zeros_like(x)
     count = np.zeros_like(x)
     for dy, dx in offsets:
-        total += kx[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-        count += km[1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
+        total += kx[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+        count += km[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
     fallback = float(x[keep].mean()) if keep.any() else 0.0
     filled = np.where(count > 0, total / np.maximum(count, 1.0), fallback)
     return np.where(keep, x, filled)
 
 
-def removed_fraction(x, p: float, rng: np.random.Generator, kind: str = "element", *, neighbours: int = 8,
-                     draws: int = 1) -> dict:
+def removed_fraction(
+    x, p: float, rng: np.random.Generator, kind: str = "element", *, neighbours: int = 8, draws: int = 1
+) -> dict:
     """How much of the signal dropout removes once the dropped pixels are filled from their neighbours.
 
     The map is standardized, a keep-mask is drawn (one coin per pixel for ``"element"``, one
@@ -388,8 +389,17 @@ def conv_feature_maps(net, image) -> list:
     return maps
 
 
-def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, batch: int = 32, lr: float = 3e-3,
-                           seed: int = 0, progress: bool = True) -> list:
+def train_patch_classifier(
+    net,
+    photos,
+    *,
+    steps: int = 300,
+    patch: int = 32,
+    batch: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+    progress: bool = True,
+) -> list:
     """Train ``net``'s filters briefly: tell which photo a random patch was cut from.
 
     A head (global average pool + linear layer) is put on ``net``; Adam minimizes the
@@ -430,7 +440,7 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
                 img = photos[c]
                 i = rng.integers(img.shape[0] - patch + 1)
                 j = rng.integers(img.shape[1] - patch + 1)
-                crops.append(standardize(img[i:i + patch, j:j + patch]))
+                crops.append(standardize(img[i : i + patch, j : j + patch]))
             yield torch.as_tensor(np.stack(crops)[:, None], dtype=torch.float32), torch.as_tensor(labels)
 
     losses = []
@@ -446,13 +456,19 @@ def train_patch_classifier(net, photos, *, steps: int = 300, patch: int = 32, ba
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             channels = [m for m in net if isinstance(m, torch.nn.Conv2d)][-1].out_channels
-            head = torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                                       torch.nn.Linear(channels, len(photos)))
+            head = torch.nn.Sequential(
+                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(channels, len(photos))
+            )
             model = torch.nn.Sequential(net, head)
-            train_steps(model, torch.optim.Adam(model.parameters(), lr=lr), batches(),
-                        lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]), on_step=on_step)
+            train_steps(
+                model,
+                torch.optim.Adam(model.parameters(), lr=lr),
+                batches(),
+                lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]),
+                on_step=on_step,
+            )
     finally:
         if bar is not None:
-            bar.refresh()   # the last step is drawn even when it came sooner than tqdm's redraw interval
+            bar.refresh()  # the last step is drawn even when it came sooner than tqdm's redraw interval
             bar.close()
     return losses

@@ -22,16 +22,65 @@ LAYERS = (
     ("PyTorch", "torch.nn.Dropout", "any", "(N, *)", "(N, *)", "element", (4, 6, 5, 5)),
     ("PyTorch", "torch.nn.Dropout1d", "channels_first", "(N, C, L)", "(N, C, 1)", "spatial", (4, 6, 10)),
     ("PyTorch", "torch.nn.Dropout2d", "channels_first", "(N, C, H, W)", "(N, C, 1, 1)", "spatial", (4, 6, 5, 5)),
-    ("PyTorch", "torch.nn.Dropout3d", "channels_first", "(N, C, D, H, W)", "(N, C, 1, 1, 1)", "spatial", (4, 6, 3, 4, 4)),
+    (
+        "PyTorch",
+        "torch.nn.Dropout3d",
+        "channels_first",
+        "(N, C, D, H, W)",
+        "(N, C, 1, 1, 1)",
+        "spatial",
+        (4, 6, 3, 4, 4),
+    ),
     ("Keras", "keras.layers.Dropout", "any", "(N, *)", "(N, *)", "element", (4, 5, 5, 6)),
     ("Keras", "keras.layers.SpatialDropout1D", "channels_last", "(N, L, C)", "(N, 1, C)", "spatial", (4, 10, 6)),
-    ("Keras", "keras.layers.SpatialDropout2D", "channels_last", "(N, H, W, C)", "(N, 1, 1, C)", "spatial", (4, 5, 5, 6)),
-    ("Keras", "keras.layers.SpatialDropout2D", "channels_first", "(N, C, H, W)", "(N, C, 1, 1)", "spatial", (4, 6, 5, 5)),
-    ("Keras", "keras.layers.SpatialDropout3D", "channels_last", "(N, D, H, W, C)", "(N, 1, 1, 1, C)", "spatial", (4, 3, 4, 4, 6)),
-    ("Keras", "keras.layers.SpatialDropout3D", "channels_first", "(N, C, D, H, W)", "(N, C, 1, 1, 1)", "spatial", (4, 6, 3, 4, 4)),
+    (
+        "Keras",
+        "keras.layers.SpatialDropout2D",
+        "channels_last",
+        "(N, H, W, C)",
+        "(N, 1, 1, C)",
+        "spatial",
+        (4, 5, 5, 6),
+    ),
+    (
+        "Keras",
+        "keras.layers.SpatialDropout2D",
+        "channels_first",
+        "(N, C, H, W)",
+        "(N, C, 1, 1)",
+        "spatial",
+        (4, 6, 5, 5),
+    ),
+    (
+        "Keras",
+        "keras.layers.SpatialDropout3D",
+        "channels_last",
+        "(N, D, H, W, C)",
+        "(N, 1, 1, 1, C)",
+        "spatial",
+        (4, 3, 4, 4, 6),
+    ),
+    (
+        "Keras",
+        "keras.layers.SpatialDropout3D",
+        "channels_first",
+        "(N, C, D, H, W)",
+        "(N, C, 1, 1, 1)",
+        "spatial",
+        (4, 6, 3, 4, 4),
+    ),
 )
 
-COLUMNS = ("framework", "layer", "data_format", "input", "noise shape", "example input", "example noise shape", "coin flips")
+COLUMNS = (
+    "framework",
+    "layer",
+    "data_format",
+    "input",
+    "noise shape",
+    "example input",
+    "example noise shape",
+    "coin flips",
+)
 
 
 def dropout_layer_table() -> list[dict]:
@@ -51,16 +100,18 @@ def dropout_layer_table() -> list[dict]:
     for framework, layer, data_format, symbolic_in, symbolic_noise, kind, example in LAYERS:
         fmt = "channels_first" if data_format == "any" else data_format
         ns = noise_shape(example, kind, fmt)
-        rows.append({
-            "framework": framework,
-            "layer": layer,
-            "data_format": data_format,
-            "input": symbolic_in,
-            "noise shape": symbolic_noise,
-            "example input": example,
-            "example noise shape": ns,
-            "coin flips": coin_flips(example, ns),
-        })
+        rows.append(
+            {
+                "framework": framework,
+                "layer": layer,
+                "data_format": data_format,
+                "input": symbolic_in,
+                "noise shape": symbolic_noise,
+                "example input": example,
+                "example noise shape": ns,
+                "coin flips": coin_flips(example, ns),
+            }
+        )
     return rows
 
 
@@ -112,5 +163,7 @@ def verify_layer_table(rows=None, *, seeds=(0, 1, 2), rate: float = 0.5) -> list
         layer = make_layer(row["layer"], fmt, rate)
         masks = [layer_mask(layer, row["example input"], seed=s) for s in seeds]
         measured = measure_noise_shape(masks)
-        checked.append({**row, "measured noise shape": measured, "agrees": measured == tuple(row["example noise shape"])})
+        checked.append(
+            {**row, "measured noise shape": measured, "agrees": measured == tuple(row["example noise shape"])}
+        )
     return checked

@@ -70,7 +70,7 @@ def _run_torch_layer(layer, ones, seed):
     was_training = layer.training
     layer.train()
     try:
-        if seed is not None and isinstance(layer, DropLayer):   # this package's layers take a generator
+        if seed is not None and isinstance(layer, DropLayer):  # this package's layers take a generator
             return layer(ones, generator=torch.Generator(device=ones.device).manual_seed(seed))
         devices = [ones.device] if ones.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices, enabled=seed is not None):

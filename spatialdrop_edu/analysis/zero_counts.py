@@ -102,7 +102,7 @@ def enumerate_zero_counts(input_shape, noise_shape) -> dict[int, int]:
 
 
 def sample_zero_counts(input_shape, noise_shape, p: float, draws: int, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``draws`` dropout masks with :func:`~spatialdrop_edu.layers.numpy_reference.keep_mask` and count their zeros.
+    """Draw ``draws`` dropout masks (:func:`~spatialdrop_edu.layers.numpy_reference.keep_mask`) and count their zeros.
 
     Args:
         input_shape: shape of the input.

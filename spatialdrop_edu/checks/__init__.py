@@ -6,7 +6,9 @@ deviations); each ``chNN_*`` module holds the checkers of one chapter, re-export
 notebook writes ``checks.check_inverted_dropout(my_dropout)``.
 """
 
-from ._harness import SIGMAS, TIME_LIMIT_S, ExerciseFailure, run_student_code
 from .._chapters import reexport_chapters
+from ._harness import SIGMAS, TIME_LIMIT_S, ExerciseFailure, run_student_code
 
-__all__ = ["SIGMAS", "TIME_LIMIT_S", "ExerciseFailure", "run_student_code"] + reexport_chapters(__name__, __path__, globals())
+__all__ = ["SIGMAS", "TIME_LIMIT_S", "ExerciseFailure", "run_student_code"] + reexport_chapters(
+    __name__, __path__, globals()
+)

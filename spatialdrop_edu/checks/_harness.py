@@ -17,7 +17,6 @@ The contract every checker follows (the grading tools rely on it):
   answer fails about once in 1.7 million runs and a given answer always gets the same verdict.
 """
 
-
 from __future__ import annotations
 
 import contextlib
@@ -76,8 +75,11 @@ def _learner_line(error) -> str | None:
     if error is None or isinstance(error, ExerciseFailure) or error.__traceback__ is None:
         return None
     libraries = {Path(__file__).resolve().parents[1]}
-    libraries |= {Path(p).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")
-                  if (p := sysconfig.get_paths().get(key))}
+    libraries |= {
+        Path(p).resolve()
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (p := sysconfig.get_paths().get(key))
+    }
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         path = Path(frame.filename).resolve()
         if frame.filename.startswith("<") or any(lib == path or lib in path.parents for lib in libraries):
@@ -157,6 +159,7 @@ def reference_answer(fn):
         ...
         spatialdrop_edu.checks._harness.ExerciseFailure: your function called the package's reference answer double: ...
     """
+
     @functools.wraps(fn)
     def guarded(*args, **kwargs):
         if _student_calls:
@@ -165,7 +168,6 @@ def reference_answer(fn):
 
     del guarded.__wrapped__  # the unguarded function stays out of reach of `inspect.unwrap`
     return guarded
-
 
 
 def run_student_code(fn, *args, what: str, forbid=(), **kwargs):
@@ -191,14 +193,17 @@ def run_student_code(fn, *args, what: str, forbid=(), **kwargs):
             result = run_student_code(fn, *args, what=what, **kwargs)
         if called:
             names = ", ".join(sorted(called))
-            fail(f"{what} calls the package's {names}: this exercise asks you to write it yourself, "
-                 "so an answer that hands the work to the package earns nothing.")
+            fail(
+                f"{what} calls the package's {names}: this exercise asks you to write it yourself, "
+                "so an answer that hands the work to the package earns nothing."
+            )
         return result
     if not callable(fn):
         fail(f"{what} must be a function, got {type(fn).__name__}: define it with `def` and pass the function itself.")
     use_alarm = hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()
     previous = None
     if use_alarm:
+
         def on_alarm(signum, frame):
             raise _TimeUp()
 
@@ -311,12 +316,16 @@ def check_whole_map_scale_and_rate(scales, dropped: int, maps: int, p: float, wh
     """
     wrong = [c for c in scales if not math.isclose(c, 1 / (1 - p), rel_tol=1e-3)]
     if wrong:
-        fail(f"kept {what} were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
-             "pass the argument p to the layer (not 1 - p, not a constant); the layer scales by 1/(1-p) itself.")
+        fail(
+            f"kept {what} were multiplied by {wrong[0]:.3f}, expected 1/(1-p) = {1 / (1 - p):.3f} with p = {p}: "
+            "pass the argument p to the layer (not 1 - p, not a constant); the layer scales by 1/(1-p) itself."
+        )
     rate, bound = dropped / maps, fraction_bound(p, maps)
     if abs(rate - p) > bound:
-        fail(f"{rate:.3f} of the {what} were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
-             "deviations): pass the argument p to the layer (not 1 - p, not a constant).")
+        fail(
+            f"{rate:.3f} of the {what} were dropped, expected p = {p} ± {bound:.3f} ({SIGMAS:g} standard "
+            "deviations): pass the argument p to the layer (not 1 - p, not a constant)."
+        )
 
 
 def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your model"):
@@ -340,10 +349,14 @@ def record_layers(model, x, *, inputs=None, outputs=None, what: str = "your mode
         return lambda value: seen.__setitem__(name, value.detach().clone())
 
     # k=keep(n) binds each hook to its own name when the hook is made (a late-binding closure would share the last)
-    hooks = [m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0]))  # noqa: B008
-             for n, m in (inputs or {}).items()]
-    hooks += [m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out))  # noqa: B008
-              for n, m in (outputs or {}).items()]
+    hooks = [
+        m.register_forward_pre_hook(lambda mod, args, k=keep(n): k(args[0]))  # noqa: B008
+        for n, m in (inputs or {}).items()
+    ]
+    hooks += [
+        m.register_forward_hook(lambda mod, args, out, k=keep(n): k(out))  # noqa: B008
+        for n, m in (outputs or {}).items()
+    ]
     try:
         with torch.no_grad():
             out = run_student_code(model, x, what=what)

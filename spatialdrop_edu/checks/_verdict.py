@@ -56,6 +56,10 @@ def report(message: str, caller) -> None:
         return
     from IPython.display import publish_display_data
 
-    record = {**_armed, "checker": caller.f_code.co_name, "module": str(caller.f_globals.get("__name__", "")),
-              "message": str(message)[:2000]}
+    record = {
+        **_armed,
+        "checker": caller.f_code.co_name,
+        "module": str(caller.f_globals.get("__name__", "")),
+        "message": str(message)[:2000],
+    }
     publish_display_data({MIME: record, "text/plain": "verdict"})

@@ -8,8 +8,14 @@ import numpy as np
 
 from ._harness import as_array, check_inverted_output, fail, mean_bound, passed, reference_answer, run_student_code
 
-__all__ = ["average_variance_reference", "check_average_variance", "check_dropout_variance", "check_fixed_dropout",
-           "check_inverted_dropout", "dropout_variance_reference"]
+__all__ = [
+    "average_variance_reference",
+    "check_average_variance",
+    "check_dropout_variance",
+    "check_fixed_dropout",
+    "check_inverted_dropout",
+    "dropout_variance_reference",
+]
 
 
 def check_inverted_dropout(student_fn) -> None:
@@ -126,7 +132,7 @@ def check_fixed_dropout(student_fn) -> None:
     what = "your fixed dropout"
     n = 20_000
     x = torch.ones(n)
-    with torch.random.fork_rng(devices=[]):   # the caller's random stream is left as it was
+    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left as it was
         torch.manual_seed(2024)
         for p in (0.2, 0.7):
             y = as_array(run_student_code(student_fn, x.clone(), p, True, what=what), what)
@@ -143,10 +149,14 @@ def check_fixed_dropout(student_fn) -> None:
             )
         y = as_array(run_student_code(student_fn, x.clone(), 1.0, True, what=what), what)
         if not np.isfinite(y).all() or np.any(y != 0):
-            fail("with p = 1 every unit is dropped, but your output has non-zero, inf or NaN values: this is the "
-                 "third problem of the buggy version (dividing by 1 - p = 0). Return zeros when p = 1.")
-    passed("Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity, "
-          "and p = 1 gives zeros.")
+            fail(
+                "with p = 1 every unit is dropped, but your output has non-zero, inf or NaN values: this is the "
+                "third problem of the buggy version (dividing by 1 - p = 0). Return zeros when p = 1."
+            )
+    passed(
+        "Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity, "
+        "and p = 1 gives zeros."
+    )
 
 
 @reference_answer
@@ -194,26 +204,41 @@ def check_average_variance(student_fn) -> None:
     """
     what = "your variance function"
     mistakes = (
-        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho),
-         "You forgot to divide by n: the variance of a sum of n terms is n times larger than that of their average "
-         "(Var[S/n] = Var[S]/n², and Var[S] = n·σ²·(1 + (n-1)ρ))."),
-        (lambda a, p, n, rho: a * a * p * (1 - p) * (1 + (n - 1) * rho) / n,
-         "You used p(1-p), the variance of the unscaled coin; the kept value is a/(1-p), so one unit's variance is "
-         "a² p/(1-p)."),
-        (lambda a, p, n, rho: a * a * (1 - p) / p * (1 + (n - 1) * rho) / n,
-         "You swapped p and 1-p: p is the probability to drop."),
-        (lambda a, p, n, rho: a * a * p / (1 - p) / n,
-         "Your answer ignores ρ: it is right for independent coins only. Add the n(n-1) covariance terms ρσ²."),
-        (lambda a, p, n, rho: a * a * p / (1 - p),
-         "Your answer ignores n: that is the variance of one unit, or of the average when all coins are one."),
-        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + n * rho) / n,
-         "There are n(n-1) ordered pairs of different coins, not n²: the factor is 1 + (n-1)ρ, not 1 + nρ."),
-        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho) / n**2,
-         "You divided by n² twice: Var[S/n] = Var[S]/n² and Var[S] = n·σ²·(1 + (n-1)ρ), so one factor n remains."),
-        (lambda a, p, n, rho: abs(a) * p / (1 - p) * (1 + (n - 1) * rho) / n,
-         "The variance scales with a², not a."),
-        (lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho * rho) / n,
-         "ρ is already the correlation between two coins: the covariance of two units is ρσ², not ρ²σ²."),
+        (
+            lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho),
+            "You forgot to divide by n: the variance of a sum of n terms is n times larger than that of their average "
+            "(Var[S/n] = Var[S]/n², and Var[S] = n·σ²·(1 + (n-1)ρ)).",
+        ),
+        (
+            lambda a, p, n, rho: a * a * p * (1 - p) * (1 + (n - 1) * rho) / n,
+            "You used p(1-p), the variance of the unscaled coin; the kept value is a/(1-p), so one unit's variance is "
+            "a² p/(1-p).",
+        ),
+        (
+            lambda a, p, n, rho: a * a * (1 - p) / p * (1 + (n - 1) * rho) / n,
+            "You swapped p and 1-p: p is the probability to drop.",
+        ),
+        (
+            lambda a, p, n, rho: a * a * p / (1 - p) / n,
+            "Your answer ignores ρ: it is right for independent coins only. Add the n(n-1) covariance terms ρσ².",
+        ),
+        (
+            lambda a, p, n, rho: a * a * p / (1 - p),
+            "Your answer ignores n: that is the variance of one unit, or of the average when all coins are one.",
+        ),
+        (
+            lambda a, p, n, rho: a * a * p / (1 - p) * (1 + n * rho) / n,
+            "There are n(n-1) ordered pairs of different coins, not n²: the factor is 1 + (n-1)ρ, not 1 + nρ.",
+        ),
+        (
+            lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho) / n**2,
+            "You divided by n² twice: Var[S/n] = Var[S]/n² and Var[S] = n·σ²·(1 + (n-1)ρ), so one factor n remains.",
+        ),
+        (lambda a, p, n, rho: abs(a) * p / (1 - p) * (1 + (n - 1) * rho) / n, "The variance scales with a², not a."),
+        (
+            lambda a, p, n, rho: a * a * p / (1 - p) * (1 + (n - 1) * rho * rho) / n,
+            "ρ is already the correlation between two coins: the covariance of two units is ρσ², not ρ²σ².",
+        ),
     )
     answers = []
     for point in AVERAGE_VARIANCE_POINTS:
@@ -226,8 +251,10 @@ def check_average_variance(student_fn) -> None:
             fail(f"{what} must return a number, got {type(got).__name__}.")
 
     def matches(formula) -> list[bool]:
-        return [math.isclose(got, formula(*pt), rel_tol=1e-6, abs_tol=1e-12)
-                for pt, got in zip(AVERAGE_VARIANCE_POINTS, answers)]
+        return [
+            math.isclose(got, formula(*pt), rel_tol=1e-6, abs_tol=1e-12)
+            for pt, got in zip(AVERAGE_VARIANCE_POINTS, answers)
+        ]
 
     right = matches(average_variance_reference)
     if not all(right):
@@ -238,5 +265,7 @@ def check_average_variance(student_fn) -> None:
         hint = next((" " + text for wrong, text in mistakes if all(matches(wrong))), "")
         hint = hint or next((" " + text for wrong, text in mistakes if matches(wrong)[first]), "")
         fail(f"for a = {a}, p = {p}, n = {n}, ρ = {rho} you returned {got:.4g}, expected {want:.4g}.{hint}")
-    passed("Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins, "
-          "all of it for one shared coin.")
+    passed(
+        "Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins, "
+        "all of it for one shared coin."
+    )

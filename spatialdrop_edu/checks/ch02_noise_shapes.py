@@ -9,15 +9,29 @@ import numpy as np
 from ..layers.noise_shapes import coin_flips, noise_shape
 from ._harness import as_array, check_inverted_output, fail, passed, run_student_code
 
-__all__ = ["COIN_FLIP_QUESTIONS", "check_coin_flips", "check_noise_shape_dropout", "check_word_dropout",
-           "check_word_type_dropout"]
+__all__ = [
+    "COIN_FLIP_QUESTIONS",
+    "check_coin_flips",
+    "check_noise_shape_dropout",
+    "check_word_dropout",
+    "check_word_type_dropout",
+]
 
 #: The questions of exercise 2.1, each as (description, input shape, kind, data format).
 COIN_FLIP_QUESTIONS = {
     "a": ("torch.nn.Dropout2d on a batch of shape (8, 16, 32, 32)", (8, 16, 32, 32), "spatial", "channels_first"),
-    "b": ("keras.layers.SpatialDropout1D on embedded text of shape (4, 50, 300)", (4, 50, 300), "spatial", "channels_last"),
-    "c": ("keras.layers.SpatialDropout2D (channels last) on images of shape (2, 28, 28, 3)", (2, 28, 28, 3), "spatial",
-          "channels_last"),
+    "b": (
+        "keras.layers.SpatialDropout1D on embedded text of shape (4, 50, 300)",
+        (4, 50, 300),
+        "spatial",
+        "channels_last",
+    ),
+    "c": (
+        "keras.layers.SpatialDropout2D (channels last) on images of shape (2, 28, 28, 3)",
+        (2, 28, 28, 3),
+        "spatial",
+        "channels_last",
+    ),
     "d": ("torch.nn.Dropout on a tensor of shape (2, 3, 4, 4)", (2, 3, 4, 4), "element", "channels_first"),
 }
 
@@ -54,8 +68,10 @@ def check_coin_flips(answers) -> None:
         elif kind == "spatial" and got == channels:
             hint = "every sample of the batch gets its own coins: multiply by the batch size N."
         elif kind == "spatial" and got == n * positions:
-            hint = ("that is one coin per sample and position (whole timesteps or pixels): spatial dropout flips one "
-                    "per sample and channel.")
+            hint = (
+                "that is one coin per sample and position (whole timesteps or pixels): spatial dropout flips one "
+                "per sample and channel."
+            )
         elif kind == "spatial" and got == n * (shape[1] if fmt == "channels_last" else shape[-1]):
             hint = f"the channel axis of {fmt} input is {'the last' if fmt == 'channels_last' else 'axis 1'}."
         elif kind == "element" and got != units:
@@ -108,8 +124,10 @@ def check_noise_shape_dropout(student_fn) -> None:
         check_inverted_output(stacked, stacked.shape, p, flips, what)
     full = as_array(run_student_code(student_fn, x.copy(), p, shape, rng, what=what), what)
     if full.shape == shape and np.all(full == full[:, :, :1, :1]):
-        fail("with the full noise shape (one coin per unit), the output is still constant over each feature map: "
-              "use the noise_shape argument instead of a fixed shape.")
+        fail(
+            "with the full noise shape (one coin per unit), the output is still constant over each feature map: "
+            "use the noise_shape argument instead of a fixed shape."
+        )
     y0 = as_array(run_student_code(student_fn, x.copy(), 0.0, (16, 12, 1, 1), rng, what=what), what)
     if y0.shape != shape or not np.allclose(y0, 1.0):
         fail("with p = 0 the output must equal the input.")
@@ -153,20 +171,25 @@ def check_word_dropout(student_fn) -> None:
     constant_e = bool(np.all(y == y[..., :1]))
     constant_t = bool(np.all(y == y[:, :, :1, :]))
     if constant_t and not constant_e:
-        fail("the output is the same at every timestep and varies across embedding features: that is "
-              "SpatialDropout1D (noise shape (N, 1, E)), which drops feature channels, not tokens. "
-              "To drop tokens, share the coin across E: noise shape (N, T, 1).")
+        fail(
+            "the output is the same at every timestep and varies across embedding features: that is "
+            "SpatialDropout1D (noise shape (N, 1, E)), which drops feature channels, not tokens. "
+            "To drop tokens, share the coin across E: noise shape (N, T, 1)."
+        )
     if not constant_e:
-        fail("some tokens are only partly zeroed: a dropped token must lose its whole embedding, so use one coin "
-              "per (sample, token), noise shape (N, T, 1), broadcast along E.")
+        fail(
+            "some tokens are only partly zeroed: a dropped token must lose its whole embedding, so use one coin "
+            "per (sample, token), noise shape (N, T, 1), broadcast along E."
+        )
     if constant_t:
         fail("the output does not vary between tokens: each token needs its own coin (noise shape (N, T, 1)).")
     check_inverted_output(y, y.shape, p, len(outputs) * shape[0] * shape[1], what)
     y1 = as_array(run_student_code(student_fn, x.copy(), 1.0, rng, what=what), what)
     if y1.shape != shape or not np.isfinite(y1).all() or np.any(y1 != 0):
         fail("with p = 1 every token is dropped: the output must be all zeros, without NaN from dividing by 1 - p = 0.")
-    passed("Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by "
-          "1/(1-p).")
+    passed(
+        "Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by 1/(1-p)."
+    )
 
 
 def check_word_type_dropout(student_fn) -> None:
@@ -198,45 +221,54 @@ def check_word_type_dropout(student_fn) -> None:
     data = np.random.default_rng(13)
     n, t, v, e = 64, 30, 12, 4
     ids = data.integers(0, v, size=(n, t))
-    table = np.arange(1.0, v + 1.0)[:, None] * np.ones((1, e))       # row i holds the value i + 1
+    table = np.arange(1.0, v + 1.0)[:, None] * np.ones((1, e))  # row i holds the value i + 1
     lookup = table[ids]
     rng = np.random.default_rng(17)
     p = 0.25
-    outputs = [as_array(run_student_code(student_fn, ids.copy(), table.copy(), p, rng, what=what), what)
-               for _ in range(10)]
+    outputs = [
+        as_array(run_student_code(student_fn, ids.copy(), table.copy(), p, rng, what=what), what) for _ in range(10)
+    ]
     if any(o.shape != lookup.shape for o in outputs):
-        fail(f"{what} returned shape {outputs[0].shape}, expected (N, T, E) = {lookup.shape}: look the ids up in the "
-             f"table (table[ids]).")
-    y = np.stack(outputs)                                            # (calls, N, T, E)
+        fail(
+            f"{what} returned shape {outputs[0].shape}, expected (N, T, E) = {lookup.shape}: look the ids up in the "
+            f"table (table[ids])."
+        )
+    y = np.stack(outputs)  # (calls, N, T, E)
     if not np.all(y == y[..., :1]):
         fail("some tokens are only partly zeroed: a dropped word must lose its whole embedding row.")
-    zero = y[..., 0] == 0                                            # (calls, N, T): token dropped
-    states = np.zeros((len(outputs), n, v), dtype=int)              # per sentence and word: 0 absent, 1 kept, 2 dropped
+    zero = y[..., 0] == 0  # (calls, N, T): token dropped
+    states = np.zeros((len(outputs), n, v), dtype=int)  # per sentence and word: 0 absent, 1 kept, 2 dropped
     for c in range(len(outputs)):
         for s_ in range(n):
             for word in np.unique(ids[s_]):
                 dropped = zero[c, s_][ids[s_] == word]
                 if dropped.any() and not dropped.all():
-                    fail(f"in sentence {s_}, the word with id {word} occurs {dropped.size} times but only "
-                         f"{int(dropped.sum())} of its occurrences were dropped: that is token dropout, one coin per "
-                         f"occurrence. Word-type dropout draws one coin per vocabulary row (per sentence) and uses it "
-                         f"at every position that holds that word.")
+                    fail(
+                        f"in sentence {s_}, the word with id {word} occurs {dropped.size} times but only "
+                        f"{int(dropped.sum())} of its occurrences were dropped: that is token dropout, one coin per "
+                        f"occurrence. Word-type dropout draws one coin per vocabulary row (per sentence) and uses it "
+                        f"at every position that holds that word."
+                    )
                 states[c, s_, word] = 2 if dropped.all() else 1
     for c in range(len(outputs)):
         for word in range(v):
             present = states[c, :, word][states[c, :, word] > 0]
             if present.size > 20 and np.all(present == present[0]):
-                fail(f"in one call, word {word} is {'dropped' if present[0] == 2 else 'kept'} in all {present.size} "
-                     f"sentences that contain it: you drew one coin per word for the whole batch. Each sentence "
-                     f"needs its own coins: shape (N, V).")
+                fail(
+                    f"in one call, word {word} is {'dropped' if present[0] == 2 else 'kept'} in all {present.size} "
+                    f"sentences that contain it: you drew one coin per word for the whole batch. Each sentence "
+                    f"needs its own coins: shape (N, V)."
+                )
     normalized = np.where(zero[..., None], 0.0, y / lookup)[..., 0]  # 0 or the scale 1/(1-p)
     coins = np.where(states == 2, 0.0, 1.0 / (1.0 - p))[states > 0]
     scale = 1.0 / (1.0 - p)
     if not np.allclose(normalized[~zero], scale):
         got = np.unique(np.round(normalized[~zero], 4))[:3].tolist()
         hint = " Did you forget to scale kept tokens by 1/(1-p)?" if np.isclose(got[0], 1.0) else ""
-        fail(f"kept tokens must be their embedding times 1/(1-p) = {scale:.2f}, but {what} returned that times "
-             f"{got}.{hint}")
+        fail(
+            f"kept tokens must be their embedding times 1/(1-p) = {scale:.2f}, but {what} returned that times "
+            f"{got}.{hint}"
+        )
     check_inverted_output(coins, coins.shape, p, coins.size, what + " (counted per sentence and word type)")
     y0 = as_array(run_student_code(student_fn, ids.copy(), table.copy(), 0.0, rng, what=what), what)
     if y0.shape != lookup.shape or not np.allclose(y0, lookup):

@@ -76,8 +76,10 @@ def check_autocorrelation(student_fn) -> None:
             if abs(got - rolled) < 1e-6:
                 hint = " np.roll wraps around the border; compare x[:, :-d] with x[:, d:] instead."
             elif abs(got - horiz) < 1e-3 or abs(got - vert) < 1e-3:
-                hint = (" That is the correlation along one direction only; average the horizontal and the vertical "
-                        f"pairs (here {horiz:.2f} and {vert:.2f}).")
+                hint = (
+                    " That is the correlation along one direction only; average the horizontal and the vertical "
+                    f"pairs (here {horiz:.2f} and {vert:.2f})."
+                )
             elif abs(got - raw) < 1e-3 or got > 1.0 + 1e-9:
                 hint = " Subtract the means and divide by the standard deviations: a correlation lies in [-1, 1]."
             elif d and abs(got - float(autocorrelation(x, max(d - 1, 1))[max(d - 1, 1)])) < 1e-3:
@@ -85,8 +87,10 @@ def check_autocorrelation(student_fn) -> None:
             fail(f"on {name} at lag d = {d} you returned {got:.3f}, expected {want:.3f} ± {CORRELATION_TOL}.{hint}")
     got0 = _number(run_student_code(student_fn, smooth.copy(), 0, what=what), what)
     if abs(got0 - 1.0) > 1e-6:
-        fail(f"at lag d = 0 every pixel is paired with itself, so the correlation must be 1; you returned {got0:.3f}. "
-             "Note that x[:, :-0] is empty in Python: handle d = 0 on its own.")
+        fail(
+            f"at lag d = 0 every pixel is paired with itself, so the correlation must be 1; you returned {got0:.3f}. "
+            "Note that x[:, :-0] is empty in Python: handle d = 0 on its own."
+        )
     passed("Correct: the correlation of pixels d apart, both directions, no wrap-around.")
 
 
@@ -124,11 +128,13 @@ def check_neighbour_fill(student_fn) -> None:
     what = "your fill function"
     rng = np.random.default_rng(304)
     field = gaussian_random_field((32, 32), 3.0, rng) + 1.0
-    cases = [("a smooth field, p = 0.3", field, rng.random(field.shape) >= 0.3),
-             ("a smooth field, p = 0.8", field, rng.random(field.shape) >= 0.8)]
+    cases = [
+        ("a smooth field, p = 0.3", field, rng.random(field.shape) >= 0.3),
+        ("a smooth field, p = 0.8", field, rng.random(field.shape) >= 0.8),
+    ]
     small = np.arange(16.0).reshape(4, 4) + 1.0
     lonely = np.ones((4, 4), dtype=bool)
-    lonely[0, 0] = lonely[0, 1] = lonely[1, 0] = False          # (0, 0) has no kept 4-neighbour
+    lonely[0, 0] = lonely[0, 1] = lonely[1, 0] = False  # (0, 0) has no kept 4-neighbour
     cases.append(("a 4 x 4 ramp whose corner (0, 0) has no kept neighbour", small, lonely))
     for name, x, keep in cases:
         got = as_array(run_student_code(student_fn, x.copy(), keep.copy(), what=what, forbid=(neighbour_fill,)), what)
@@ -151,14 +157,18 @@ def check_neighbour_fill(student_fn) -> None:
             rolled = sum(np.roll(kx, s, a) for s in (1, -1) for a in (0, 1))
             rolled_n = sum(np.roll(keep.astype(float), s, a) for s in (1, -1) for a in (0, 1))
             if np.isclose(got[r, c], by_four[r, c], atol=1e-9):
-                hint = (" You divided by 4 always: the dropped neighbours (zeros) pulled the mean down. Divide by the "
-                        "number of KEPT neighbours.")
+                hint = (
+                    " You divided by 4 always: the dropped neighbours (zeros) pulled the mean down. Divide by the "
+                    "number of KEPT neighbours."
+                )
             elif rolled_n[r, c] > 0 and np.isclose(got[r, c], rolled[r, c] / rolled_n[r, c], atol=1e-9):
                 hint = " np.roll wraps around: at the border, pixels from the opposite side were used as neighbours."
             elif not np.isfinite(got[r, c]):
                 hint = " A pixel without kept neighbours gives 0/0: use the mean of all kept pixels there."
-        fail(f"on {name}, pixel ({r}, {c}) is {got[r, c]:.4f}, expected {want[r, c]:.4f} "
-             f"(dropped: {not keep[r, c]}).{hint}")
+        fail(
+            f"on {name}, pixel ({r}, {c}) is {got[r, c]:.4f}, expected {want[r, c]:.4f} "
+            f"(dropped: {not keep[r, c]}).{hint}"
+        )
     passed("Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels are untouched.")
 
 
@@ -188,8 +198,9 @@ def check_injected_variance(student_fn) -> None:
         >>> def mean_variance(k, p, rho, shared):
         ...     n = k * k
         ...     return p / (1 - p) * ((1 / n + (1 - 1 / n) * rho) if shared else 1 / n)
-        >>> check_injected_variance(mean_variance)
-        Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ), which stays near p/(1-p) when ρ → 1.
+        >>> check_injected_variance(mean_variance)  # doctest: +NORMALIZE_WHITESPACE
+        Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ),
+        which stays near p/(1-p) when ρ → 1.
     """
     what = "your variance function"
     for shared in (False, True):
@@ -204,8 +215,11 @@ def check_injected_variance(student_fn) -> None:
                     coins = "one shared coin" if shared else "independent coins"
                     hint = ""
                     other = injected_variance_reference(k, p, rho, not shared)
-                    swapped = math.isclose(_number(run_student_code(student_fn, k, p, rho, not shared, what=what), what),
-                                           want, rel_tol=1e-6)
+                    swapped = math.isclose(
+                        _number(run_student_code(student_fn, k, p, rho, not shared, what=what), what),
+                        want,
+                        rel_tol=1e-6,
+                    )
                     if math.isclose(got, other, rel_tol=1e-6) and swapped:
                         hint = " That is the formula for the other kind of coin: check how you use `shared`."
                     elif math.isclose(got, f, rel_tol=1e-6):
@@ -217,10 +231,16 @@ def check_injected_variance(student_fn) -> None:
                     elif shared and math.isclose(got, f * (1.0 / n + rho), rel_tol=1e-6):
                         hint = " There are n(n-1) off-diagonal pairs, weighted 1/n² each: (1 - 1/n)ρ, not ρ."
                     elif not shared and math.isclose(got, f * (1.0 / n + (1.0 - 1.0 / n) * rho), rel_tol=1e-6):
-                        hint = (" With independent coins the noise terms of different units are uncorrelated even when "
-                                "the units are correlated: ρ drops out.")
+                        hint = (
+                            " With independent coins the noise terms of different units are uncorrelated even when "
+                            "the units are correlated: ρ drops out."
+                        )
                     elif math.isclose(got, want * n, rel_tol=1e-6) or math.isclose(got, want * n * n, rel_tol=1e-6):
                         hint = " That is the variance of the sum; the exercise asks for the mean (weights 1/n)."
-                    fail(f"with {coins}, k = {k}, p = {p}, ρ = {rho} you returned {got:.4g}, expected {want:.4g}.{hint}")
-    passed("Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ), "
-          "which stays near p/(1-p) when ρ → 1.")
+                    fail(
+                        f"with {coins}, k = {k}, p = {p}, ρ = {rho} you returned {got:.4g}, expected {want:.4g}.{hint}"
+                    )
+    passed(
+        "Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ), "
+        "which stays near p/(1-p) when ρ → 1."
+    )

@@ -14,8 +14,16 @@ import warnings
 import numpy as np
 import torch
 
-from ._harness import (SIGMAS, ExerciseFailure, as_array, fail, fraction_bound, passed, reference_answer,
-                       run_student_code)
+from ._harness import (
+    SIGMAS,
+    ExerciseFailure,
+    as_array,
+    fail,
+    fraction_bound,
+    passed,
+    reference_answer,
+    run_student_code,
+)
 
 __all__ = ["PORT_SHAPES", "check_channels_last_dropout", "check_keras_port", "check_unbatched_image"]
 
@@ -53,14 +61,22 @@ def _check_values_and_rate(ratio: np.ndarray, p: float, coins: int, what: str) -
     if not ok.all():
         bad = np.unique(np.round(ratio[~ok], 3))[:3].tolist()
         hint = " Did you forget to scale kept units by 1/(1-p)?" if np.isclose(bad[0], 1.0) else ""
-        fail(f"with p = {p}, every output must be 0 or the input times 1/(1-p) = {scale:.2f}, but {what} also "
-             f"gave the input times {bad}.{hint}")
+        fail(
+            f"with p = {p}, every output must be 0 or the input times 1/(1-p) = {scale:.2f}, but {what} also "
+            f"gave the input times {bad}.{hint}"
+        )
     dropped = float(np.isclose(ratio, 0.0, atol=1e-6).mean())
     bound = fraction_bound(p, coins)
     if abs(dropped - p) > bound:
-        hint = " Is your mask keeping channels with probability p instead of 1-p?" if abs(dropped - (1 - p)) <= bound else ""
-        fail(f"with p = {p}, {dropped:.3f} of the units were dropped, expected {p:.3f} ± {bound:.3f} "
-             f"({SIGMAS:g} standard deviations over {coins} channel coins).{hint}")
+        hint = (
+            " Is your mask keeping channels with probability p instead of 1-p?"
+            if abs(dropped - (1 - p)) <= bound
+            else ""
+        )
+        fail(
+            f"with p = {p}, {dropped:.3f} of the units were dropped, expected {p:.3f} ± {bound:.3f} "
+            f"({SIGMAS:g} standard deviations over {coins} channel coins).{hint}"
+        )
 
 
 # ----------------------------------------------------------------------------- 4.1
@@ -105,18 +121,25 @@ def check_unbatched_image(student_fn) -> None:
     varying = _varying_axes(dropped)
     warned = _dropout2d_warning(messages)
     if varying == {0, 1} or varying == {1}:
-        fail("the mask is constant along each row (W) but differs between rows: whole rows are dropped, not "
-             "channels. That is what torch.nn.Dropout2d (and Dropout1d) do with a rank-3 input: they read the image "
-             "(C, H, W) as a batch of sequences (N, C, L)" + (f"; PyTorch even warned: \"{warned[:90]}...\"" if warned else "")
-             + ". Add the batch axis first: img.unsqueeze(0), drop, then .squeeze(0).")
+        fail(
+            "the mask is constant along each row (W) but differs between rows: whole rows are dropped, not "
+            "channels. That is what torch.nn.Dropout2d (and Dropout1d) do with a rank-3 input: they read the image "
+            "(C, H, W) as a batch of sequences (N, C, L)"
+            + (f'; PyTorch even warned: "{warned[:90]}..."' if warned else "")
+            + ". Add the batch axis first: img.unsqueeze(0), drop, then .squeeze(0)."
+        )
     if warned:
-        fail(f"PyTorch warned: \"{warned[:100]}...\". A rank-3 input reaches dropout2d or dropout3d only through a "
-             "path PyTorch deprecates (a future release makes it an error or changes what it drops), even where the "
-             "mask comes out right. Add the batch axis and use the layer for images: "
-             "torch.nn.functional.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0).")
+        fail(
+            f'PyTorch warned: "{warned[:100]}...". A rank-3 input reaches dropout2d or dropout3d only through a '
+            "path PyTorch deprecates (a future release makes it an error or changes what it drops), even where the "
+            "mask comes out right. Add the batch axis and use the layer for images: "
+            "torch.nn.functional.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0)."
+        )
     if 1 in varying or 2 in varying:
-        fail("the mask varies between pixels of one channel: that is element-wise dropout. One coin per channel, "
-             "shared by all its pixels: use torch.nn.functional.dropout2d on (1, C, H, W).")
+        fail(
+            "the mask varies between pixels of one channel: that is element-wise dropout. One coin per channel, "
+            "shared by all its pixels: use torch.nn.functional.dropout2d on (1, C, H, W)."
+        )
     if 0 not in varying:
         fail("every channel of an image got the same coin: each channel needs its own.")
     _check_values_and_rate(ratio, p, calls * shape[0], what)
@@ -165,28 +188,39 @@ def check_channels_last_dropout(student_fn) -> None:
             messages += caught
             if y.shape != shape:
                 moved = (shape[0], shape[-1], *shape[1:-1])
-                hint = (" That is channels first: move the channel axis back to the end (.movedim(1, -1))."
-                        if y.shape == moved else "")
+                hint = (
+                    " That is channels first: move the channel axis back to the end (.movedim(1, -1))."
+                    if y.shape == moved
+                    else ""
+                )
                 fail(f"on a rank-{rank} input {shape}, {what} returned shape {y.shape}, expected {shape}.{hint}")
             ratios.append(y / x.numpy())
         warned = _dropout2d_warning(messages)
         if warned:
-            fail(f"on a rank-{rank} input PyTorch warned: \"{warned[:110]}...\". Pick the layer by the number of "
-                 f"spatial axes: dropout1d for rank 3, dropout2d for rank 4, dropout3d for rank 5.")
+            fail(
+                f'on a rank-{rank} input PyTorch warned: "{warned[:110]}...". Pick the layer by the number of '
+                f"spatial axes: dropout1d for rank 3, dropout2d for rank 4, dropout3d for rank 5."
+            )
         dropped = np.isclose(np.stack(ratios), 0.0, atol=1e-6)
         varying = _varying_axes(dropped)
         channel = rank - 1
         spatial = set(range(1, rank - 1))
         if varying == {0, 1} or (1 in varying and channel not in varying):
-            fail(f"on a rank-{rank} input {shape} the mask varies along axis 1 (a spatial axis of channels-last "
-                 f"data) and is constant along the last axis (the channels): the PyTorch layer took axis 1 for the "
-                 f"channels. Move the channels to axis 1 first (x.movedim(-1, 1)), drop, and move them back.")
+            fail(
+                f"on a rank-{rank} input {shape} the mask varies along axis 1 (a spatial axis of channels-last "
+                f"data) and is constant along the last axis (the channels): the PyTorch layer took axis 1 for the "
+                f"channels. Move the channels to axis 1 first (x.movedim(-1, 1)), drop, and move them back."
+            )
         if varying & spatial:
-            fail(f"on a rank-{rank} input {shape} the mask varies along the spatial axes {sorted(varying & spatial)}: "
-                 f"spatial dropout shares one coin over every position of a channel.")
+            fail(
+                f"on a rank-{rank} input {shape} the mask varies along the spatial axes {sorted(varying & spatial)}: "
+                f"spatial dropout shares one coin over every position of a channel."
+            )
         if channel not in varying or 0 not in varying:
-            fail(f"on a rank-{rank} input {shape} the mask should differ between samples and between channels; "
-                 f"it varies only along axes {sorted(varying)}.")
+            fail(
+                f"on a rank-{rank} input {shape} the mask should differ between samples and between channels; "
+                f"it varies only along axes {sorted(varying)}."
+            )
         _check_values_and_rate(np.stack(ratios), p, calls * shape[0] * shape[-1], what)
     passed("Correct: channels last in, channels last out, one coin per (sample, channel) at every rank.")
 
@@ -256,8 +290,10 @@ def check_keras_port(student_fn) -> None:
             return _call(student_fn, xx.clone(), kk.clone(), bb.clone(), p, training, what=what)
         except ExerciseFailure as err:
             if "channels" in str(err) and "expected input" in str(err):
-                raise ExerciseFailure(f"{err}\nHint: torch's conv1d wants (N, C, L); the Keras tensor is (N, T, E). "
-                                      f"Transpose with x.transpose(1, 2) before the convolution.") from None
+                raise ExerciseFailure(
+                    f"{err}\nHint: torch's conv1d wants (N, C, L); the Keras tensor is (N, T, E). "
+                    f"Transpose with x.transpose(1, 2) before the convolution."
+                ) from None
             raise
 
     # --- inference: the Keras computation, after transposes
@@ -266,31 +302,43 @@ def check_keras_port(student_fn) -> None:
     y2, _ = call(x, kernel, bias, 0.5, False)
     if y1.shape != want.shape:
         if y1.shape == (n, f, t):
-            fail(f"{what} returned shape {y1.shape}, channels first; Keras returns (N, T, F) = {want.shape}: "
-                 f"transpose the convolution's output back with .transpose(1, 2).")
+            fail(
+                f"{what} returned shape {y1.shape}, channels first; Keras returns (N, T, F) = {want.shape}: "
+                f"transpose the convolution's output back with .transpose(1, 2)."
+            )
         if y1.shape == (n, t - k + 1, f):
-            fail(f"{what} returned {t - k + 1} timesteps instead of {t}: Keras' padding='same' keeps the length; "
-                 f"use padding={k // 2} (or padding='same') in conv1d.")
+            fail(
+                f"{what} returned {t - k + 1} timesteps instead of {t}: Keras' padding='same' keeps the length; "
+                f"use padding={k // 2} (or padding='same') in conv1d."
+            )
         fail(f"{what} returned shape {y1.shape}, expected {want.shape} (N, T, F).")
     if not np.array_equal(y1, y2):
-        fail("with training=False two calls gave different outputs: dropout must be off in inference. (A "
-             "torch.nn.Dropout1d(p) built inside the function is in training mode; use "
-             "torch.nn.functional.dropout1d(h, p, training) or call .train(training).)")
+        fail(
+            "with training=False two calls gave different outputs: dropout must be off in inference. (A "
+            "torch.nn.Dropout1d(p) built inside the function is in training mode; use "
+            "torch.nn.functional.dropout1d(h, p, training) or call .train(training).)"
+        )
     if not np.allclose(y1, want, atol=1e-4):
         variants = [
-            (_torch_variant(x, kernel, bias, weight=kernel.reshape(f, e, k)),
-             "the kernel was reshaped: reshape keeps the memory order. Keras stores (k, E, F), PyTorch wants "
-             "(F, E, k): use kernel.permute(2, 1, 0)."),
-            (_torch_variant(x, kernel, bias, flip=True),
-             "the taps are flipped: both frameworks compute a cross-correlation, so only move the axes."),
+            (
+                _torch_variant(x, kernel, bias, weight=kernel.reshape(f, e, k)),
+                "the kernel was reshaped: reshape keeps the memory order. Keras stores (k, E, F), PyTorch wants "
+                "(F, E, k): use kernel.permute(2, 1, 0).",
+            ),
+            (
+                _torch_variant(x, kernel, bias, flip=True),
+                "the taps are flipped: both frameworks compute a cross-correlation, so only move the axes.",
+            ),
             (_torch_variant(x, kernel, bias, use_bias=False), "the bias is missing."),
         ]
         for out, hint in variants:
             if out.shape == y1.shape and np.allclose(y1, out, atol=1e-4):
                 fail(f"in inference your output differs from the Keras block's: {hint}")
         err = float(np.abs(y1 - want).max())
-        fail(f"in inference your output differs from the Keras block's by up to {err:.3g}: check the kernel "
-             f"layout (Keras (k, E, F) -> PyTorch (F, E, k) by permute(2, 1, 0)), the bias and padding={k // 2}.")
+        fail(
+            f"in inference your output differs from the Keras block's by up to {err:.3g}: check the kernel "
+            f"layout (Keras (k, E, F) -> PyTorch (F, E, k) by permute(2, 1, 0)), the bias and padding={k // 2}."
+        )
 
     # --- training, identity kernel: the output is the dropped input, channels last
     eye = torch.zeros(k, e, e)
@@ -302,24 +350,35 @@ def check_keras_port(student_fn) -> None:
         y, caught = call(x, eye, torch.zeros(e), p, True)
         messages += caught
         if y.shape != x.shape:
-            fail(f"with an identity kernel of shape {tuple(eye.shape)} {what} returned {y.shape}, expected {tuple(x.shape)}.")
+            fail(
+                f"with an identity kernel of shape {tuple(eye.shape)} {what} returned {y.shape}, "
+                f"expected {tuple(x.shape)}."
+            )
         ratios.append(y / x.numpy())
     warned = _dropout2d_warning(messages)
     if warned:
-        fail(f"PyTorch warned: \"{warned[:100]}...\": torch.nn.Dropout2d on a rank-3 tensor only works through a "
-             f"deprecated path. The data are sequences: use Dropout1d (functional.dropout1d).")
+        fail(
+            f'PyTorch warned: "{warned[:100]}...": torch.nn.Dropout2d on a rank-3 tensor only works through a '
+            f"deprecated path. The data are sequences: use Dropout1d (functional.dropout1d)."
+        )
     ratio = np.stack(ratios)
     varying = _varying_axes(np.isclose(ratio, 0.0, atol=1e-6))
     if 1 in varying and 2 not in varying:
-        fail("whole tokens are dropped (the mask is constant along the embedding features and varies between "
-             "timesteps): that is Dropout1d applied to (N, T, E), which takes T for the channels. Keras' "
-             "SpatialDropout1D drops embedding features for the whole sentence: transpose to (N, E, T) first.")
+        fail(
+            "whole tokens are dropped (the mask is constant along the embedding features and varies between "
+            "timesteps): that is Dropout1d applied to (N, T, E), which takes T for the channels. Keras' "
+            "SpatialDropout1D drops embedding features for the whole sentence: transpose to (N, E, T) first."
+        )
     if 1 in varying:
-        fail("the mask varies between timesteps within one feature: that is element-wise dropout. "
-             "SpatialDropout1D keeps or drops each feature for the whole sentence: Dropout1d on (N, E, T).")
+        fail(
+            "the mask varies between timesteps within one feature: that is element-wise dropout. "
+            "SpatialDropout1D keeps or drops each feature for the whole sentence: Dropout1d on (N, E, T)."
+        )
     if 2 not in varying or 0 not in varying:
-        fail(f"the mask should differ between sentences and between features; it varies only along axes "
-             f"{sorted(varying)}.")
+        fail(
+            f"the mask should differ between sentences and between features; it varies only along axes "
+            f"{sorted(varying)}."
+        )
     _check_values_and_rate(ratio, p, calls * n * e, what)
 
     # --- training with the real kernel: dropout before the convolution
@@ -327,6 +386,8 @@ def check_keras_port(student_fn) -> None:
         torch.manual_seed(4000 + c)
         y, _ = call(x, kernel, bias, 0.5, True)
         if np.any(np.all(y == 0, axis=1)):
-            fail("some output channels of the convolution are zero for a whole sentence: dropout was applied after "
-                 "the convolution. In the Keras block SpatialDropout1D comes first, on the embedded tokens.")
+            fail(
+                "some output channels of the convolution are zero for a whole sentence: dropout was applied after "
+                "the convolution. In the Keras block SpatialDropout1D comes first, on the embedded tokens."
+            )
     passed("Correct: transposes, kernel layout and channel dropout all match the Keras block.")

@@ -12,8 +12,12 @@ from ._harness import as_array, fail, passed, reference_answer, run_student_code
 __all__ = ["check_block_mask", "check_gamma", "check_variance_shift", "reference_block_mask", "variance_shift"]
 
 #: (p, block_size, height, width) points where exercise 5.1's gamma is compared with the reference.
-GAMMA_POINTS = [(p, b, h, w) for p in (0.05, 0.1, 0.3, 0.9) for b in (1, 2, 3, 5, 7) for h, w in
-                ((14, 14), (7, 7), (9, 16), (5, 3), (28, 28))]
+GAMMA_POINTS = [
+    (p, b, h, w)
+    for p in (0.05, 0.1, 0.3, 0.9)
+    for b in (1, 2, 3, 5, 7)
+    for h, w in ((14, 14), (7, 7), (9, 16), (5, 3), (28, 28))
+]
 
 
 def check_gamma(student_fn) -> None:
@@ -48,8 +52,9 @@ def check_gamma(student_fn) -> None:
         elif math.isclose(got, p / (bh * bw), rel_tol=1e-9):
             hint = "the factor H W / ((H - b + 1)(W - b + 1)) is missing: seeds only fall in the valid region."
         elif b > min(h, w):
-            hint = ("a block larger than the map must be clamped to it: b_h = min(block_size, H), "
-                    "b_w = min(block_size, W).")
+            hint = (
+                "a block larger than the map must be clamped to it: b_h = min(block_size, H), b_w = min(block_size, W)."
+            )
         elif h != w and math.isclose(got, block_gamma(p, b, (h, h)), rel_tol=1e-9):
             hint = "on a non-square map use H for one factor and W for the other."
         elif math.isclose(got, p * h * w / (b * (h - b + 1) * (w - b + 1)), rel_tol=1e-9):
@@ -82,7 +87,7 @@ def reference_block_mask(seeds: np.ndarray, block_size: int) -> np.ndarray:
     dropped = np.zeros((*lead, hs + b - 1, ws + b - 1), bool)
     for i in range(b):
         for j in range(b):
-            dropped[..., i:i + hs, j:j + ws] |= seeds
+            dropped[..., i : i + hs, j : j + ws] |= seeds
     return (~dropped).astype(float)
 
 
@@ -122,19 +127,25 @@ def check_block_mask(student_fn) -> None:
             hint = ""
             if got.shape[-2:] == seeds.shape[-2:]:
                 hint = " The seeds cover only the valid region: pad them by block_size - 1 on every side first."
-            fail(f"with seeds of shape {seeds.shape} and block_size={b}, {what} has shape {got.shape}, "
-                 f"expected {want.shape} (each spatial size + block_size - 1).{hint}")
+            fail(
+                f"with seeds of shape {seeds.shape} and block_size={b}, {what} has shape {got.shape}, "
+                f"expected {want.shape} (each spatial size + block_size - 1).{hint}"
+            )
         if np.array_equal(got, want):
             continue
         if np.array_equal(got, 1 - want):
             fail("your mask is 1 on the dropped blocks and 0 elsewhere: return the keep-mask, 1 - (max-pooled seeds).")
         zeros_got, zeros_want = int((got == 0).sum()), int((want == 0).sum())
-        hint = ("the blocks are in the wrong place: with padding block_size - 1 on both sides, a window ending at a "
-                "position covers the seeds up to block_size - 1 before it.")
+        hint = (
+            "the blocks are in the wrong place: with padding block_size - 1 on both sides, a window ending at a "
+            "position covers the seeds up to block_size - 1 before it."
+        )
         if zeros_got != zeros_want:
             hint = f"it zeroes {zeros_got} units where the blocks cover {zeros_want}: is the kernel block_size wide?"
-        fail(f"with block_size={b} and {int(seeds.sum())} seeds, {what} differs from the expected mask at "
-             f"{int((got != want).sum())} positions: {hint}")
+        fail(
+            f"with block_size={b} and {int(seeds.sum())} seeds, {what} differs from the expected mask at "
+            f"{int((got != want).sum())} positions: {hint}"
+        )
     passed("Correct: every seed became the block_size x block_size block it is the corner of, fully inside the map.")
 
 
@@ -170,7 +181,7 @@ def check_variance_shift(student_fn) -> None:
         >>> check_variance_shift(variance_shift)  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        spatialdrop_edu.checks._harness.ExerciseFailure: your variance shift called ... reference answer variance_shift: ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your variance shift called ... variance_shift: ...
     """
     what = "your variance shift"
     for p in (0.0, 0.1, 0.3, 0.5, 0.9):
@@ -188,8 +199,9 @@ def check_variance_shift(student_fn) -> None:
                 if math.isclose(got, 1 / want, rel_tol=1e-9):
                     hint = "that is train over eval: the ratio asked for is Var_eval / Var_train (at most 1)."
                 elif math.isclose(got, var / (var / (1 - p)), rel_tol=1e-9):
-                    hint = ("the mean matters: E[y^2] = (sigma^2 + mu^2) / (1 - p), and Var_train subtracts "
-                            "E[y]^2 = mu^2.")
+                    hint = (
+                        "the mean matters: E[y^2] = (sigma^2 + mu^2) / (1 - p), and Var_train subtracts E[y]^2 = mu^2."
+                    )
                 elif p > 0 and math.isclose(got, var / ((var + mean**2) / p - mean**2), rel_tol=1e-9):
                     hint = "the keep probability is 1 - p, not p."
                 fail(f"for p={p}, mean={mean}, var={var} you returned {got:.6g}, expected {want:.6g}: {hint}")

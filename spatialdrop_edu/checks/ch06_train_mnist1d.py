@@ -30,6 +30,7 @@ __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_
 
 # ----------------------------------------------------------------------------- 6.1
 
+
 def _feature_maps(model, x):
     """The input of the first conv, the first conv's output, and the input of the second conv."""
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
@@ -68,18 +69,22 @@ def check_dropout_placement(build_model) -> None:
         torch.manual_seed(600 + call)
         in1, out1, in2, out = _feature_maps(model, x)
         if in1.shape != x.shape or not torch.allclose(in1, x):
-            fail("the first convolution does not see the input sequences as they are: something (a dropout?) sits "
-                 "before it. Dropout on the one input channel drops whole sequences; put SpatialDropout1d after the "
-                 "first block's ReLU, on its feature maps.")
+            fail(
+                "the first convolution does not see the input sequences as they are: something (a dropout?) sits "
+                "before it. Dropout on the one input channel drops whole sequences; put SpatialDropout1d after the "
+                "first block's ReLU, on its feature maps."
+            )
         if tuple(out.shape) != (16, 10):
             fail(f"the model's output has shape {tuple(out.shape)}, expected (16, 10): keep the given layers.")
         ref = torch.relu(out1)
         if in2.shape != ref.shape:
-            fail(f"the second convolution receives shape {tuple(in2.shape)}, expected the first block's feature maps "
-                 f"{tuple(ref.shape)}: insert the dropout without reshaping anything.")
-        active = (ref > 0).flatten(2).any(-1)                                   # maps with some signal
+            fail(
+                f"the second convolution receives shape {tuple(in2.shape)}, expected the first block's feature maps "
+                f"{tuple(ref.shape)}: insert the dropout without reshaping anything."
+            )
+        active = (ref > 0).flatten(2).any(-1)  # maps with some signal
         zero = (in2 == 0).flatten(2).all(-1)
-        scale = in2.flatten(2).sum(-1) / ref.flatten(2).sum(-1).clamp_min(1e-12)   # per map: in2 = scale * ref?
+        scale = in2.flatten(2).sum(-1) / ref.flatten(2).sum(-1).clamp_min(1e-12)  # per map: in2 = scale * ref?
         whole = torch.isclose(in2, scale[..., None] * ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
         same = torch.isclose(in2, ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
         plain += int((same & active).sum())
@@ -88,23 +93,30 @@ def check_dropout_placement(build_model) -> None:
         maps += int(active.sum())
         scales += scale[active & ~zero & whole].tolist()
     if plain == maps:
-        fail("in training mode the first block's feature maps reach the second convolution unchanged: there is no "
-             "dropout between the first and the second convolution. Put SpatialDropout1d(p) right after the first "
-             "ReLU (a dropout later in the model does not act on these maps).")
+        fail(
+            "in training mode the first block's feature maps reach the second convolution unchanged: there is no "
+            "dropout between the first and the second convolution. Put SpatialDropout1d(p) right after the first "
+            "ReLU (a dropout later in the model does not act on these maps)."
+        )
     if partly:
-        fail(f"{partly} of {maps} feature maps were partly zeroed (some positions kept, others dropped): that is "
-             "element-wise dropout (nn.Dropout). Spatial dropout keeps or drops a whole map: "
-             "sde.SpatialDropout1d(p) or nn.Dropout1d(p).")
+        fail(
+            f"{partly} of {maps} feature maps were partly zeroed (some positions kept, others dropped): that is "
+            "element-wise dropout (nn.Dropout). Spatial dropout keeps or drops a whole map: "
+            "sde.SpatialDropout1d(p) or nn.Dropout1d(p)."
+        )
     check_whole_map_scale_and_rate(scales, dropped, maps, p, "feature maps")
     model.eval()
     _, out1, in2, _ = _feature_maps(model, x)
     if not torch.allclose(in2, torch.relu(out1), rtol=1e-4, atol=1e-6):
-        fail("in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
-             "follows the module's training flag, not a function called with training=True.")
+        fail(
+            "in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
+            "follows the module's training flag, not a function called with training=True."
+        )
     passed("Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.")
 
 
 # ----------------------------------------------------------------------------- 6.2
+
 
 def _seeded_run():
     """The checker's 'training run': a number drawn from PyTorch's global generator."""
@@ -144,28 +156,40 @@ def check_seed_study(seed_study) -> None:
     for seeds in ([3, 4, 5], [0, 1, 2, 3, 4], [11, 7, 5, 3, 2, 1], list(range(20, 32)), [0, 1]):
         calls = []
 
-        def run(calls=calls):   # this iteration's list, bound now
+        def run(calls=calls):  # this iteration's list, bound now
             calls.append(1)
             return _seeded_run()
 
         result = run_student_code(seed_study, run, list(seeds), what="your seed_study")
         if not isinstance(result, (tuple, list)) or len(result) != 3:
-            fail(f"seed_study must return three things, (values, mean, half_width); got {type(result).__name__}"
-                 + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "") + ".")
+            fail(
+                f"seed_study must return three things, (values, mean, half_width); got {type(result).__name__}"
+                + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+                + "."
+            )
         values, mean, half = result
         values = as_array(values, "your seed_study's values").ravel()
         expected = np.array(_expected_values(seeds))
         n = len(seeds)
         if len(calls) != n or len(values) != n:
-            fail(f"with {n} seeds, run() was called {len(calls)} times and {len(values)} values came back: call it "
-                 "exactly once per seed and keep every value.")
+            fail(
+                f"with {n} seeds, run() was called {len(calls)} times and {len(values)} values came back: call it "
+                "exactly once per seed and keep every value."
+            )
         if not np.allclose(values, expected, atol=1e-9):
             first_ok = np.isclose(values[0], expected[0])
-            hint = ("the first value is right but the others are not: seed before EVERY run "
-                    "(torch.manual_seed(seed) or sde.seed_everything(seed) inside the loop)") if first_ok else (
-                    "seed PyTorch with the run's seed right before calling run(): torch.manual_seed(seed)")
-            fail(f"the values {np.round(values, 4).tolist()} are not the seeded runs' values "
-                 f"{np.round(expected, 4).tolist()}: {hint}.")
+            hint = (
+                (
+                    "the first value is right but the others are not: seed before EVERY run "
+                    "(torch.manual_seed(seed) or sde.seed_everything(seed) inside the loop)"
+                )
+                if first_ok
+                else ("seed PyTorch with the run's seed right before calling run(): torch.manual_seed(seed)")
+            )
+            fail(
+                f"the values {np.round(values, 4).tolist()} are not the seeded runs' values "
+                f"{np.round(expected, 4).tolist()}: {hint}."
+            )
         m, h = mean_ci(expected)
         if not math.isclose(float(mean), m, abs_tol=1e-6):
             fail(f"the mean is {float(mean):.6f}, expected {m:.6f} (the plain average of the values).")
@@ -177,17 +201,21 @@ def check_seed_study(seed_study) -> None:
             guesses = {
                 "you used 1.96, the normal quantile; with few seeds use Student's t with n - 1 degrees of freedom "
                 f"(here t = {t:.3f})": 1.96 * s1 / math.sqrt(n),
-                "your standard deviation divides by n; the sample standard deviation divides by n - 1 (ddof=1)":
-                    t * s0 / math.sqrt(n),
+                "your standard deviation divides by n; the sample standard deviation divides by n - 1 (ddof=1)": t
+                * s0
+                / math.sqrt(n),
                 "you divided by n instead of sqrt(n)": t * s1 / n,
                 "you used n degrees of freedom; Student's t here has n - 1": t_quantile(0.975, n) * s1 / math.sqrt(n),
-                "you used the 0.95 quantile, a one-sided bound; a two-sided 95% interval needs the 0.975 quantile":
-                    t_quantile(0.95, n - 1) * s1 / math.sqrt(n),
+                "you used the 0.95 quantile, a one-sided bound; a two-sided 95% interval needs the 0.975 quantile": (
+                    t_quantile(0.95, n - 1) * s1 / math.sqrt(n)
+                ),
                 "you returned the whole width; the half-width is t * s / sqrt(n)": 2 * h,
             }
             hint = next((g for g, v in guesses.items() if math.isclose(half, v, rel_tol=1e-4)), "")
-            fail(f"with {n} seeds the half-width is {half:.6f}, expected t_0.975,{n - 1} * s / sqrt(n) = {h:.6f}."
-                 + (f" It looks like {hint}." if hint else ""))
+            fail(
+                f"with {n} seeds the half-width is {half:.6f}, expected t_0.975,{n - 1} * s / sqrt(n) = {h:.6f}."
+                + (f" It looks like {hint}." if hint else "")
+            )
     passed("Correct: one seeded run per seed, and the mean with its Student's t 95% interval.")
 
 
@@ -196,17 +224,22 @@ def check_seed_study(seed_study) -> None:
 #: The named cases of exercise 6.3, each (a, b, what a wrong verdict usually means).
 NOISE_CASES = {
     "same seeds, small but consistent gain": (
-        [0.47, 0.40, 0.45, 0.38, 0.42], [0.49, 0.43, 0.46, 0.40, 0.45],
+        [0.47, 0.40, 0.45, 0.38, 0.42],
+        [0.49, 0.43, 0.46, 0.40, 0.45],
         "the seeds move both methods together; compare the differences seed by seed (paired), not the two "
-        "intervals: overlapping intervals do not mean noise"),
+        "intervals: overlapping intervals do not mean noise",
+    ),
     "gain of two t-intervals, five seeds": (
-        [0.50, 0.50, 0.50, 0.50, 0.50], [0.51, 0.53, 0.49, 0.54, 0.52],
-        "with 5 seeds the 95% interval uses t = 2.776 (4 degrees of freedom), not 1.96"),
+        [0.50, 0.50, 0.50, 0.50, 0.50],
+        [0.51, 0.53, 0.49, 0.54, 0.52],
+        "with 5 seeds the 95% interval uses t = 2.776 (4 degrees of freedom), not 1.96",
+    ),
     "different means, large noise": (
-        [0.45, 0.38, 0.52, 0.41, 0.47, 0.36], [0.40, 0.46, 0.43, 0.50, 0.37, 0.44],
-        "different means are not enough: the interval of the differences must exclude 0"),
-    "large clear gain": (
-        [0.42, 0.40, 0.45, 0.39, 0.41], [0.57, 0.55, 0.56, 0.59, 0.56], ""),
+        [0.45, 0.38, 0.52, 0.41, 0.47, 0.36],
+        [0.40, 0.46, 0.43, 0.50, 0.37, 0.44],
+        "different means are not enough: the interval of the differences must exclude 0",
+    ),
+    "large clear gain": ([0.42, 0.40, 0.45, 0.39, 0.41], [0.57, 0.55, 0.56, 0.59, 0.56], ""),
     "identical": ([0.5, 0.6, 0.55], [0.5, 0.6, 0.55], "identical results are noise: the difference is exactly 0"),
 }
 
@@ -235,6 +268,7 @@ def check_is_noise(is_noise) -> None:
         >>> check_is_noise(ref)
         Correct: the verdict follows the paired 95% interval in every case.
     """
+
     def verdict(a, b, name):
         answer = run_student_code(is_noise, list(a), list(b), what="your is_noise")
         if not isinstance(answer, (bool, np.bool_)):
@@ -246,10 +280,12 @@ def check_is_noise(is_noise) -> None:
         expected = _truth(a, b)
         if verdict(a, b, name) != expected:
             mean, half = mean_ci(np.subtract(b, a))
-            wrong.append(f"case '{name}': a = {a}, b = {b}. The differences b - a have mean {mean:+.4f} and 95% "
-                         f"half-width {half:.4f}, so the answer is "
-                         f"{'noise (True)' if expected else 'a real difference (False)'}, you said {not expected}."
-                         + (f" Likely: {hint}." if hint else ""))
+            wrong.append(
+                f"case '{name}': a = {a}, b = {b}. The differences b - a have mean {mean:+.4f} and 95% "
+                f"half-width {half:.4f}, so the answer is "
+                f"{'noise (True)' if expected else 'a real difference (False)'}, you said {not expected}."
+                + (f" Likely: {hint}." if hint else "")
+            )
     if wrong:
         fail(f"{len(wrong)} of {len(NOISE_CASES)} cases got the wrong verdict.\n" + "\n".join(wrong))
     rng = np.random.default_rng(66)
@@ -260,9 +296,11 @@ def check_is_noise(is_noise) -> None:
         b = np.round(base + rng.normal(0, 0.01, n) + rng.choice([0.0, 0.005, 0.01, 0.02]), 4)
         mean, half = mean_ci(b - a)
         if abs(abs(mean) - half) < 1e-6:
-            continue                                 # on the boundary: rounding decides, skip
+            continue  # on the boundary: rounding decides, skip
         if verdict(a.tolist(), b.tolist(), f"random {case}") != _truth(a, b):
-            fail(f"random case: a = {a.tolist()}, b = {b.tolist()}; the paired differences have mean {mean:+.4f} and "
-                 f"95% half-width {half:.4f}, so the answer is {abs(mean) <= half}. Use the interval of b - a with "
-                 f"Student's t at n - 1 = {n - 1} degrees of freedom.")
+            fail(
+                f"random case: a = {a.tolist()}, b = {b.tolist()}; the paired differences have mean {mean:+.4f} and "
+                f"95% half-width {half:.4f}, so the answer is {abs(mean) <= half}. Use the interval of b - a with "
+                f"Student's t at n - 1 = {n - 1} degrees of freedom."
+            )
     passed("Correct: the verdict follows the paired 95% interval in every case.")

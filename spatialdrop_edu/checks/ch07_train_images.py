@@ -31,15 +31,19 @@ __all__ = ["check_late_spatial_dropout", "check_region_split", "check_augment", 
 
 # ----------------------------------------------------------------------------- 7.1
 
+
 def _hooked(model, x):
     """Input of the second conv, output of the second conv, input of the global pooling, output."""
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
     pools = [m for m in model.modules() if isinstance(m, (torch.nn.AdaptiveAvgPool2d, torch.nn.AdaptiveMaxPool2d))]
     if len(convs) != 2 or len(pools) != 1:
-        fail(f"the model holds {len(convs)} Conv2d and {len(pools)} AdaptiveAvgPool2d layer(s), expected 2 and 1: keep "
-             "the given layers and only add the dropout.")
-    return record_layers(model, x, inputs={"in2": convs[1], "pool": pools[0]},
-                         outputs={"out1": convs[0], "out2": convs[1]})
+        fail(
+            f"the model holds {len(convs)} Conv2d and {len(pools)} AdaptiveAvgPool2d layer(s), expected 2 and 1: keep "
+            "the given layers and only add the dropout."
+        )
+    return record_layers(
+        model, x, inputs={"in2": convs[1], "pool": pools[0]}, outputs={"out1": convs[0], "out2": convs[1]}
+    )
 
 
 def check_late_spatial_dropout(build_model) -> None:
@@ -71,15 +75,19 @@ def check_late_spatial_dropout(build_model) -> None:
         seen, out = _hooked(model, x)
         early = torch.nn.functional.max_pool2d(torch.relu(seen["out1"]), 2)
         if seen["in2"].shape != early.shape or not torch.allclose(seen["in2"], early, rtol=1e-4, atol=1e-6):
-            fail("the second convolution does not receive the first block's pooled feature maps as they are: "
-                 "something changes them (a dropout in the early block?). This exercise asks for dropout after the "
-                 "LAST conv block only: conv2 -> ReLU -> SpatialDropout2d -> global pooling.")
+            fail(
+                "the second convolution does not receive the first block's pooled feature maps as they are: "
+                "something changes them (a dropout in the early block?). This exercise asks for dropout after the "
+                "LAST conv block only: conv2 -> ReLU -> SpatialDropout2d -> global pooling."
+            )
         if tuple(out.shape) != (16, 3):
             fail(f"the model's output has shape {tuple(out.shape)}, expected (16, 3): keep the given layers.")
         ref, got = torch.relu(seen["out2"]), seen["pool"]
         if got.shape != ref.shape:
-            fail(f"the global pooling receives shape {tuple(got.shape)}, expected the last block's feature maps "
-                 f"{tuple(ref.shape)}.")
+            fail(
+                f"the global pooling receives shape {tuple(got.shape)}, expected the last block's feature maps "
+                f"{tuple(ref.shape)}."
+            )
         active = (ref > 0).flatten(2).any(-1)
         zero = (got == 0).flatten(2).all(-1)
         scale = got.flatten(2).sum(-1) / ref.flatten(2).sum(-1).clamp_min(1e-12)
@@ -89,27 +97,39 @@ def check_late_spatial_dropout(build_model) -> None:
         maps += int(active.sum())
         scales += scale[active & ~zero & whole].tolist()
     if partly:
-        fail(f"{partly} of {maps} feature maps were partly zeroed (some pixels kept, others dropped): that is "
-             "element-wise dropout (nn.Dropout) or a block dropout. Spatial dropout keeps or drops a whole map: "
-             "sde.SpatialDropout2d(p) or nn.Dropout2d(p).")
+        fail(
+            f"{partly} of {maps} feature maps were partly zeroed (some pixels kept, others dropped): that is "
+            "element-wise dropout (nn.Dropout) or a block dropout. Spatial dropout keeps or drops a whole map: "
+            "sde.SpatialDropout2d(p) or nn.Dropout2d(p)."
+        )
     if dropped == 0 and all(math.isclose(c, 1.0, rel_tol=1e-4) for c in scales):
-        fail("in training mode the last block's feature maps reach the global pooling unchanged: there is no dropout "
-             "between the last ReLU and the pooling. Put SpatialDropout2d(p) right after the second ReLU (dropout "
-             "after the pooling acts on a vector, not on feature maps).")
+        fail(
+            "in training mode the last block's feature maps reach the global pooling unchanged: there is no dropout "
+            "between the last ReLU and the pooling. Put SpatialDropout2d(p) right after the second ReLU (dropout "
+            "after the pooling acts on a vector, not on feature maps)."
+        )
     check_whole_map_scale_and_rate(scales, dropped, maps, p, "feature maps")
     model.eval()
     seen, _ = _hooked(model, x)
     if not torch.allclose(seen["pool"], torch.relu(seen["out2"]), rtol=1e-4, atol=1e-6):
-        fail("in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
-             "follows the module's training flag, not a function called with training=True.")
+        fail(
+            "in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
+            "follows the module's training flag, not a function called with training=True."
+        )
     passed("Correct: whole feature maps of the last block are dropped, at rate p, and nothing earlier.")
 
 
 # ----------------------------------------------------------------------------- 7.2
 
 #: The geometries of exercise 7.2, each (height, width, patch, stride, test_fraction).
-SPLIT_CASES = [(64, 64, 16, 16, 0.25), (64, 48, 16, 8, 0.25), (100, 40, 10, 3, 0.3), (50, 50, 7, 7, 0.5),
-               (33, 20, 5, 2, 0.2), (512, 512, 32, 16, 0.25)]
+SPLIT_CASES = [
+    (64, 64, 16, 16, 0.25),
+    (64, 48, 16, 8, 0.25),
+    (100, 40, 10, 3, 0.3),
+    (50, 50, 7, 7, 0.5),
+    (33, 20, 5, 2, 0.2),
+    (512, 512, 32, 16, 0.25),
+]
 
 
 def _corners(value, what):
@@ -149,48 +169,66 @@ def check_region_split(region_split) -> None:
             fail(f"region_split must return two lists (train, test); with {case} it returned {type(result).__name__}.")
         train, test = _corners(result[0], "the training corners"), _corners(result[1], "the test corners")
         if not train or not test:
-            fail(f"with {case} the {'training' if not train else 'test'} list is empty. A region of rows [top, bottom) "
-                 "holds windows starting at top, top + stride, ... up to bottom - patch INCLUDED: "
-                 "range(top, bottom - patch + 1, stride).")
+            fail(
+                f"with {case} the {'training' if not train else 'test'} list is empty. A region of rows [top, bottom) "
+                "holds windows starting at top, top + stride, ... up to bottom - patch INCLUDED: "
+                "range(top, bottom - patch + 1, stride)."
+            )
         outside = [(r, c) for r, c in train + test if r < 0 or c < 0 or r + patch > height or c + patch > width]
         if outside:
             fail(f"with {case} the patch at (top, left) = {outside[0]} reaches outside the {height} x {width} image.")
         used = np.zeros((height, width), bool)
         for r, c in train:
-            used[r:r + patch, c:c + patch] = True
-        shared = [(r, c) for r, c in test if used[r:r + patch, c:c + patch].any()]
+            used[r : r + patch, c : c + patch] = True
+        shared = [(r, c) for r, c in test if used[r : r + patch, c : c + patch].any()]
         if shared:
             lowest = max(r + patch for r, _ in train)
-            hint = (f"training patches reach row {lowest - 1}, into the test region: a window belongs to a region "
-                    "only if ALL its rows do; stop the training windows at top <= cut - patch") if lowest > min(
-                r for r, _ in test) else ("the two lists are interleaved, as after a random split of all patches: "
-                                          "with stride < patch neighbouring patches share pixels, so split the IMAGE "
-                                          "into regions first, then cut patches inside each")
-            fail(f"with {case}, {len(shared)} of {len(test)} test patches share pixels with training patches "
-                 f"(e.g. the one at {shared[0]}): {hint}.")
+            hint = (
+                (
+                    f"training patches reach row {lowest - 1}, into the test region: a window belongs to a region "
+                    "only if ALL its rows do; stop the training windows at top <= cut - patch"
+                )
+                if lowest > min(r for r, _ in test)
+                else (
+                    "the two lists are interleaved, as after a random split of all patches: "
+                    "with stride < patch neighbouring patches share pixels, so split the IMAGE "
+                    "into regions first, then cut patches inside each"
+                )
+            )
+            fail(
+                f"with {case}, {len(shared)} of {len(test)} test patches share pixels with training patches "
+                f"(e.g. the one at {shared[0]}): {hint}."
+            )
         cut = min(r for r, _ in test)
         target = height * (1 - frac)
         if min(r for r, _ in test) <= max(r for r, _ in train) and min(r for r, _ in train) <= max(r for r, _ in test):
-            fail(f"with {case} training and test patches are interleaved (test rows start at {cut}, training rows "
-                 f"reach {max(r for r, _ in train)}), as after a random split of all patches: here they happen not "
-                 "to share pixels, but neighbouring patches of one texture still look alike. Split the IMAGE into a "
-                 "top (training) and a bottom (test) region first, then cut patches inside each.")
+            fail(
+                f"with {case} training and test patches are interleaved (test rows start at {cut}, training rows "
+                f"reach {max(r for r, _ in train)}), as after a random split of all patches: here they happen not "
+                "to share pixels, but neighbouring patches of one texture still look alike. Split the IMAGE into a "
+                "top (training) and a bottom (test) region first, then cut patches inside each."
+            )
         if abs(cut - target) > 1 + 1e-9 or max(r for r, _ in train) >= cut:
-            fail(f"with {case} the test patches start at row {cut}, expected the bottom {frac:.0%} of the rows, "
-                 f"from row {round(target)}: training region on top, test region below.")
+            fail(
+                f"with {case} the test patches start at row {cut}, expected the bottom {frac:.0%} of the rows, "
+                f"from row {round(target)}: training region on top, test region below."
+            )
         want_train = len(region_corners(height, width, patch, stride, (0, cut)))
         want_test = len(region_corners(height, width, patch, stride, (cut, height)))
         if len(set(train)) != len(train) or len(set(test)) != len(test):
             fail(f"with {case} some patch appears twice in a list: each window once.")
         if len(train) != want_train or len(test) != want_test:
-            fail(f"with {case} you return {len(train)} training and {len(test)} test patches; the stride grid holds "
-                 f"{want_train} and {want_test} windows wholly inside the two regions. Check the end of your "
-                 "range(...): the last window starts at bottom - patch, so use range(top, bottom - patch + 1, stride); "
-                 "start each region's grid at its own first row and each row at column 0.")
+            fail(
+                f"with {case} you return {len(train)} training and {len(test)} test patches; the stride grid holds "
+                f"{want_train} and {want_test} windows wholly inside the two regions. Check the end of your "
+                "range(...): the last window starts at bottom - patch, so use range(top, bottom - patch + 1, stride); "
+                "start each region's grid at its own first row and each row at column 0."
+            )
     passed("Correct: training and test patches never share a pixel, and no patch that fits is lost.")
 
 
 # ----------------------------------------------------------------------------- 7.3
+
 
 def check_augment(augment) -> None:
     """Exercise 7.3: ``augment(x, generator)`` applies one of the 8 symmetries of a square to each image.
@@ -210,7 +248,7 @@ def check_augment(augment) -> None:
     """
     n = 2000
     x = torch.rand(n, 2, 5, 5, generator=torch.Generator().manual_seed(73))
-    x[:, 1] = x[:, 0] + 1.0                            # two channels, the same picture: one transform for both
+    x[:, 1] = x[:, 0] + 1.0  # two channels, the same picture: one transform for both
     before = x.clone()
     out = run_student_code(augment, x, torch.Generator().manual_seed(0), what="your augment")
     if not isinstance(out, torch.Tensor):
@@ -219,33 +257,46 @@ def check_augment(augment) -> None:
         fail("augment changed its input in place: return a new tensor (x.clone(), torch.flip and torch.rot90 do).")
     if out.shape != x.shape:
         fail(f"augment returned shape {tuple(out.shape)}, expected the input's {tuple(x.shape)}.")
-    candidates = torch.stack([dihedral(x, k) for k in range(8)])           # (8, N, C, H, W)
-    per_channel = (candidates == out[None]).flatten(3).all(-1)             # (8, N, C)
-    same_k = per_channel.all(-1)                                           # (8, N)
+    candidates = torch.stack([dihedral(x, k) for k in range(8)])  # (8, N, C, H, W)
+    per_channel = (candidates == out[None]).flatten(3).all(-1)  # (8, N, C)
+    same_k = per_channel.all(-1)  # (8, N)
     if not per_channel.any(0).all():
-        fail("some output images are not a flip or rotation of their input (pixel values changed or moved "
-             "elsewhere): use torch.flip and torch.rot90 on the last two axes (dims=(-2, -1)), nothing else.")
+        fail(
+            "some output images are not a flip or rotation of their input (pixel values changed or moved "
+            "elsewhere): use torch.flip and torch.rot90 on the last two axes (dims=(-2, -1)), nothing else."
+        )
     if not same_k.any(0).all():
-        fail("the channels of one image got different transforms: draw one transform per IMAGE and apply it to all "
-             "its channels (index the batch axis, not the channel axis).")
+        fail(
+            "the channels of one image got different transforms: draw one transform per IMAGE and apply it to all "
+            "its channels (index the batch axis, not the channel axis)."
+        )
     counts = same_k.float().argmax(0).bincount(minlength=8)
     freq, bound = counts / n, fraction_bound(1 / 8, n)
     names = ["identity", "rot90", "rot180", "rot270", "flip", "flip+rot90", "flip+rot180", "flip+rot270"]
     if counts.max() == n:
-        fail(f"every image got the same transform ({names[int(counts.argmax())]}): draw a transform for each image, "
-             "not once per batch (torch.randint(8, (len(x),), generator=generator)).")
+        fail(
+            f"every image got the same transform ({names[int(counts.argmax())]}): draw a transform for each image, "
+            "not once per batch (torch.randint(8, (len(x),), generator=generator))."
+        )
     off = [(names[k], float(freq[k])) for k in range(8) if abs(float(freq[k]) - 1 / 8) > bound]
     if off:
         missing = [name for name, f in off if f == 0]
-        hint = (f" Missing: {', '.join(missing)} — combine the left-right flip with the four rotations to get all "
-                "eight.") if missing else " Draw k uniformly from 0..7."
-        fail(f"the eight symmetries must each occur with frequency 1/8 = 0.125 ± {bound:.3f} ({SIGMAS:g} standard "
-             f"deviations over {n} images); measured {', '.join(f'{k}: {f:.3f}' for k, f in off)}.{hint}")
+        hint = (
+            (f" Missing: {', '.join(missing)} — combine the left-right flip with the four rotations to get all eight.")
+            if missing
+            else " Draw k uniformly from 0..7."
+        )
+        fail(
+            f"the eight symmetries must each occur with frequency 1/8 = 0.125 ± {bound:.3f} ({SIGMAS:g} standard "
+            f"deviations over {n} images); measured {', '.join(f'{k}: {f:.3f}' for k, f in off)}.{hint}"
+        )
     again = run_student_code(augment, x, torch.Generator().manual_seed(0), what="your augment")
     other = run_student_code(augment, x, torch.Generator().manual_seed(1), what="your augment")
     if not torch.equal(again, out):
-        fail("the same generator seed gave a different batch: draw from the `generator` argument "
-             "(torch.randint(..., generator=generator)), not from the global generator.")
+        fail(
+            "the same generator seed gave a different batch: draw from the `generator` argument "
+            "(torch.randint(..., generator=generator)), not from the global generator."
+        )
     if torch.equal(other, out):
         fail("another generator seed gave the same batch: draw the transforms from the `generator` argument.")
     passed("Correct: each image gets one of the eight symmetries, uniformly and independently.")

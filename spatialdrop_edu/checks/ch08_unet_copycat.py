@@ -22,6 +22,7 @@ __all__ = ["check_psnr", "check_skip_dropout", "check_mc_predict"]
 
 # ----------------------------------------------------------------------------- 8.1
 
+
 def _psnr_cases():
     rng = np.random.default_rng(81)
     cases = []
@@ -36,7 +37,7 @@ def _psnr_cases():
 
 @reference_answer
 def _formula(estimate, target, data_range):
-    return 10 * math.log10(data_range ** 2 / float(np.mean((np.asarray(estimate) - np.asarray(target)) ** 2)))
+    return 10 * math.log10(data_range**2 / float(np.mean((np.asarray(estimate) - np.asarray(target)) ** 2)))
 
 
 def check_psnr(psnr) -> None:
@@ -56,46 +57,58 @@ def check_psnr(psnr) -> None:
         answer = run_student_code(psnr, torch.tensor(estimate), torch.tensor(target), data_range, what="your psnr")
         value = as_array(answer, "your psnr")
         if value.size != 1:
-            fail(f"psnr must return one number for the whole batch, got an array of shape {value.shape}: average the "
-                 "squared error over every pixel of every image, then take the logarithm.")
+            fail(
+                f"psnr must return one number for the whole batch, got an array of shape {value.shape}: average the "
+                "squared error over every pixel of every image, then take the logarithm."
+            )
         value, expected = float(value.ravel()[0]), _formula(estimate, target, data_range)
         if math.isclose(value, expected, abs_tol=1e-3):
             continue
         mse = float(np.mean((estimate - target) ** 2))
         guesses = {
-            "you used the root mean squared error with a factor of 10; use the MSE (or 20 log10(R / RMSE))":
-                10 * math.log10(data_range / math.sqrt(mse)),
-            "you used the natural logarithm; PSNR uses log10": 10 * math.log(data_range ** 2 / mse),
+            "you used the root mean squared error with a factor of 10; use the MSE (or 20 log10(R / RMSE))": 10
+            * math.log10(data_range / math.sqrt(mse)),
+            "you used the natural logarithm; PSNR uses log10": 10 * math.log(data_range**2 / mse),
             "you did not square the range R: the peak signal power is R^2": 10 * math.log10(data_range / mse),
             "you ignored data_range (the formula has R^2 in the numerator)": 10 * math.log10(1.0 / mse),
-            "you used the mean absolute error instead of the mean squared error":
-                10 * math.log10(data_range ** 2 / float(np.mean(np.abs(estimate - target)))),
+            "you used the mean absolute error instead of the mean squared error": 10
+            * math.log10(data_range**2 / float(np.mean(np.abs(estimate - target)))),
             "the sign is flipped: PSNR is high when the error is small": -expected,
-            "you used the sum of squared errors, not their mean": 10 * math.log10(data_range ** 2 / (mse * estimate.size)),
+            "you used the sum of squared errors, not their mean": 10
+            * math.log10(data_range**2 / (mse * estimate.size)),
         }
         for eps in (1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-12):
-            guesses.setdefault(f"you added a small constant ({eps:g}?) to the MSE; it caps the PSNR and shifts it when "
-                               "the error is small: divide by the MSE itself",
-                               10 * math.log10(data_range ** 2 / (mse + eps)))
+            guesses.setdefault(
+                f"you added a small constant ({eps:g}?) to the MSE; it caps the PSNR and shifts it when "
+                "the error is small: divide by the MSE itself",
+                10 * math.log10(data_range**2 / (mse + eps)),
+            )
         hint = next((g for g, v in guesses.items() if math.isclose(value, v, abs_tol=1e-3)), "")
-        fail(f"for an error with MSE {mse:.3g} and range R = {data_range:g}, your psnr gave {value:.3f} dB, expected "
-             f"10 log10(R^2 / MSE) = {expected:.3f} dB." + (f" It looks like {hint}." if hint else ""))
+        fail(
+            f"for an error with MSE {mse:.3g} and range R = {data_range:g}, your psnr gave {value:.3f} dB, expected "
+            f"10 log10(R^2 / MSE) = {expected:.3f} dB." + (f" It looks like {hint}." if hint else "")
+        )
     same = torch.rand(2, 1, 4, 4, generator=torch.Generator().manual_seed(8))
     answer = run_student_code(psnr, same.clone(), same, 1.0, what="your psnr")
     value = float(as_array(answer, "your psnr").ravel()[0])
     if not (math.isinf(value) and value > 0):
-        fail(f"for an exact estimate (MSE = 0) your psnr gave {value}, expected inf: do not add a small constant to "
-             "the MSE (it caps the PSNR).")
+        fail(
+            f"for an exact estimate (MSE = 0) your psnr gave {value}, expected inf: do not add a small constant to "
+            "the MSE (it caps the PSNR)."
+        )
     passed("Correct: PSNR = 10 log10(R^2 / MSE) at every point tested, and inf for an exact estimate.")
 
 
 # ----------------------------------------------------------------------------- 8.2
 
+
 def _decoder_input(block, x, skip):
     """The input of the block's ``conv``, the output of ``up``, and the block's output."""
     seen = {}
-    hooks = [block.conv.register_forward_pre_hook(lambda m, i: seen.__setitem__("conv_in", i[0].detach().clone())),
-             block.up.register_forward_hook(lambda m, i, o: seen.__setitem__("up", o.detach().clone()))]
+    hooks = [
+        block.conv.register_forward_pre_hook(lambda m, i: seen.__setitem__("conv_in", i[0].detach().clone())),
+        block.up.register_forward_hook(lambda m, i, o: seen.__setitem__("up", o.detach().clone())),
+    ]
     try:
         with torch.no_grad():
             out = run_student_code(block, x, skip, what="your block's forward")
@@ -142,50 +155,71 @@ def check_skip_dropout(block_class) -> None:
         torch.manual_seed(800 + call)
         conv_in, up, _ = _decoder_input(block, x, skip)
         if tuple(conv_in.shape) != (8, 2 * channels, 8, 8):
-            fail(f"self.conv receives shape {tuple(conv_in.shape)}, expected (8, {2 * channels}, 8, 8): concatenate "
-                 "up(x) and the skip along the channel axis (dim=1).")
+            fail(
+                f"self.conv receives shape {tuple(conv_in.shape)}, expected (8, {2 * channels}, 8, 8): concatenate "
+                "up(x) and the skip along the channel axis (dim=1)."
+            )
         first, second = conv_in[:, :channels], conv_in[:, channels:]
         if not torch.allclose(first, up, rtol=1e-5, atol=1e-6):
             if torch.allclose(second, up, rtol=1e-5, atol=1e-6):
-                fail("the up-sampled path comes second in the concatenation: use torch.cat([self.up(x), skip], dim=1) "
-                     "(up first, as the given layers expect).")
-            fail("the up-sampled maps reach self.conv changed: the dropout must act on the skip tensor only, not on "
-                 "up(x) or on the concatenation.")
+                fail(
+                    "the up-sampled path comes second in the concatenation: use torch.cat([self.up(x), skip], dim=1) "
+                    "(up first, as the given layers expect)."
+                )
+            fail(
+                "the up-sampled maps reach self.conv changed: the dropout must act on the skip tensor only, not on "
+                "up(x) or on the concatenation."
+            )
         zero = (second == 0).flatten(2).all(-1)
         scale = (second * skip).flatten(2).sum(-1) / (skip * skip).flatten(2).sum(-1)
         whole = torch.isclose(second, scale[..., None, None] * skip, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
         if (~zero & ~whole).any():
             if ((second == 0).float().mean() > 0) and not torch.allclose(second, skip):
-                fail("some skip feature maps were partly zeroed (some pixels kept, others dropped): that is element "
-                     "dropout (nn.Dropout), which the decoder works around through neighbouring pixels. Drop whole "
-                     "maps: sde.SpatialDropout2d(p) or nn.Dropout2d(p).")
-            fail("the skip reaches self.conv changed in a way that is not dropout (not zero or scaled maps): apply "
-                 "only the dropout layer to the skip.")
+                fail(
+                    "some skip feature maps were partly zeroed (some pixels kept, others dropped): that is element "
+                    "dropout (nn.Dropout), which the decoder works around through neighbouring pixels. Drop whole "
+                    "maps: sde.SpatialDropout2d(p) or nn.Dropout2d(p)."
+                )
+            fail(
+                "the skip reaches self.conv changed in a way that is not dropout (not zero or scaled maps): apply "
+                "only the dropout layer to the skip."
+            )
         dropped += int(zero.sum())
         maps += zero.numel()
         scales += scale[~zero].tolist()
     if dropped == 0:
-        fail("in training mode the skip reaches self.conv unchanged in 40 calls: no dropout acts on it. Apply "
-             "self.drop (a SpatialDropout2d(p) made in __init__) to skip before the concatenation.")
+        fail(
+            "in training mode the skip reaches self.conv unchanged in 40 calls: no dropout acts on it. Apply "
+            "self.drop (a SpatialDropout2d(p) made in __init__) to skip before the concatenation."
+        )
     check_whole_map_scale_and_rate(scales, dropped, maps, p, "skip maps")
     block.eval()
     conv_in, _, _ = _decoder_input(block, x, skip)
     if not torch.allclose(conv_in[:, channels:], skip, rtol=1e-5, atol=1e-6):
-        fail("in evaluation mode (block.eval()) the skip must pass unchanged: use a dropout module made in __init__, "
-             "which follows the block's training flag, not a function called with training=True.")
-    passed("Correct: whole skip feature maps are dropped at rate p; the up-sampled path and evaluation mode are "
-          "untouched.")
+        fail(
+            "in evaluation mode (block.eval()) the skip must pass unchanged: use a dropout module made in __init__, "
+            "which follows the block's training flag, not a function called with training=True."
+        )
+    passed(
+        "Correct: whole skip feature maps are dropped at rate p; the up-sampled path and evaluation mode are untouched."
+    )
 
 
 # ----------------------------------------------------------------------------- 8.3
+
 
 def _mc_model():
     """A small network with BatchNorm (running statistics far from a batch's) and spatial dropout."""
     import spatialdrop_edu as sde
 
     torch.manual_seed(83)
-    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), sde.SpatialDropout2d(0.5),
-                          nn.Conv2d(8, 1, 3, padding=1))
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        sde.SpatialDropout2d(0.5),
+        nn.Conv2d(8, 1, 3, padding=1),
+    )
     with torch.no_grad():
         model[1].running_mean.fill_(0.5)
         model[1].running_var.fill_(4.0)
@@ -221,9 +255,11 @@ def check_mc_predict(mc_predict) -> None:
     bn, drop = model[1], model[3]
     stats = (bn.running_mean.clone(), bn.running_var.clone())
     modes, outputs = {"bn": [], "drop": []}, []
-    hooks = [bn.register_forward_pre_hook(lambda m, i: modes["bn"].append(m.training)),
-             drop.register_forward_pre_hook(lambda m, i: modes["drop"].append(m.training)),
-             model.register_forward_hook(lambda m, i, o: outputs.append(o.detach().clone()))]
+    hooks = [
+        bn.register_forward_pre_hook(lambda m, i: modes["bn"].append(m.training)),
+        drop.register_forward_pre_hook(lambda m, i: modes["drop"].append(m.training)),
+        model.register_forward_hook(lambda m, i, o: outputs.append(o.detach().clone())),
+    ]
     x = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(84))
     torch.manual_seed(85)
     try:
@@ -235,25 +271,38 @@ def check_mc_predict(mc_predict) -> None:
         fail(f"mc_predict must return two tensors, (mean, std); got {type(answer).__name__}.")
     mean, std = (as_array(a, "your mc_predict") for a in answer)
     if any(modes["bn"]):
-        fail(f"BatchNorm ran in training mode in {sum(modes['bn'])} of {len(modes['bn'])} passes: model.train() "
-             "switches on BatchNorm's batch statistics too (and updates its running averages). Call model.eval(), "
-             "then .train() on the dropout layers only.")
+        fail(
+            f"BatchNorm ran in training mode in {sum(modes['bn'])} of {len(modes['bn'])} passes: model.train() "
+            "switches on BatchNorm's batch statistics too (and updates its running averages). Call model.eval(), "
+            "then .train() on the dropout layers only."
+        )
     if not torch.equal(bn.running_mean, stats[0]) or not torch.equal(bn.running_var, stats[1]):
         fail("BatchNorm's running statistics changed during mc_predict: keep BatchNorm in evaluation mode.")
     if not modes["drop"] or not all(modes["drop"]):
-        fail(f"the dropout layer ran in evaluation mode in {modes['drop'].count(False)} of {len(modes['drop'])} "
-             "passes, so every pass gives the same output: after model.eval(), switch the dropout layers back on "
-             "with .train().")
+        fail(
+            f"the dropout layer ran in evaluation mode in {modes['drop'].count(False)} of {len(modes['drop'])} "
+            "passes, so every pass gives the same output: after model.eval(), switch the dropout layers back on "
+            "with .train()."
+        )
     whole = [o for o in outputs if o.shape[0] == x.shape[0]]
     covered = sum(o.shape[0] for o in outputs)
     if covered != passes * x.shape[0]:
-        fail(f"the model was run on {covered} inputs in total, expected passes × inputs = {passes} × {x.shape[0]}: "
-             "run it once per pass on the whole input.")
-    stacked = torch.stack(whole) if len(whole) == passes else torch.stack(
-        [torch.cat(outputs[i::len(outputs) // passes]) for i in range(len(outputs) // passes)][:passes])
+        fail(
+            f"the model was run on {covered} inputs in total, expected passes × inputs = {passes} × {x.shape[0]}: "
+            "run it once per pass on the whole input."
+        )
+    stacked = (
+        torch.stack(whole)
+        if len(whole) == passes
+        else torch.stack(
+            [torch.cat(outputs[i :: len(outputs) // passes]) for i in range(len(outputs) // passes)][:passes]
+        )
+    )
     if mean.shape != tuple(stacked.shape[1:]) or std.shape != tuple(stacked.shape[1:]):
-        fail(f"mean and std must have the output's shape {tuple(stacked.shape[1:])} (one value per pixel), got "
-             f"{mean.shape} and {std.shape}: average over the passes (the new first axis), dim=0.")
+        fail(
+            f"mean and std must have the output's shape {tuple(stacked.shape[1:])} (one value per pixel), got "
+            f"{mean.shape} and {std.shape}: average over the passes (the new first axis), dim=0."
+        )
     if float(stacked.std(0).max()) == 0:
         fail("all passes gave the same output: the dropout layers were not active.")
     ref_mean = stacked.mean(0).numpy()

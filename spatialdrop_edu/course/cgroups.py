@@ -69,7 +69,7 @@ def _mounts() -> list[tuple[str, str, str, set[str]]]:
 def _folder(mount_point: str, mount_root: str, path: str) -> Path:
     """The folder of cgroup ``path`` under a mount whose root is ``mount_root`` (a container mounts its own subtree)."""
     if mount_root != "/" and (path == mount_root or path.startswith(mount_root + "/")):
-        path = path[len(mount_root):]
+        path = path[len(mount_root) :]
     return Path(mount_point) / path.lstrip("/")
 
 

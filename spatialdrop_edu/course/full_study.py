@@ -42,7 +42,7 @@ def run_full_study(notebook, *, workers: int, results=None, timeout: int | None 
     results = Path(results).resolve() if results is not None else notebook.resolve().parent / "results"
     settings = {"SPATIALDROP_SCALE": "1", "SPATIALDROP_WORKERS": str(workers), "SPATIALDROP_RESULTS": str(results)}
     saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)   # the kernel's environment is this process's (spatialdrop_edu.course.execute)
+    os.environ.update(settings)  # the kernel's environment is this process's (spatialdrop_edu.course.execute)
     try:
         execute_notebook(notebook, timeout=timeout)
     finally:
@@ -61,6 +61,7 @@ def main(notebook, *, workers: int, results=None) -> int:
     start = time.perf_counter()
     folder = run_full_study(notebook, workers=workers, results=results)
     runs = len(load_runs(folder / "study.jsonl"))
-    print(f"{Path(notebook).stem}: {runs} runs in {folder} ({time.perf_counter() - start:.0f} s with {workers} "
-          f"worker(s))")
+    print(
+        f"{Path(notebook).stem}: {runs} runs in {folder} ({time.perf_counter() - start:.0f} s with {workers} worker(s))"
+    )
     return 0

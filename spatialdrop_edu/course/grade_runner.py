@@ -81,15 +81,22 @@ class GradingClient(NotebookClient):
 
     def _take_verdict(self, record, cell_index: int) -> None:
         record = record if isinstance(record, dict) else {}
-        if self.armed and self.armed[0] == cell_index and record.get("nonce") == self.armed[2] \
-                and record.get("grade_id") == self.armed[1]:
+        if (
+            self.armed
+            and self.armed[0] == cell_index
+            and record.get("nonce") == self.armed[2]
+            and record.get("grade_id") == self.armed[1]
+        ):
             kept = {k: str(record.get(k, ""))[:2000] for k in ("checker", "module", "message")}
             verdicts = self.verdicts.setdefault(cell_index, [])
             if len(verdicts) < self.max_notes:
                 verdicts.append(kept)
         else:
-            why = "outside the check cell it was armed for" if not self.armed or self.armed[0] != cell_index else \
-                "with a nonce or grade_id the grader did not send"
+            why = (
+                "outside the check cell it was armed for"
+                if not self.armed or self.armed[0] != cell_index
+                else "with a nonce or grade_id the grader did not send"
+            )
             notes = self.forged.setdefault(cell_index, [])
             if len(notes) < self.max_notes:  # a flood of forgeries is reported, not kept
                 notes.append(f"a verdict message {why}")
@@ -158,8 +165,11 @@ def _error_of(cell, reply: dict | None) -> dict | None:
         if out.get("output_type") == "error":
             return {"ename": out.get("ename", ""), "evalue": ANSI.sub("", out.get("evalue", ""))[:2000]}
     if reply and reply.get("status") == "error":
-        return {"ename": str(reply.get("ename", "")), "evalue": ANSI.sub("", str(reply.get("evalue", "")))[:2000],
-                "hidden": True}
+        return {
+            "ename": str(reply.get("ename", "")),
+            "evalue": ANSI.sub("", str(reply.get("evalue", "")))[:2000],
+            "hidden": True,
+        }
     return None
 
 
@@ -178,8 +188,9 @@ def run(plan: dict) -> dict:
         record_timing=False,
         shutdown_kernel="immediate",
     )
-    client.kernel_manager_class = limited_kernel_manager(plan["prefix"], plan.get("ipc"), plan.get("connection_file"),
-                                                         plan.get("owner"))
+    client.kernel_manager_class = limited_kernel_manager(
+        plan["prefix"], plan.get("ipc"), plan.get("connection_file"), plan.get("owner")
+    )
     client.max_output = int(plan["max_output"])
     checks = {int(k): v for k, v in plan.get("checks", {}).items()}
     cells = [{"ran": False, "error": None} for _ in nb.cells]
@@ -206,8 +217,10 @@ def run(plan: dict) -> dict:
                 break
             except DeadKernelError:
                 problem = {"kind": "dead", "cell": index, "signal": _exit_signal(client)}
-                cells[index]["error"] = {"ename": "DeadKernelError",
-                                         "evalue": "the kernel died (exit, crash or out of memory)"}
+                cells[index]["error"] = {
+                    "ename": "DeadKernelError",
+                    "evalue": "the kernel died (exit, crash or out of memory)",
+                }
                 break
             finally:
                 if client.armed:

@@ -109,8 +109,18 @@ def read_submission(sub: Submission, instructor_path: Path):
         sub.problems.append(f"unreadable notebook: {type(exc).__name__}: {str(exc)[:300]}")
         for cell in graded_cells(instructor):
             m = nbgrader(cell)
-            sub.rows.append(Row(sub.student, sub.notebook, m["grade_id"], 0, m.get("points", 0), "unreadable",
-                                sub.problems[-1], auto=cell.cell_type == "code"))
+            sub.rows.append(
+                Row(
+                    sub.student,
+                    sub.notebook,
+                    m["grade_id"],
+                    0,
+                    m.get("points", 0),
+                    "unreadable",
+                    sub.problems[-1],
+                    auto=cell.cell_type == "code",
+                )
+            )
         return None
     for cell in submitted.cells:  # written answers, for the summary
         m = nbgrader(cell)
@@ -122,8 +132,18 @@ def read_submission(sub: Submission, instructor_path: Path):
     return instructor, nb, check_index
 
 
-def grade_submission(path, source_dir, private: Path, *, uid: int, timeout: float, max_output: int,
-                     policy: Policy, limits: dict, env: dict) -> Submission:
+def grade_submission(
+    path,
+    source_dir,
+    private: Path,
+    *,
+    uid: int,
+    timeout: float,
+    max_output: int,
+    policy: Policy,
+    limits: dict,
+    env: dict,
+) -> Submission:
     """Grade one submitted notebook in three steps, read, run, score; never raises for anything the submission does.
 
     Args:
@@ -148,8 +168,17 @@ def grade_submission(path, source_dir, private: Path, *, uid: int, timeout: floa
     # Only check cells that call a package checker are armed (arming imports the package, which they use anyway).
     armed = {i: {"grade_id": gid} for gid, i in check_index.items() if checkers.get(gid)}
     start = time.perf_counter()
-    result = run_submission(nb, private, notebook_name=f"{notebook}.ipynb", uid=uid, timeout=timeout,
-                            max_output=max_output, policy=policy, env=env, checks=armed)
+    result = run_submission(
+        nb,
+        private,
+        notebook_name=f"{notebook}.ipynb",
+        uid=uid,
+        timeout=timeout,
+        max_output=max_output,
+        policy=policy,
+        env=env,
+        checks=armed,
+    )
     sub.seconds = time.perf_counter() - start
     run_problem = report_run_problems(sub, result, check_index, timeout=timeout, max_output=max_output)
     score_graded_cells(sub, graded_cells(instructor), nb, check_index, result, run_problem, checkers)
@@ -159,8 +188,17 @@ def grade_submission(path, source_dir, private: Path, *, uid: int, timeout: floa
     return sub
 
 
-def make_policy(*, timeout: float, max_memory: int, max_processes: int, use_sandbox: bool, allow_network: bool,
-                allow_root: bool, private: list[Path], log=print) -> tuple[Policy, dict]:
+def make_policy(
+    *,
+    timeout: float,
+    max_memory: int,
+    max_processes: int,
+    use_sandbox: bool,
+    allow_network: bool,
+    allow_root: bool,
+    private: list[Path],
+    log=print,
+) -> tuple[Policy, dict]:
     """Decide how the batch runs: the sandbox (or why not), cgroups (or why not), and the summary's description.
 
     Raises:
@@ -168,15 +206,23 @@ def make_policy(*, timeout: float, max_memory: int, max_processes: int, use_sand
             ``--allow-root``; a Python environment folder that would show the sandbox a private path.
     """
     policy = Policy(sandbox=use_sandbox, memory=max_memory, cpu=cpu_seconds(timeout), processes=max_processes)
-    limits = {"sandbox": use_sandbox, "memory": max_memory, "cpu": policy.cpu, "processes": max_processes,
-              "scope": "process", "notes": policy.notes}
+    limits = {
+        "sandbox": use_sandbox,
+        "memory": max_memory,
+        "cpu": policy.cpu,
+        "processes": max_processes,
+        "scope": "process",
+        "notes": policy.notes,
+    }
     if use_sandbox:
         if allow_network:
             raise GradingRefused("--allow-network needs --no-sandbox: a sandbox never has network")
         why = sandbox.bwrap_problem() or sandbox.exposure_problem(private)
         if why:
-            raise GradingRefused(f"cannot grade in a sandbox: {why}. On a machine without bubblewrap, "
-                                 "--no-sandbox grades without one (and says what that leaves unprotected).")
+            raise GradingRefused(
+                f"cannot grade in a sandbox: {why}. On a machine without bubblewrap, "
+                "--no-sandbox grades without one (and says what that leaves unprotected)."
+            )
         limits["network"] = "none"
         try:
             cgroups.create(f"spatialdrop-probe-{os.getpid()}", memory=max_memory, processes=max_processes).remove()
@@ -187,15 +233,18 @@ def make_policy(*, timeout: float, max_memory: int, max_processes: int, use_sand
         return policy, limits
     as_root = os.geteuid() == 0
     if as_root and not allow_root:
-        raise GradingRefused("refusing to grade as root without a sandbox: a submission would run as root with your "
-                             "files. Install bubblewrap, or pass --allow-root as well as --no-sandbox.")
+        raise GradingRefused(
+            "refusing to grade as root without a sandbox: a submission would run as root with your "
+            "files. Install bubblewrap, or pass --allow-root as well as --no-sandbox."
+        )
     log(unsandboxed.warning(as_root), flush=True)
     limits["unprotected"] = list(unsandboxed.UNPROTECTED)
     policy.cgroups = False
     if max_processes and as_root:
         policy.processes = limits["processes"] = 0
-        policy.notes.append("process limit not enforced: grading runs as root, and Linux does not apply "
-                            "RLIMIT_NPROC to root")
+        policy.notes.append(
+            "process limit not enforced: grading runs as root, and Linux does not apply RLIMIT_NPROC to root"
+        )
     why = "" if allow_network else unsandboxed.network_isolation()
     policy.network = not allow_network and not why
     limits["network"] = "blocked" if policy.network else "not isolated"
@@ -222,17 +271,32 @@ def _notes_for(paths, source_dir) -> list[str]:
         path = Path(source_dir) / f"{name}.ipynb"
         if path.is_file():
             nb = nbformat.read(path, as_version=4)
-            inline += [nbgrader(c)["grade_id"] for c in nb.cells
-                       if is_check_cell(c) and not expected_checkers(source(c))]
+            inline += [
+                nbgrader(c)["grade_id"] for c in nb.cells if is_check_cell(c) and not expected_checkers(source(c))
+            ]
     if not inline:
         return []
-    return [f"Check cells {', '.join(inline)} call no checker of spatialdrop_edu.checks: each is decided by its "
-            "kernel's execute reply alone (no verdict channel)."]
+    return [
+        f"Check cells {', '.join(inline)} call no checker of spatialdrop_edu.checks: each is decided by its "
+        "kernel's execute reply alone (no verdict channel)."
+    ]
 
 
-def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output: int = 100_000,
-          max_memory: int = MAX_MEMORY, max_processes: int = MAX_PROCESSES, jobs: int = 1, sandbox: bool = True,
-          allow_network: bool = False, allow_root: bool = False, log=print) -> list[Submission]:
+def grade(
+    paths,
+    out_dir,
+    *,
+    source_dir="book",
+    timeout: float = 300,
+    max_output: int = 100_000,
+    max_memory: int = MAX_MEMORY,
+    max_processes: int = MAX_PROCESSES,
+    jobs: int = 1,
+    sandbox: bool = True,
+    allow_network: bool = False,
+    allow_root: bool = False,
+    log=print,
+) -> list[Submission]:
     """Grade every submission in ``paths``, ``jobs`` at a time, each in its own sandbox; write the reports.
 
     Args:
@@ -268,9 +332,16 @@ def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output
         raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}.")
     out_dir = Path(out_dir)
     private_paths = [Path(source_dir), out_dir, *{p.parent for p in paths}]
-    policy, limits = make_policy(timeout=timeout, max_memory=max_memory, max_processes=max_processes,
-                                 use_sandbox=sandbox, allow_network=allow_network, allow_root=allow_root,
-                                 private=private_paths, log=log)
+    policy, limits = make_policy(
+        timeout=timeout,
+        max_memory=max_memory,
+        max_processes=max_processes,
+        use_sandbox=sandbox,
+        allow_network=allow_network,
+        allow_root=allow_root,
+        private=private_paths,
+        log=log,
+    )
     env = kernel_environment(sandbox)
     out_dir.mkdir(parents=True, exist_ok=True)
     free: queue.Queue[int] = queue.Queue()  # the leased user ids of the sandboxes not running now
@@ -279,20 +350,32 @@ def grade(paths, out_dir, *, source_dir="book", timeout: float = 300, max_output
     def one(n: int, path: Path, tmp: Path) -> Submission:
         uid = free.get()
         try:
-            sub = grade_submission(path, source_dir, tmp / str(n), uid=uid, timeout=timeout, max_output=max_output,
-                                   policy=policy, limits=limits, env=env)
+            sub = grade_submission(
+                path,
+                source_dir,
+                tmp / str(n),
+                uid=uid,
+                timeout=timeout,
+                max_output=max_output,
+                policy=policy,
+                limits=limits,
+                env=env,
+            )
         except Exception as exc:  # a bug of ours must not stop the batch either
             student, notebook = parse_name(path)
-            sub = Submission(path, student, notebook, problems=[f"grading error: {type(exc).__name__}: {exc}"],
-                             limits=limits)
+            sub = Submission(
+                path, student, notebook, problems=[f"grading error: {type(exc).__name__}: {exc}"], limits=limits
+            )
             sub.rows.append(Row(student, notebook, "", 0, 0, "error", sub.problems[-1]))
         finally:
             free.put(uid)
         done[0] += 1
         got, of = sub.points()
         flags = f"  [{'; '.join(sub.kinds())}]" if sub.problems else ""
-        log(f"[{done[0]}/{len(paths)}] {sub.student} {sub.notebook}: {got:g}/{of:g} ({sub.seconds:.1f} s){flags}",
-            flush=True)
+        log(
+            f"[{done[0]}/{len(paths)}] {sub.student} {sub.notebook}: {got:g}/{of:g} ({sub.seconds:.1f} s){flags}",
+            flush=True,
+        )
         return sub
 
     with tempfile.TemporaryDirectory(prefix="spatialdrop-grade-") as tmp, uids.lease(jobs) as leased:

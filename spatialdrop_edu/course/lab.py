@@ -5,8 +5,9 @@ What a learner gets, and why:
 * **The student edition, in a working copy of their own.** :func:`prepare_working_copy` writes the
   student notebooks (solutions replaced by stubs, mark schemes out: :mod:`~spatialdrop_edu.course.release`)
   into a folder, by default ``lab/student/``, which git ignores (the full studies that chapters 6-8
-  show ship with the package: :func:`spatialdrop_edu.training.results.full_results`). It is made once and never overwritten: the learner's answers survive every later
-  ``make lab``. ``refresh=True`` (``make lab LAB_REFRESH=1``) first moves the old copy aside to
+  show ship with the package: :func:`spatialdrop_edu.training.results.full_results`). It is made
+  once and never overwritten: the learner's answers survive every later ``make lab``.
+  ``refresh=True`` (``make lab LAB_REFRESH=1``) first moves the old copy aside to
   ``<folder>.backup-<date>-<time>/`` and then makes a fresh one, so even a refresh loses nothing.
   The instructor edition (``make lab EDITION=instructor``) is ``book/`` itself: the course's own
   notebooks, solutions included, where an author's edits are edits of the course.
@@ -45,8 +46,15 @@ from .cells import WIDGET_STATE
 from .release import ReleaseError, displayed_widget_models, release, widget_models_needed
 
 __all__ = [
-    "EDITIONS", "KERNELSPEC", "SETTINGS_DIR", "WORKING_COPY_MARKER", "prepare_working_copy", "notebook_root",
-    "lab_command", "start_lab", "keep_displayed_widget_state",
+    "EDITIONS",
+    "KERNELSPEC",
+    "SETTINGS_DIR",
+    "WORKING_COPY_MARKER",
+    "prepare_working_copy",
+    "notebook_root",
+    "lab_command",
+    "start_lab",
+    "keep_displayed_widget_state",
 ]
 
 #: The editions ``make lab`` opens, ``EDITION=student`` (a working copy of the student edition) or
@@ -81,8 +89,8 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
         ``dest``, resolved.
 
     Raises:
-        ~spatialdrop_edu.course.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty folder that this function did
-            not write (such a folder is never emptied or moved).
+        ~spatialdrop_edu.course.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty
+            folder that this function did not write (such a folder is never emptied or moved).
         FileNotFoundError: ``root`` has no ``book/*.ipynb``.
 
     Examples::
@@ -94,15 +102,19 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     root, dest = Path(root).resolve(), Path(dest).resolve()
     book = root / "book"
     if dest == book or book in dest.parents or dest == root or dest in root.parents:
-        raise ReleaseError(f"dest must be a folder of its own, not the repository, a folder above it, {book} or a folder "
-                           f"in it (e.g. {root / 'lab' / 'student'}), got {dest}")
+        raise ReleaseError(
+            f"dest must be a folder of its own, not the repository, a folder above it, {book} or a folder "
+            f"in it (e.g. {root / 'lab' / 'student'}), got {dest}"
+        )
     notebooks = sorted(book.glob("*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks in {book}: root must be the course repository, got {root}")
     if dest.exists() and any(dest.iterdir()):
         if not (dest / WORKING_COPY_MARKER).is_file():
-            raise ReleaseError(f"{dest} is not empty and is not a working copy made by `make lab`: choose another "
-                               "folder (make lab LAB_DIR=...); nothing there was changed")
+            raise ReleaseError(
+                f"{dest} is not empty and is not a working copy made by `make lab`: choose another "
+                "folder (make lab LAB_DIR=...); nothing there was changed"
+            )
         if not refresh:
             return dest
         backup = dest.with_name(f"{dest.name}.backup-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -116,7 +128,9 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     _trust(sorted(partial.glob("*.ipynb")))
     (partial / WORKING_COPY_MARKER).write_text(
         "The student edition of the course, made by `make lab` from book/. Yours to change: `make lab` never\n"
-        "overwrites it; `make lab LAB_REFRESH=1` moves it aside and makes a fresh copy.\n", encoding="utf-8")
+        "overwrites it; `make lab LAB_REFRESH=1` moves it aside and makes a fresh copy.\n",
+        encoding="utf-8",
+    )
     if dest.exists():  # an empty folder
         dest.rmdir()
     partial.rename(dest)
@@ -170,16 +184,22 @@ def lab_command(notebook_dir, lab_args=(), *, settings_dir=SETTINGS_DIR) -> list
         ``[python, "-m", "jupyterlab", ...]``, with ``--allow-root`` where this process runs as root
         (containers, CI), which JupyterLab otherwise refuses.
     """
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={Path(notebook_dir).resolve()}",
-               f"--LabApp.app_settings_dir={Path(settings_dir).resolve()}",
-               f"--ContentsManager.pre_save_hook={PRE_SAVE_HOOK}"]
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        f"--ServerApp.root_dir={Path(notebook_dir).resolve()}",
+        f"--LabApp.app_settings_dir={Path(settings_dir).resolve()}",
+        f"--ContentsManager.pre_save_hook={PRE_SAVE_HOOK}",
+    ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
     return command + list(lab_args)
 
 
-def start_lab(root, *, edition: str = "student", working_copy="lab/student", refresh: bool = False,
-              lab_args=()) -> None:
+def start_lab(
+    root, *, edition: str = "student", working_copy="lab/student", refresh: bool = False, lab_args=()
+) -> None:
     """Prepare the notebooks of ``edition`` (:func:`notebook_root`) and replace this process by the course's JupyterLab.
 
     The server and its kernels get the environment of ``make execute`` (the inline matplotlib
@@ -244,8 +264,9 @@ def _saved_state(contents_manager, path) -> tuple[dict, dict]:
     except (KeyError, TypeError):
         return {}, {}
     except (OSError, ValueError) as error:
-        contents_manager.log.warning("widget state of %s on disk could not be read (%s): saving what the browser "
-                                     "sent", path, error)
+        contents_manager.log.warning(
+            "widget state of %s on disk could not be read (%s): saving what the browser sent", path, error
+        )
         return {}, {}
     models = state.get("state") if isinstance(state, dict) else None
     if not isinstance(models, dict):

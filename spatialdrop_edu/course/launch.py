@@ -104,26 +104,55 @@ def kill_user_processes(uid: int, grace: float = 5.0, timeout: float = 10.0) -> 
 def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, policy: Policy, env: dict):
     """Fill ``plan`` with the sandbox's command; return the :class:`~.sandbox.Sandbox` and its cgroups (or None)."""
     kernel_dir = Path(tempfile.mkdtemp(prefix="spatialdrop-kernel-", dir=kernel_folder_base()))
-    box = sandbox.Sandbox(uid, private, Path(plan["notebook"]), notebook_name, kernel_dir,
-                          tmpfs_bytes=min(policy.memory or sandbox.TMPFS_BYTES, sandbox.TMPFS_BYTES))
+    box = sandbox.Sandbox(
+        uid,
+        private,
+        Path(plan["notebook"]),
+        notebook_name,
+        kernel_dir,
+        tmpfs_bytes=min(policy.memory or sandbox.TMPFS_BYTES, sandbox.TMPFS_BYTES),
+    )
     group, plan["cgroup_error"] = None, ""
     try:
         box.prepare()
         if policy.cgroups:
             try:
-                group = cgroups.create(f"spatialdrop-{os.getpid()}-{kernel_dir.name[-8:]}", memory=policy.memory,
-                                       processes=policy.processes)
+                group = cgroups.create(
+                    f"spatialdrop-{os.getpid()}-{kernel_dir.name[-8:]}",
+                    memory=policy.memory,
+                    processes=policy.processes,
+                )
             except cgroups.CgroupUnavailable as exc:  # the probe at the batch's start worked: say so for this one
                 plan["cgroup_error"] = str(exc)
-        outer = [sys.executable, "-I", "-S", str(ENTRY), *[a for p in (group.procs_files() if group else [])
-                                                         for a in ("--join", str(p))], "--"]
+        outer = [
+            sys.executable,
+            "-I",
+            "-S",
+            str(ENTRY),
+            *[a for p in (group.procs_files() if group else []) for a in ("--join", str(p))],
+            "--",
+        ]
         inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
-        inner = [sys.executable, "-I", "-S", inner_entry, "--memory", str(policy.memory), "--cpu", str(policy.cpu),
-                 "--processes", str(policy.processes)]
+        inner = [
+            sys.executable,
+            "-I",
+            "-S",
+            inner_entry,
+            "--memory",
+            str(policy.memory),
+            "--cpu",
+            str(policy.cpu),
+            "--processes",
+            str(policy.processes),
+        ]
         if os.geteuid() == 0:
             inner += ["--user", str(box.uid)]
-        plan.update(prefix=[*outer, *box.command(env), *inner, "--"], ipc=str(kernel_dir / "kernel"),
-                    connection_file=str(kernel_dir / "connection.json"), owner=box.uid if os.geteuid() == 0 else None)
+        plan.update(
+            prefix=[*outer, *box.command(env), *inner, "--"],
+            ipc=str(kernel_dir / "kernel"),
+            connection_file=str(kernel_dir / "connection.json"),
+            owner=box.uid if os.geteuid() == 0 else None,
+        )
     except BaseException:  # nothing of a sandbox that never started stays behind
         if group:
             group.remove()
@@ -134,16 +163,39 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
 
 def _plain_plan(plan: dict, private: Path, policy: Policy) -> None:
     """Fill ``plan`` with the command of a kernel without a sandbox: rlimits and, where allowed, no network."""
-    prefix = [sys.executable, "-I", "-S", str(ENTRY), "--memory", str(policy.memory), "--cpu", str(policy.cpu),
-              "--processes", str(policy.processes), "--processes-relative", "--"]
+    prefix = [
+        sys.executable,
+        "-I",
+        "-S",
+        str(ENTRY),
+        "--memory",
+        str(policy.memory),
+        "--cpu",
+        str(policy.cpu),
+        "--processes",
+        str(policy.processes),
+        "--processes-relative",
+        "--",
+    ]
     if policy.network:
         prefix = [*NETNS_CMD, *prefix]
-    plan.update(prefix=prefix, ipc=str(private / "kernel") if policy.network else None, connection_file=None,
-                owner=None)
+    plan.update(
+        prefix=prefix, ipc=str(private / "kernel") if policy.network else None, connection_file=None, owner=None
+    )
 
 
-def run_submission(nb, private: Path, *, notebook_name: str, uid: int, timeout: float, max_output: int,
-                   policy: Policy, checks: dict, env: dict) -> dict:
+def run_submission(
+    nb,
+    private: Path,
+    *,
+    notebook_name: str,
+    uid: int,
+    timeout: float,
+    max_output: int,
+    policy: Policy,
+    checks: dict,
+    env: dict,
+) -> dict:
     """Run a prepared notebook in a fresh kernel (in its own sandbox unless ``policy`` says otherwise).
 
     Args:
@@ -167,9 +219,15 @@ def run_submission(nb, private: Path, *, notebook_name: str, uid: int, timeout: 
     nbformat.write(nb, notebook)
     os.chmod(notebook, 0o644)
     result, log_path = private / "result.json", private / "runner.log"
-    plan = {"notebook": str(notebook), "result": str(result), "executed": str(private / "executed.ipynb"),
-            "timeout": timeout, "max_output": max_output, "cwd": str(private),
-            "checks": {str(k): v for k, v in checks.items()}}
+    plan = {
+        "notebook": str(notebook),
+        "result": str(result),
+        "executed": str(private / "executed.ipynb"),
+        "timeout": timeout,
+        "max_output": max_output,
+        "cwd": str(private),
+        "checks": {str(k): v for k, v in checks.items()},
+    }
     box = group = None
     runner_env = dict(os.environ)
     if policy.sandbox:
@@ -193,8 +251,14 @@ def run_submission(nb, private: Path, *, notebook_name: str, uid: int, timeout: 
 
 def _run_runner(plan_path: Path, result: Path, log_path: Path, timeout: float, env: dict) -> dict:
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, str(RUNNER), str(plan_path)], stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, str(RUNNER), str(plan_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=timeout + GRACE_S)
         except subprocess.TimeoutExpired:

@@ -52,8 +52,11 @@ def read_chapter(path) -> Chapter:
     head = source(nb.cells[0]) if nb.cells else ""
     title = next((ln[2:].strip() for ln in head.splitlines() if ln.startswith("# ")), path.stem)
     time = re.search(r"\*\*Estimated time\.\*\*\s*([^\n]+)", head)
-    objectives = re.findall(r"(?m)^\d+\.\s+(.+)$", head.split("**Learning objectives", 1)[-1].split("**Prerequisites", 1)[0]) \
-        if "**Learning objectives" in head else []
+    objectives = (
+        re.findall(r"(?m)^\d+\.\s+(.+)$", head.split("**Learning objectives", 1)[-1].split("**Prerequisites", 1)[0])
+        if "**Learning objectives" in head
+        else []
+    )
     exercises: list[Exercise] = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -71,8 +74,15 @@ def course_plan(notebooks) -> str:
     chapters = [read_chapter(p) for p in notebooks]
     out: list[str] = []
     for ch in chapters:
-        out += [f"### {ch.title}", "", f"{{doc}}`{ch.path.stem}`. **Time:** {ch.time.rstrip('.') or 'not stated'}. "
-                f"**Exercises:** {len(ch.exercises)}, {format_points(ch.points)} points.", "", "Learning objectives:", ""]
+        out += [
+            f"### {ch.title}",
+            "",
+            f"{{doc}}`{ch.path.stem}`. **Time:** {ch.time.rstrip('.') or 'not stated'}. "
+            f"**Exercises:** {len(ch.exercises)}, {format_points(ch.points)} points.",
+            "",
+            "Learning objectives:",
+            "",
+        ]
         out += [f"{i}. {o}" for i, o in enumerate(ch.objectives, 1)] + [""]
         if ch.exercises:
             out += ["| exercise | difficulty | graded cell | points | graded by |", "|---|---|---|---|---|"]
@@ -85,13 +95,18 @@ def course_plan(notebooks) -> str:
         core = [(ch, ex) for ch in chapters for ex in ch.exercises if len(ex.stars) == 1]
         every = [(ch, ex) for ch in chapters for ex in ch.exercises]
         out += ["### Suggested assignments", ""]
-        out.append(f"- **Warm-up (★ only, in class):** {', '.join(ex.number for _, ex in core) or 'none'}: "
-                   f"{format_points(sum(ex.points for _, ex in core))} points.")
+        out.append(
+            f"- **Warm-up (★ only, in class):** {', '.join(ex.number for _, ex in core) or 'none'}: "
+            f"{format_points(sum(ex.points for _, ex in core))} points."
+        )
         for ch in chapters:
             if ch.exercises:
-                out.append(f"- **Problem set {ch.path.stem}:** every exercise of {{doc}}`{ch.path.stem}`, "
-                           f"{format_points(ch.points)} points, due a week after the chapter.")
-        out.append(f"- **Everything so far:** {len(every)} exercises, {format_points(sum(ex.points for _, ex in every))} points.")
+                out.append(
+                    f"- **Problem set {ch.path.stem}:** every exercise of {{doc}}`{ch.path.stem}`, "
+                    f"{format_points(ch.points)} points, due a week after the chapter."
+                )
+        total = format_points(sum(ex.points for _, ex in every))
+        out.append(f"- **Everything so far:** {len(every)} exercises, {total} points.")
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -103,7 +118,7 @@ def replace_generated(text: str, plan: str) -> str:
 
 def generated_block(text: str) -> str:
     start, end = text.index(GENERATED_BEGIN), text.index(GENERATED_END)
-    return text[start + len(GENERATED_BEGIN): end].strip() + "\n"
+    return text[start + len(GENERATED_BEGIN) : end].strip() + "\n"
 
 
 def chapters_in_toc(root=".") -> list[Path]:

@@ -79,11 +79,8 @@ STAGE_DIRS = ("spatialdrop_edu",)
 STAGE_MARKER = ".student-edition"
 
 
-
 class ReleaseError(ValueError):
     """A notebook cannot be released safely (for example a ``BEGIN`` marker without its ``END``)."""
-
-
 
 
 def _replace_regions(text: str, begin: str, end: str, replacement, where: str) -> tuple[str, int]:
@@ -139,7 +136,9 @@ def _model_refs(value) -> set[str]:
     """Widget model ids that ``value`` refers to: ``"IPY_MODEL_<id>"`` references between models, and the
     ``model_id`` of a widget view that an Output widget's own outputs display."""
     text = json.dumps(value)
-    return set(re.findall(r"IPY_MODEL_([0-9a-zA-Z_\-]+)", text)) | set(re.findall(r'"model_id": "([0-9a-zA-Z_\-]+)"', text))
+    return set(re.findall(r"IPY_MODEL_([0-9a-zA-Z_\-]+)", text)) | set(
+        re.findall(r'"model_id": "([0-9a-zA-Z_\-]+)"', text)
+    )
 
 
 def displayed_widget_models(nb) -> set[str]:
@@ -261,7 +260,7 @@ STAGE_NEVER = ("tests", "benchmarks", "node_modules", "_build", "book")
 
 
 def _config_paths(root: Path) -> set[str]:
-    """Top-level files and folders that ``_config.yml`` names (vendored assets, extensions), minus :data:`STAGE_NEVER`."""
+    """Top-level files and folders that ``_config.yml`` names (vendored assets, extensions) but :data:`STAGE_NEVER`."""
     text = (root / "_config.yml").read_text(encoding="utf-8")
     found = set()
     for entry in root.iterdir():
@@ -292,7 +291,9 @@ def stage_student_book(root, stage, *, branch: str = STUDENT_BRANCH) -> Path:
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    marker.write_text("Written by `python -m spatialdrop_edu release --book`; emptied by the next run.\n", encoding="utf-8")
+    marker.write_text(
+        "Written by `python -m spatialdrop_edu release --book`; emptied by the next run.\n", encoding="utf-8"
+    )
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "_build")
     for name in STAGE_FILES:
         if (root / name).is_file():
@@ -304,7 +305,11 @@ def stage_student_book(root, stage, *, branch: str = STUDENT_BRANCH) -> Path:
             shutil.copy2(root / name, stage / name)
     gitignore = (root / ".gitignore").read_text(encoding="utf-8") if (root / ".gitignore").is_file() else ""
     (stage / ".gitignore").write_text(gitignore.rstrip("\n") + "\n_build/\n", encoding="utf-8")
-    shutil.copytree(root / "book", stage / "book", ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".ipynb_checkpoints", "_build"))
+    shutil.copytree(
+        root / "book",
+        stage / "book",
+        ignore=shutil.ignore_patterns("*.ipynb", "__pycache__", ".ipynb_checkpoints", "_build"),
+    )
     release(sorted((root / "book").glob("*.ipynb")), stage / "book")
     for page in sorted((stage / "book").glob("*.md")):
         text = page.read_text(encoding="utf-8")
@@ -314,4 +319,3 @@ def stage_student_book(root, stage, *, branch: str = STUDENT_BRANCH) -> Path:
     config = stage / "_config.yml"
     config.write_text(_student_config(config.read_text(encoding="utf-8"), branch), encoding="utf-8")
     return stage
-

@@ -44,8 +44,11 @@ def describe_limits(limits: dict | None) -> list[str]:
     whole = limits.get("scope") == "submission"
     parts = []
     if memory:
-        parts.append(f"memory {format_size(memory)} for all its processes together (cgroup) and of address space per "
-                     "process" if whole else f"memory {format_size(memory)} of address space per process")
+        parts.append(
+            f"memory {format_size(memory)} for all its processes together (cgroup) and of address space per process"
+            if whole
+            else f"memory {format_size(memory)} of address space per process"
+        )
     else:
         parts.append("memory not limited")
     parts.append(f"CPU time {limits['cpu']} s per process" if limits.get("cpu") else "CPU time not limited")
@@ -59,10 +62,12 @@ def describe_limits(limits: dict | None) -> list[str]:
     parts.append(network.get(limits.get("network"), "network not isolated"))
     lines = []
     if limits.get("sandbox"):
-        lines.append("Sandbox: one bubblewrap sandbox per submission, gone before these results were written: its own "
-                     "PID, network and IPC namespaces, a user of its own without privileges, the system and Python "
-                     "read-only, of the course only the installed package (no book/, no instructor notebook, no other "
-                     "submission, no grades), a fresh home and /tmp.")
+        lines.append(
+            "Sandbox: one bubblewrap sandbox per submission, gone before these results were written: its own "
+            "PID, network and IPC namespaces, a user of its own without privileges, the system and Python "
+            "read-only, of the course only the installed package (no book/, no instructor notebook, no other "
+            "submission, no grades), a fresh home and /tmp."
+        )
     else:
         lines.append("NO SANDBOX (--no-sandbox): " + "; ".join(limits.get("unprotected", [])) + ".")
     head = "Limits of each submission: " if limits.get("sandbox") else "Limits of each kernel: "
@@ -75,12 +80,20 @@ def describe_limits(limits: dict | None) -> list[str]:
 def summary_text(submissions: list[Submission], csv_digest: str, notes: list[str]) -> str:
     """The content of ``summary.md`` up to (not including) its digest line."""
     limits = next((s.limits for s in submissions if s.limits), None)
-    lines = ["# Grades", "", f"{len(submissions)} submission(s). Autograded points only; written answers are graded "
-             "by hand.", ""]
+    lines = [
+        "# Grades",
+        "",
+        f"{len(submissions)} submission(s). Autograded points only; written answers are graded by hand.",
+        "",
+    ]
     for line in [*describe_limits(limits), *notes]:
         lines += [line, ""]
-    lines += [f"Digest of grades.csv (SHA-256): {csv_digest}", "",
-              "| student | notebook | points | of | problems |", "|---|---|---|---|---|"]
+    lines += [
+        f"Digest of grades.csv (SHA-256): {csv_digest}",
+        "",
+        "| student | notebook | points | of | problems |",
+        "|---|---|---|---|---|",
+    ]
     for sub in submissions:
         got, of = sub.points()
         flag = "; ".join(sub.kinds()) or "none"
@@ -138,4 +151,4 @@ def verify_summary(text: str) -> bool:
     head, sep, last = text.rstrip("\n").rpartition("\n")
     if not last.startswith(SUMMARY_DIGEST):
         return False
-    return last[len(SUMMARY_DIGEST):] == sha256((head + sep).encode("utf-8"))
+    return last[len(SUMMARY_DIGEST) :] == sha256((head + sep).encode("utf-8"))

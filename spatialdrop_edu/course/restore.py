@@ -52,7 +52,9 @@ class _Restorer:
         fresh = copy.deepcopy(icell)
         found = self.by_grade_id.get(gid, [])
         for extra in found[1:]:
-            self.problems.append(f"another cell claims the grade_id of check cell {gid}: its nbgrader metadata was removed")
+            self.problems.append(
+                f"another cell claims the grade_id of check cell {gid}: its nbgrader metadata was removed"
+            )
             extra.metadata.pop("nbgrader", None)
         if found:
             old = found[0]

@@ -66,8 +66,22 @@ def bwrap_problem() -> str:
     """
     if shutil.which(BWRAP) is None:
         return "no `bwrap` command: install bubblewrap (Debian and Ubuntu: apt-get install bubblewrap)"
-    probe = [BWRAP, "--unshare-pid", "--unshare-net", "--die-with-parent", *_identity_args(), *_system_args(),
-             "--proc", "/proc", "--dev", "/dev", "--", "/bin/sh", "-c", "true"]
+    probe = [
+        BWRAP,
+        "--unshare-pid",
+        "--unshare-net",
+        "--die-with-parent",
+        *_identity_args(),
+        *_system_args(),
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        "/bin/sh",
+        "-c",
+        "true",
+    ]
     try:
         done = subprocess.run(probe, capture_output=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -90,8 +104,11 @@ def python_roots() -> list[Path]:
     either (a virtual environment made of links into another, as the course's tests make one).
     What lies under ``/usr`` is left out (``/usr`` is bound whole), and so is what another root holds.
     """
-    roots = {Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-             Path(os.path.realpath(sys.executable)).parents[1]}
+    roots = {
+        Path(sys.prefix).resolve(),
+        Path(sys.base_prefix).resolve(),
+        Path(os.path.realpath(sys.executable)).parents[1],
+    }
     for root in list(roots):
         for child in root.iterdir() if root.is_dir() else ():
             if child.is_symlink() and child.resolve().exists():
@@ -117,8 +134,10 @@ def exposure_problem(private: list[Path]) -> str:
         for path in private:
             path = Path(path).resolve()
             if _under(path, root):
-                return (f"the Python environment folder {root} contains {path}, which the sandbox must not see: "
-                        "run the grader from a virtual environment outside the course and submission folders")
+                return (
+                    f"the Python environment folder {root} contains {path}, which the sandbox must not see: "
+                    "run the grader from a virtual environment outside the course and submission folders"
+                )
     return ""
 
 
@@ -143,9 +162,16 @@ def sandbox_env(environ=None) -> dict[str, str]:
     from .execute import NOTEBOOK_ENV
 
     env = {
-        "HOME": HOME, "USER": "student", "LOGNAME": "student", "SHELL": "/bin/sh", "LANG": "C.UTF-8", "TMPDIR": "/tmp",
+        "HOME": HOME,
+        "USER": "student",
+        "LOGNAME": "student",
+        "SHELL": "/bin/sh",
+        "LANG": "C.UTF-8",
+        "TMPDIR": "/tmp",
         "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "PYTHONPATH": PACKAGE_MOUNT, "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONPATH": PACKAGE_MOUNT,
+        "PYTHONNOUSERSITE": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
         "JUPYTER_PLATFORM_DIRS": "1",
     }
     return {**env, **NOTEBOOK_ENV, **reproducible_env(os.environ if environ is None else environ)}
@@ -181,8 +207,9 @@ class Sandbox:
         if os.geteuid() == 0:
             os.chown(self.kernel_dir, uid, uid)
         os.chmod(self.kernel_dir, 0o700)
-        (self.private / "passwd").write_text(f"root:x:0:0::/:/usr/sbin/nologin\n"
-                                             f"student:x:{uid}:{uid}::{HOME}:/bin/sh\n")
+        (self.private / "passwd").write_text(
+            f"root:x:0:0::/:/usr/sbin/nologin\nstudent:x:{uid}:{uid}::{HOME}:/bin/sh\n"
+        )
         (self.private / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\n")
 
     def command(self, env: dict[str, str]) -> list[str]:
@@ -191,20 +218,61 @@ class Sandbox:
         Args:
             env: the kernel's whole environment (:func:`sandbox_env`); nothing else is passed in.
         """
-        args = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                "--die-with-parent", "--new-session", "--hostname", "sandbox", *_identity_args(), *_system_args()]
+        args = [
+            BWRAP,
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--hostname",
+            "sandbox",
+            *_identity_args(),
+            *_system_args(),
+        ]
         for path in ETC_PATHS:
             if os.path.lexists(path):
                 args += ["--ro-bind", path, path]
-        args += ["--ro-bind", str(self.private / "passwd"), "/etc/passwd",
-                 "--ro-bind", str(self.private / "group"), "/etc/group",
-                 "--proc", "/proc", "--dev", "/dev",
-                 "--perms", "1777", "--size", str(self.tmpfs_bytes), "--tmpfs", "/dev/shm",
-                 "--perms", "1777", "--size", str(self.tmpfs_bytes), "--tmpfs", "/tmp",
-                 *_dirs(Path(HOME).parent),
-                 "--perms", "0777", "--size", str(self.tmpfs_bytes), "--tmpfs", HOME,
-                 "--perms", "0777", "--dir", WORK,
-                 "--ro-bind", str(self.notebook), f"{WORK}/{self.notebook_name}"]
+        args += [
+            "--ro-bind",
+            str(self.private / "passwd"),
+            "/etc/passwd",
+            "--ro-bind",
+            str(self.private / "group"),
+            "/etc/group",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--perms",
+            "1777",
+            "--size",
+            str(self.tmpfs_bytes),
+            "--tmpfs",
+            "/dev/shm",
+            "--perms",
+            "1777",
+            "--size",
+            str(self.tmpfs_bytes),
+            "--tmpfs",
+            "/tmp",
+            *_dirs(Path(HOME).parent),
+            "--perms",
+            "0777",
+            "--size",
+            str(self.tmpfs_bytes),
+            "--tmpfs",
+            HOME,
+            "--perms",
+            "0777",
+            "--dir",
+            WORK,
+            "--ro-bind",
+            str(self.notebook),
+            f"{WORK}/{self.notebook_name}",
+        ]
         for root in python_roots():
             args += [*_dirs(root.parent), "--ro-bind", str(root), str(root)]
         mount = Path(PACKAGE_MOUNT) / package_dir().name

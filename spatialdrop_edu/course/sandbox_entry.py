@@ -80,7 +80,7 @@ def parse(argv: list[str]) -> tuple[dict, list[str]]:
             options[name] = int(value)
         else:
             raise ValueError(f"unknown option {word!r}")
-    return options, argv[split + 1:]
+    return options, argv[split + 1 :]
 
 
 def apply(options: dict) -> None:

@@ -41,36 +41,114 @@ CATEGORIES = {
 }
 
 _MODULES = {
-    "IPython": "get_ipython", "ipykernel": "get_ipython", "zmq": "get_ipython", "jupyter_client": "get_ipython",
-    "traitlets": "get_ipython", "importlib": "sys.modules", "builtins": "builtins", "__builtin__": "builtins",
-    "ctypes": "frames", "cffi": "frames", "gc": "frames", "inspect": "frames", "types": "frames", "marshal": "frames",
-    "dis": "frames", "code": "dynamic code", "codeop": "dynamic code", "runpy": "dynamic code",
-    "subprocess": "processes", "multiprocessing": "processes", "signal": "processes", "socket": "processes",
-    "pty": "processes", "resource": "processes", "asyncio.subprocess": "processes", "concurrent": "processes",
+    "IPython": "get_ipython",
+    "ipykernel": "get_ipython",
+    "zmq": "get_ipython",
+    "jupyter_client": "get_ipython",
+    "traitlets": "get_ipython",
+    "importlib": "sys.modules",
+    "builtins": "builtins",
+    "__builtin__": "builtins",
+    "ctypes": "frames",
+    "cffi": "frames",
+    "gc": "frames",
+    "inspect": "frames",
+    "types": "frames",
+    "marshal": "frames",
+    "dis": "frames",
+    "code": "dynamic code",
+    "codeop": "dynamic code",
+    "runpy": "dynamic code",
+    "subprocess": "processes",
+    "multiprocessing": "processes",
+    "signal": "processes",
+    "socket": "processes",
+    "pty": "processes",
+    "resource": "processes",
+    "asyncio.subprocess": "processes",
+    "concurrent": "processes",
 }
 _NAMES = {
-    "get_ipython": "get_ipython", "__IPYTHON__": "get_ipython", "__import__": "sys.modules", "reload": "sys.modules",
-    "__builtins__": "builtins", "__builtin__": "builtins", "exec": "dynamic code", "eval": "dynamic code",
-    "compile": "dynamic code", "setattr": "dynamic code", "delattr": "dynamic code", "vars": "dynamic code",
-    "globals": "dynamic code", "_harness": "checkers", "_verdict": "checkers",
+    "get_ipython": "get_ipython",
+    "__IPYTHON__": "get_ipython",
+    "__import__": "sys.modules",
+    "reload": "sys.modules",
+    "__builtins__": "builtins",
+    "__builtin__": "builtins",
+    "exec": "dynamic code",
+    "eval": "dynamic code",
+    "compile": "dynamic code",
+    "setattr": "dynamic code",
+    "delattr": "dynamic code",
+    "vars": "dynamic code",
+    "globals": "dynamic code",
+    "_harness": "checkers",
+    "_verdict": "checkers",
 }
 _ATTRIBUTES = {
-    "meta_path": "sys.modules", "path_hooks": "sys.modules", "_harness": "checkers", "_verdict": "checkers", "_getframe": "frames", "settrace": "frames", "setprofile": "frames",
-    "addaudithook": "frames", "f_globals": "frames", "f_locals": "frames", "f_back": "frames", "f_builtins": "frames",
-    "f_code": "frames", "tb_frame": "frames", "gi_frame": "frames", "cr_frame": "frames", "__globals__": "frames",
-    "__code__": "frames", "__closure__": "frames", "__subclasses__": "frames", "__builtins__": "builtins",
-    "__mro__": "frames", "__bases__": "frames", "__dict__": "frames", "showtraceback": "get_ipython",
-    "input_transformers_post": "get_ipython", "input_transformers_cleanup": "get_ipython", "__file__": "paths",
+    "meta_path": "sys.modules",
+    "path_hooks": "sys.modules",
+    "_harness": "checkers",
+    "_verdict": "checkers",
+    "_getframe": "frames",
+    "settrace": "frames",
+    "setprofile": "frames",
+    "addaudithook": "frames",
+    "f_globals": "frames",
+    "f_locals": "frames",
+    "f_back": "frames",
+    "f_builtins": "frames",
+    "f_code": "frames",
+    "tb_frame": "frames",
+    "gi_frame": "frames",
+    "cr_frame": "frames",
+    "__globals__": "frames",
+    "__code__": "frames",
+    "__closure__": "frames",
+    "__subclasses__": "frames",
+    "__builtins__": "builtins",
+    "__mro__": "frames",
+    "__bases__": "frames",
+    "__dict__": "frames",
+    "showtraceback": "get_ipython",
+    "input_transformers_post": "get_ipython",
+    "input_transformers_cleanup": "get_ipython",
+    "__file__": "paths",
 }
 #: Attributes flagged only on these modules (``model.modules()`` and ``platform.system()`` are innocent).
 _MODULE_ATTRIBUTES = {
     "sys": {"modules": "sys.modules"},
-    "os": {name: "processes" for name in ("fork", "forkpty", "setsid", "setpgrp", "kill", "killpg", "system", "popen",
-                                          "execv", "execve", "execvp", "execl", "spawnv", "posix_spawn")},
+    "os": {
+        name: "processes"
+        for name in (
+            "fork",
+            "forkpty",
+            "setsid",
+            "setpgrp",
+            "kill",
+            "killpg",
+            "system",
+            "popen",
+            "execv",
+            "execve",
+            "execvp",
+            "execl",
+            "spawnv",
+            "posix_spawn",
+        )
+    },
 }
 #: Words that, inside a string, betray a name built at run time to hide it from this scan.
-_WORDS = {"get_ipython": "get_ipython", "builtins": "builtins", "sys.modules": "sys.modules", "check_": "checkers",
-          "_verdict": "checkers", "_harness": "checkers", "_getframe": "frames", "spatialdrop_edu.checks": "checkers"}
+_WORDS = {
+    "get_ipython": "get_ipython",
+    "builtins": "builtins",
+    "sys.modules": "sys.modules",
+    "check_": "checkers",
+    "_verdict": "checkers",
+    "_harness": "checkers",
+    "_getframe": "frames",
+    "spatialdrop_edu.checks": "checkers",
+}
 #: The name of a chapter's module of checkers (``ch01_dropout``).
 _CHAPTER_MODULE = re.compile(r"^ch\d\d_")
 #: A string that names a place of the machine outside the notebook's own folder.
@@ -135,7 +213,9 @@ def categories(code: str) -> list[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and id(node) not in magic_roots and node.id in _NAMES:
             found.add(_NAMES[node.id])
-        elif isinstance(node, ast.Name) and node.id == "checks" and not _calls_a_checker(parents.get(id(node)), parents):
+        elif (
+            isinstance(node, ast.Name) and node.id == "checks" and not _calls_a_checker(parents.get(id(node)), parents)
+        ):
             found.add("checkers")  # anything done with the checkers' module but calling one of them
         elif isinstance(node, ast.Attribute) and node.attr.startswith("check_"):
             found.add("" if _calls_a_checker(node, parents) else "checkers")
@@ -156,8 +236,13 @@ def categories(code: str) -> list[str]:
 
 def _calls_a_checker(node, parents: dict) -> bool:
     """Whether ``node`` is ``<something>.check_<name>`` read to be called at once, as a check cell does."""
-    return (isinstance(node, ast.Attribute) and node.attr.startswith("check_") and isinstance(node.ctx, ast.Load)
-            and isinstance(parents.get(id(node)), ast.Call) and parents[id(node)].func is node)
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr.startswith("check_")
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(parents.get(id(node)), ast.Call)
+        and parents[id(node)].func is node
+    )
 
 
 def _import_categories(node) -> set[str]:
@@ -173,7 +258,8 @@ def _import_categories(node) -> set[str]:
         if module in _MODULES or top in _MODULES:
             found.add(_MODULES.get(module, _MODULES.get(top)))
         if module.startswith("spatialdrop_edu.checks.") or (
-                module == "spatialdrop_edu.checks" and any(not n.startswith("check_") for n in names)):
+            module == "spatialdrop_edu.checks" and any(not n.startswith("check_") for n in names)
+        ):
             found.add("checkers")
     return found
 
@@ -224,18 +310,22 @@ def scan_submission(released, submission) -> tuple[list[str], list[Finding]]:
             findings.append(Finding(index, label, touched))
     problems = []
     if added:
-        problems.append(f"added cells: code cell{'s' * (len(added) > 1)} {_list(added)} of the submission "
-                        "are not in the released notebook (their code ran)")
+        problems.append(
+            f"added cells: code cell{'s' * (len(added) > 1)} {_list(added)} of the submission "
+            "are not in the released notebook (their code ran)"
+        )
     if changed:
-        problems.append(f"changed cells: cell{'s' * (len(changed) > 1)} {_list(changed)} of the released notebook "
-                        "were changed (the changed code ran)")
+        problems.append(
+            f"changed cells: cell{'s' * (len(changed) > 1)} {_list(changed)} of the released notebook "
+            "were changed (the changed code ran)"
+        )
     if findings:
-        parts = [f"cell {f.index} ({f.label}) touches {', '.join(CATEGORIES[c] for c in f.categories)}"
-                 for f in findings]
+        parts = [
+            f"cell {f.index} ({f.label}) touches {', '.join(CATEGORIES[c] for c in f.categories)}" for f in findings
+        ]
         problems.append("suspicious code: " + "; ".join(parts) + ": read it before you publish the grade")
     return problems, findings
 
 
 def _list(numbers) -> str:
     return ", ".join(str(n) for n in numbers)
-

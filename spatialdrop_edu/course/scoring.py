@@ -57,7 +57,7 @@ def expected_checkers(code: str) -> list[str]:
 
 
 def _solution_errors(nb, cells_result, gid: str) -> str:
-    """Errors raised by the solution cells of the exercise a check cell belongs to (``ex-01-1`` for ``ex-01-1-check``)."""
+    """Errors raised by the solution cells of the exercise a check cell belongs to (``ex-01-1``: ``ex-01-1-check``)."""
     exercise = gid[: -len("-check")] if gid.endswith("-check") else gid
     notes = []
     for index, cell in enumerate(nb.cells):
@@ -85,17 +85,25 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
     if problem:
         kind = problem["kind"]
         if kind == "timeout":
-            run_problem = f"timeout: still running after {timeout:g} s in cell {problem['cell']}; later cells were not run"
+            run_problem = (
+                f"timeout: still running after {timeout:g} s in cell {problem['cell']}; later cells were not run"
+            )
         elif kind == "dead" and problem.get("signal") == "SIGXCPU":
-            run_problem = (f"CPU time limit: the kernel used {limits.get('cpu', '?')} CPU seconds and was "
-                           f"stopped in cell {problem['cell']}; later cells were not run")
+            run_problem = (
+                f"CPU time limit: the kernel used {limits.get('cpu', '?')} CPU seconds and was "
+                f"stopped in cell {problem['cell']}; later cells were not run"
+            )
         elif kind == "dead" and usage.get("oom_kills"):
-            run_problem = (f"memory limit: in cell {problem['cell']} the submission's processes together reached "
-                           f"{format_size(limits.get('memory', 0))} (--max-memory) and the kernel was killed; later "
-                           "cells were not run")
+            run_problem = (
+                f"memory limit: in cell {problem['cell']} the submission's processes together reached "
+                f"{format_size(limits.get('memory', 0))} (--max-memory) and the kernel was killed; later "
+                "cells were not run"
+            )
         elif kind == "dead":
             how = f", {problem['signal']}" if problem.get("signal") else ""
-            run_problem = f"kernel died: in cell {problem['cell']} (exit, crash or out of memory{how}); later cells were not run"
+            run_problem = (
+                f"kernel died: in cell {problem['cell']} (exit, crash or out of memory{how}); later cells were not run"
+            )
         else:
             run_problem = f"grading failed: ({kind}) {problem.get('message', '')}"
             if "Kernel died before replying" in run_problem and limits.get("memory"):
@@ -103,17 +111,22 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
         sub.problems.append(run_problem)
     if cells_result:
         for index, size in [(i, n) for i, c in enumerate(cells_result) if (n := c.get("flooded"))]:
-            sub.problems.append(f"output flood: cell {index} printed {size / 1e6:.1f} MB; "
-                                f"only the first {max_output / 1e3:g} kB were kept")
+            sub.problems.append(
+                f"output flood: cell {index} printed {size / 1e6:.1f} MB; "
+                f"only the first {max_output / 1e3:g} kB were kept"
+            )
         stopped = problem.get("cell") if problem else None
-        errors = [i for i, c in enumerate(cells_result)
-                  if c.get("error") and i not in check_index.values() and i != stopped]
+        errors = [
+            i for i, c in enumerate(cells_result) if c.get("error") and i not in check_index.values() and i != stopped
+        ]
         if errors:
             sub.problems.append(f"errors: cells {', '.join(map(str, errors))} raised (check cells not counted)")
         hidden = [i for i, c in enumerate(cells_result) if (c.get("error") or {}).get("hidden")]
         if hidden:
-            sub.problems.append(f"hidden errors: cells {', '.join(map(str, hidden))} raised, but no traceback was "
-                                "shown (the kernel's reply says error): something replaced IPython's error display")
+            sub.problems.append(
+                f"hidden errors: cells {', '.join(map(str, hidden))} raised, but no traceback was "
+                "shown (the kernel's reply says error): something replaced IPython's error display"
+            )
         forged = [(i, note) for i, c in enumerate(cells_result) for note in c.get("forged", [])]
         if forged:
             sub.problems.append("forged verdict: " + "; ".join(f"cell {i}: {note}" for i, note in forged))
@@ -123,23 +136,38 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
         sub.problems.extend(limit_problems(cells_result, limits))
     sub.problems.extend(usage_problems(usage, limits, sub.problems))
     if result.get("cgroup_error"):
-        sub.problems.append(f"limits weakened: no cgroup could be made for this submission ({result['cgroup_error']}): "
-                            "its memory was limited per process only")
+        sub.problems.append(
+            f"limits weakened: no cgroup could be made for this submission ({result['cgroup_error']}): "
+            "its memory was limited per process only"
+        )
     if result.get("survivors"):
-        sub.problems.append(f"survivors: {result['survivors']} process(es) of the submission were still running "
-                            "after it and were killed")
+        sub.problems.append(
+            f"survivors: {result['survivors']} process(es) of the submission were still running "
+            "after it and were killed"
+        )
     return run_problem
 
 
 #: How an error raised in a cell shows which limit it ran into: (kind, exception names, words of the message).
 LIMIT_ERRORS = (
-    ("memory", ("MemoryError", "_ArrayMemoryError", "OutOfMemoryError"),
-     ("Cannot allocate memory", "can't allocate memory", "Unable to allocate", "std::bad_alloc")),
+    (
+        "memory",
+        ("MemoryError", "_ArrayMemoryError", "OutOfMemoryError"),
+        ("Cannot allocate memory", "can't allocate memory", "Unable to allocate", "std::bad_alloc"),
+    ),
     ("processes", ("BlockingIOError",), ("Resource temporarily unavailable", "can't start new thread")),
     # a sandbox has a loopback of its own, where nothing listens: "Connection refused"
-    ("network", ("gaierror", "ConnectionRefusedError"),
-     ("Network is unreachable", "Temporary failure in name resolution", "Name or service not known", "Errno 101",
-      "Connection refused")),
+    (
+        "network",
+        ("gaierror", "ConnectionRefusedError"),
+        (
+            "Network is unreachable",
+            "Temporary failure in name resolution",
+            "Name or service not known",
+            "Errno 101",
+            "Connection refused",
+        ),
+    ),
 )
 
 
@@ -182,16 +210,21 @@ def usage_problems(usage: dict, limits: dict, already: list[str]) -> list[str]:
     problems = []
     if usage.get("oom_kills") and "memory limit" not in kinds:
         limit = format_size(limits.get("memory", 0))
-        problems.append(f"memory limit: the submission's processes together reached {limit} (--max-memory) and "
-                        f"{usage['oom_kills']} of them were killed")
+        problems.append(
+            f"memory limit: the submission's processes together reached {limit} (--max-memory) and "
+            f"{usage['oom_kills']} of them were killed"
+        )
     if usage.get("process_hits") and "process limit" not in kinds:
-        problems.append(f"process limit: the submission reached {limits.get('processes')} processes and threads "
-                        f"(--max-processes); {usage['process_hits']} more were refused")
+        problems.append(
+            f"process limit: the submission reached {limits.get('processes')} processes and threads "
+            f"(--max-processes); {usage['process_hits']} more were refused"
+        )
     return problems
 
 
-def score_graded_cells(sub: Submission, items, nb, check_index: dict, result: dict, run_problem: str,
-                       checkers: dict[str, list[str]]) -> None:
+def score_graded_cells(
+    sub: Submission, items, nb, check_index: dict, result: dict, run_problem: str, checkers: dict[str, list[str]]
+) -> None:
     """One row per graded cell: a check cell's points with an ``ok`` reply and its checkers' verdicts; answers by hand.
 
     Args:
@@ -225,7 +258,9 @@ def score_graded_cells(sub: Submission, items, nb, check_index: dict, result: di
             row(gid, 0, max_points, "not-run", f"not run: {run_problem}")
         elif outcome.get("error"):
             err = outcome["error"]
-            status = "timeout" if err["ename"] == "TimeoutError" and problem and problem["kind"] == "timeout" else "failed"
+            status = (
+                "timeout" if err["ename"] == "TimeoutError" and problem and problem["kind"] == "timeout" else "failed"
+            )
             feedback = f"{err['ename']}: {err['evalue']}".strip()
             if err.get("hidden"):
                 feedback += " (raised with its traceback hidden)"
@@ -236,19 +271,30 @@ def score_graded_cells(sub: Submission, items, nb, check_index: dict, result: di
         elif outcome.get("reply") != "ok":
             row(gid, 0, max_points, "failed", f"no execute reply from the kernel ({outcome.get('reply')})")
         elif checkers.get(gid):
-            genuine = [v for v in outcome.get("verdicts", [])
-                       if v["checker"] in checkers[gid] and v["module"].startswith(CHECKS_MODULE)]
+            genuine = [
+                v
+                for v in outcome.get("verdicts", [])
+                if v["checker"] in checkers[gid] and v["module"].startswith(CHECKS_MODULE)
+            ]
             absent = [c for c in checkers[gid] if c not in {v["checker"] for v in genuine}]
             if absent:
                 names = ", ".join(f"checks.{c}" for c in absent)
                 missing.append(f"{gid} ({names})")
-                row(gid, 0, max_points, "failed", f"no verdict: the cell ran without an error, but {names} reported "
-                    "no pass (was the checker replaced?)")
+                row(
+                    gid,
+                    0,
+                    max_points,
+                    "failed",
+                    f"no verdict: the cell ran without an error, but {names} reported "
+                    "no pass (was the checker replaced?)",
+                )
             else:
                 row(gid, max_points, max_points, "passed", genuine[0]["message"].strip() or "passed")
         else:
             lines = [ln for ln in outcome.get("stdout_head", "").splitlines() if ln.startswith("Correct")]
             row(gid, max_points, max_points, "passed", lines[0] if lines else "passed")
     if missing:
-        sub.problems.append("no verdict: check cells " + "; ".join(missing) + " ran without an error but their "
-                            "checkers reported no pass")
+        sub.problems.append(
+            "no verdict: check cells " + "; ".join(missing) + " ran without an error but their "
+            "checkers reported no pass"
+        )

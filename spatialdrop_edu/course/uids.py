@@ -88,8 +88,9 @@ def lease(count: int):
             if fd is not None:
                 held.append((UID_BASE + k, path, fd))
         if len(held) < count:
-            raise RuntimeError(f"only {len(held)} of the {count} sandbox user ids asked for are free "
-                               f"(lease files in {folder})")
+            raise RuntimeError(
+                f"only {len(held)} of the {count} sandbox user ids asked for are free (lease files in {folder})"
+            )
         yield [uid for uid, _, _ in held]
     finally:
         for _, path, fd in held:

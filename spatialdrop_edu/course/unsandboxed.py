@@ -36,7 +36,8 @@ def network_isolation() -> str:
         return f"`unshare` failed: {exc}"
     if done.returncode:
         return "unprivileged network namespaces are not allowed here: " + (
-            done.stderr.decode(errors="replace").strip()[:200] or f"`unshare` exited with {done.returncode}")
+            done.stderr.decode(errors="replace").strip()[:200] or f"`unshare` exited with {done.returncode}"
+        )
     return ""
 
 
@@ -47,5 +48,10 @@ def warning(as_root: bool) -> str:
         as_root: whether the grader runs as root (then even the per-process process limit does not apply).
     """
     head = "WARNING: grading WITHOUT A SANDBOX" + (" AS ROOT" if as_root else "") + " (--no-sandbox). Unprotected:"
-    return "\n".join([head, *(f"  - {line}" for line in UNPROTECTED),
-                      "  Install bubblewrap (apt-get install bubblewrap) and grade without --no-sandbox."])
+    return "\n".join(
+        [
+            head,
+            *(f"  - {line}" for line in UNPROTECTED),
+            "  Install bubblewrap (apt-get install bubblewrap) and grade without --no-sandbox.",
+        ]
+    )

@@ -145,7 +145,7 @@ def keep_probability(p: float, block_size: int, size) -> np.ndarray:
     for s in size:
         b = min(block_size, s)
         i = np.arange(s)
-        per_axis = np.minimum(i, s - b) - np.maximum(0, i - b + 1) + 1   # valid starts j with j <= i < j + b
+        per_axis = np.minimum(i, s - b) - np.maximum(0, i - b + 1) + 1  # valid starts j with j <= i < j + b
         covers = np.multiply.outer(covers, per_axis)
     return (1.0 - gamma) ** covers
 
@@ -167,8 +167,9 @@ def expected_drop_fraction(p: float, block_size: int, size) -> float:
     return float(1.0 - keep_probability(p, block_size, size).mean())
 
 
-def _block_keep_mask(input: torch.Tensor, p: float, block_size: int, spatial_dims: int, data_format: str,
-                     generator) -> torch.Tensor:
+def _block_keep_mask(
+    input: torch.Tensor, p: float, block_size: int, spatial_dims: int, data_format: str, generator
+) -> torch.Tensor:
     """The rescaled keep-mask of DropBlock for ``input``, channels first or last as the input."""
     shape = tuple(input.shape)
     if torch.jit.is_tracing():  # traced sizes are tensors (gamma would become one); a trace records one shape
@@ -190,8 +191,9 @@ def _block_keep_mask(input: torch.Tensor, p: float, block_size: int, spatial_dim
     return keep.movedim(1, -1) if data_format == "channels_last" else keep
 
 
-def _drop_block(input, p: float, block_size: int, training: bool, inplace: bool, spatial_dims: int,
-                data_format: str, generator=None) -> torch.Tensor:
+def _drop_block(
+    input, p: float, block_size: int, training: bool, inplace: bool, spatial_dims: int, data_format: str, generator=None
+) -> torch.Tensor:
     """DropBlock on arguments already checked: the one computation of the layers and :func:`drop_block`."""
     if not training or p == 0.0 or input.numel() == 0:
         return input
@@ -245,15 +247,24 @@ def drop_block(
     spatial_dims = check_spatial_dims(spatial_dims, (1, 2))
     data_format = check_data_format(data_format)
     check_batched_rank(input, spatial_dims, data_format, "drop_block")
-    return _drop_block(input, check_probability(p), check_block_size(block_size), training, check_inplace(inplace),
-                       spatial_dims, data_format, check_generator(generator))
+    return _drop_block(
+        input,
+        check_probability(p),
+        check_block_size(block_size),
+        training,
+        check_inplace(inplace),
+        spatial_dims,
+        data_format,
+        check_generator(generator),
+    )
 
 
 class _DropBlock(DropLayer):
     spatial_dims: int
 
-    def __init__(self, p: float = 0.1, block_size: int = 7, inplace: bool = False, *,
-                 data_format: str = "channels_first"):
+    def __init__(
+        self, p: float = 0.1, block_size: int = 7, inplace: bool = False, *, data_format: str = "channels_first"
+    ):
         super().__init__(p, inplace)
         self.block_size = check_block_size(block_size)
         self.data_format = check_data_format(data_format)
@@ -263,8 +274,9 @@ class _DropBlock(DropLayer):
             check_input(input)
             check_batched_rank(input, self.spatial_dims, self.data_format, type(self).__name__)
             check_generator(generator)
-        return _drop_block(input, self.p, self.block_size, self.training, self.inplace, self.spatial_dims,
-                           self.data_format, generator)
+        return _drop_block(
+            input, self.p, self.block_size, self.training, self.inplace, self.spatial_dims, self.data_format, generator
+        )
 
     def extra_repr(self) -> str:
         extra = ", inplace=True" if self.inplace else ""

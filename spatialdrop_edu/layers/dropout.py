@@ -63,8 +63,13 @@ def apply_noise(input, p: float, training: bool, inplace: bool, noise_shape, gen
 
 
 def dropout(
-    input: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False, *,
-    noise_shape=None, generator: torch.Generator | None = None,
+    input: torch.Tensor,
+    p: float = 0.5,
+    training: bool = True,
+    inplace: bool = False,
+    *,
+    noise_shape=None,
+    generator: torch.Generator | None = None,
 ) -> torch.Tensor:
     """Inverted dropout with an optional noise shape.
 
@@ -250,10 +255,12 @@ _SPATIAL_DOC = {
 
 def _spatial_doc(site: str):
     """Fill in the parts of a spatial layer's docstring that :data:`_SPATIAL_DOC` holds for all three."""
+
     def document(cls):
         for field, text in _SPATIAL_DOC.items():
             cls.__doc__ = cls.__doc__.replace(field, text.format(n=cls.spatial_dims, site=site))
         return cls
+
     return document
 
 

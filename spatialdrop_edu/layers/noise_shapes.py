@@ -113,9 +113,7 @@ def resolve_noise_shape(input_shape, noise_shape) -> tuple[int, ...]:
             resolved.append(have)
             continue
         if isinstance(want, bool) or not isinstance(want, numbers.Integral):
-            raise TypeError(
-                f"noise_shape entries must be ints or None, got {want!r} at position {axis - offset}."
-            )
+            raise TypeError(f"noise_shape entries must be ints or None, got {want!r} at position {axis - offset}.")
         if want not in (1, have):
             raise ValueError(
                 f"noise_shape {requested} cannot broadcast to the input shape {shape}: axis {axis} has "

@@ -30,8 +30,8 @@ def keep_mask(input_shape, p: float, rng: np.random.Generator, noise_shape=None)
         input_shape: shape of the tensor the mask is for.
         p: probability of dropping a unit, in ``[0, 1]``.
         rng: the random generator to draw from.
-        noise_shape: shape of the sampled mask (see :func:`~spatialdrop_edu.layers.noise_shapes.resolve_noise_shape`); ``None`` means
-            one coin per unit.
+        noise_shape: shape of the sampled mask (see
+            :func:`~spatialdrop_edu.layers.noise_shapes.resolve_noise_shape`); ``None`` means one coin per unit.
 
     Returns:
         A read-only boolean array of shape ``input_shape``; ``True`` marks a kept unit.
@@ -45,7 +45,7 @@ def keep_mask(input_shape, p: float, rng: np.random.Generator, noise_shape=None)
     p = check_probability(p)
     check_rng(rng)
     shape = resolve_noise_shape(input_shape, noise_shape)
-    coins = rng.random(shape) >= p          # P(keep) = 1 - p; p = 0 keeps all, p = 1 none
+    coins = rng.random(shape) >= p  # P(keep) = 1 - p; p = 0 keeps all, p = 1 none
     return np.broadcast_to(coins, tuple(input_shape))
 
 
@@ -95,7 +95,7 @@ def numpy_dropout(
         return (out, None) if return_mask else out
     mask = keep_mask(x.shape, p, rng, noise_shape)
     if p == 1.0:
-        out = np.zeros_like(x)                # every unit dropped; never 0/0
+        out = np.zeros_like(x)  # every unit dropped; never 0/0
     elif convention == "inverted":
         out = np.where(mask, x / (1.0 - p), 0.0).astype(x.dtype)
     else:

@@ -35,7 +35,7 @@ def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
         >>> dihedral(x, 1).tolist(), dihedral(x, 4).tolist()
         ([[[1.0, 3.0], [0.0, 2.0]]], [[[1.0, 0.0], [3.0, 2.0]]])
     """
-    if isinstance(k, torch.Tensor) and k.ndim == 0 and not k.is_floating_point():   # one of torch.randint's draws
+    if isinstance(k, torch.Tensor) and k.ndim == 0 and not k.is_floating_point():  # one of torch.randint's draws
         k = int(k)
     k = check_int_between(k, "k", 0, 7, "one of the eight symmetries of a square")
     if k >= 4:

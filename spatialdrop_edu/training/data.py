@@ -66,10 +66,10 @@ def _mnist1d_arrays(data_seed: int):
     """The full MNIST-1D (4000 train, 1000 test), built with the package's defaults and ``data_seed``."""
     from mnist1d.data import get_dataset_args, make_dataset
 
-    args = get_dataset_args()          # the published defaults: 5000 sequences of length 40, seed 42
+    args = get_dataset_args()  # the published defaults: 5000 sequences of length 40, seed 42
     args.seed = data_seed
     py_state, np_state = random.getstate(), np.random.get_state()
-    try:                               # make_dataset reseeds Python's and NumPy's global generators
+    try:  # make_dataset reseeds Python's and NumPy's global generators
         data = make_dataset(args)
     finally:
         random.setstate(py_state)
@@ -77,8 +77,7 @@ def _mnist1d_arrays(data_seed: int):
     return data["x"], data["y"], data["x_test"], data["y_test"]
 
 
-def load_mnist1d(train_size: int | None = None, val_size: int = 500, *, seed: int = 0,
-                 data_seed: int = 42) -> Splits:
+def load_mnist1d(train_size: int | None = None, val_size: int = 500, *, seed: int = 0, data_seed: int = 42) -> Splits:
     """MNIST-1D, generated offline with ``mnist1d.data.make_dataset`` (never its download path).
 
     The package's 4000 training sequences are shuffled with ``seed``; the first ``val_size`` become
@@ -111,7 +110,7 @@ def load_mnist1d(train_size: int | None = None, val_size: int = 500, *, seed: in
     if train_size > available:
         raise ValueError(f"train_size must be at most {available} with val_size={val_size}, got {train_size}.")
     order = np.random.default_rng(seed).permutation(len(y))
-    val, train = order[:val_size], order[val_size:val_size + train_size]
+    val, train = order[:val_size], order[val_size : val_size + train_size]
     return Splits(_pair(x[train, None], y[train]), _pair(x[val, None], y[val]), _pair(x_test[:, None], y_test))
 
 
@@ -144,7 +143,7 @@ def _photo(name: str) -> np.ndarray:
 
 def _region_patches(image: np.ndarray, rows: tuple[int, int], patch: int, stride: int) -> np.ndarray:
     """Every ``patch`` × ``patch`` window lying wholly inside rows ``[rows[0], rows[1])``, stacked."""
-    return np.stack([image[r:r + patch, c:c + patch] for r, c in region_corners(*image.shape, patch, stride, rows)])
+    return np.stack([image[r : r + patch, c : c + patch] for r, c in region_corners(*image.shape, patch, stride, rows)])
 
 
 def _split_rows(height: int, test_fraction: float) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -154,8 +153,15 @@ def _split_rows(height: int, test_fraction: float) -> tuple[tuple[int, int], tup
     return (0, split), (split, height)
 
 
-def texture_patches(names=("brick", "grass", "gravel"), patch: int = 16, stride: int = 16,
-                    test_fraction: float = 0.25, val_fraction: float = 0.2, *, seed: int = 0) -> Splits:
+def texture_patches(
+    names=("brick", "grass", "gravel"),
+    patch: int = 16,
+    stride: int = 16,
+    test_fraction: float = 0.25,
+    val_fraction: float = 0.2,
+    *,
+    seed: int = 0,
+) -> Splits:
     """A texture classification task: one class per photo, patches from disjoint regions.
 
     The top ``1 - test_fraction`` of every photo is the training region and the rest the test
@@ -195,8 +201,11 @@ def texture_patches(names=("brick", "grass", "gravel"), patch: int = 16, stride:
     order = np.random.default_rng(seed).permutation(len(y))
     n_val = int(round(val_fraction * len(y)))
     val, train = order[:n_val], order[n_val:]
-    return Splits(_pair(x[train, None], y[train]), _pair(x[val, None], y[val]),
-                  _pair(np.concatenate(test_x)[:, None], np.concatenate(test_y)))
+    return Splits(
+        _pair(x[train, None], y[train]),
+        _pair(x[val, None], y[val]),
+        _pair(np.concatenate(test_x)[:, None], np.concatenate(test_y)),
+    )
 
 
 def face_patches(test_fraction: float = 0.25, val_fraction: float = 0.2, *, seed: int = 0) -> Splits:
@@ -214,11 +223,11 @@ def face_patches(test_fraction: float = 0.25, val_fraction: float = 0.2, *, seed
     import skimage.data
 
     images = np.asarray(skimage.data.lfw_subset(), dtype=np.float64)
-    labels = np.r_[np.ones(100), np.zeros(100)]     # the first 100 images are faces (skimage docs)
+    labels = np.r_[np.ones(100), np.zeros(100)]  # the first 100 images are faces (skimage docs)
     order = np.random.default_rng(check_seed(seed)).permutation(len(labels))
     n_test = int(round(test_fraction * len(labels)))
     n_val = int(round(val_fraction * (len(labels) - n_test)))
-    test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
+    test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
     return Splits(*(_pair(images[i, None], labels[i]) for i in (train, val, test)))
 
 
@@ -285,9 +294,19 @@ def add_noise(clean: torch.Tensor, sigma: float, generator: torch.Generator | No
     return clean + sigma * noise.to(clean.device)
 
 
-def denoising_patches(photos=DENOISING_PHOTOS, patch: int = 32, stride: int = 32, *, sigma: float = 0.2,
-                      test_fraction: float = 0.25, val_fraction: float = 0.15, max_train: int | None = None,
-                      max_val: int | None = None, max_test: int | None = None, seed: int = 0) -> DenoisingData:
+def denoising_patches(
+    photos=DENOISING_PHOTOS,
+    patch: int = 32,
+    stride: int = 32,
+    *,
+    sigma: float = 0.2,
+    test_fraction: float = 0.25,
+    val_fraction: float = 0.15,
+    max_train: int | None = None,
+    max_val: int | None = None,
+    max_test: int | None = None,
+    seed: int = 0,
+) -> DenoisingData:
     """Patches of the bundled photos for denoising, training and test from disjoint rows of each photo.
 
     The top ``1 - test_fraction`` of every photo is its training region and the rest its test
@@ -336,20 +355,24 @@ def denoising_patches(photos=DENOISING_PHOTOS, patch: int = 32, stride: int = 32
     n_val = int(round(val_fraction * len(train)))
     val, fit = order[:n_val], order[n_val:]
     if max_train is not None:
-        fit = fit[:check_positive_int(max_train, "max_train", "training patches to keep")]
+        fit = fit[: check_positive_int(max_train, "max_train", "training patches to keep")]
     if max_val is not None:
-        val = val[:check_positive_int(max_val, "max_val", "validation patches to keep")]
+        val = val[: check_positive_int(max_val, "max_val", "validation patches to keep")]
     if max_test is not None:
         keep = np.random.default_rng(seed).permutation(len(test))
-        test = test[np.sort(keep[:check_positive_int(max_test, "max_test", "test patches to keep")])]
+        test = test[np.sort(keep[: check_positive_int(max_test, "max_test", "test patches to keep")])]
 
     def tensor(a):
         return torch.as_tensor(a[:, None], dtype=torch.float32)
 
     gen = torch.Generator().manual_seed(10_000 + seed)
     val_clean, test_clean = tensor(train[val]), tensor(test)
-    return DenoisingData(tensor(train[fit]), (add_noise(val_clean, sigma, gen), val_clean),
-                         (add_noise(test_clean, sigma, gen), test_clean), sigma)
+    return DenoisingData(
+        tensor(train[fit]),
+        (add_noise(val_clean, sigma, gen), val_clean),
+        (add_noise(test_clean, sigma, gen), test_clean),
+        sigma,
+    )
 
 
 # -- Fashion-MNIST (online only) -------------------------------------------------------------------
@@ -384,12 +407,12 @@ def read_idx(path) -> np.ndarray:
         array([7, 8, 9], dtype=uint8)
     """
     path = Path(path)
-    with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as handle:
+    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
         raw = handle.read()
     zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype_code not in _IDX_TYPES:
         raise ValueError(f"{path} is not an IDX file (magic bytes {raw[:4]!r}).")
-    shape = struct.unpack(f">{ndim}i", raw[4:4 + 4 * ndim])
+    shape = struct.unpack(f">{ndim}i", raw[4 : 4 + 4 * ndim])
     data = np.frombuffer(raw, dtype=_IDX_TYPES[dtype_code], offset=4 + 4 * ndim)
     if data.size != int(np.prod(shape)):
         raise ValueError(f"{path} holds {data.size} values, its header says shape {shape}.")
@@ -409,9 +432,12 @@ def load_fashion_mnist(root, train_size: int | None = None, val_size: int = 5000
     x, y = arrays["train_images"] / 255.0, arrays["train_labels"]
     order = np.random.default_rng(check_seed(seed)).permutation(len(y))
     val = order[:val_size]
-    train = order[val_size:] if train_size is None else order[val_size:val_size + train_size]
-    return Splits(_pair(x[train, None], y[train]), _pair(x[val, None], y[val]),
-                  _pair(arrays["test_images"][:, None] / 255.0, arrays["test_labels"]))
+    train = order[val_size:] if train_size is None else order[val_size : val_size + train_size]
+    return Splits(
+        _pair(x[train, None], y[train]),
+        _pair(x[val, None], y[val]),
+        _pair(arrays["test_images"][:, None] / 255.0, arrays["test_labels"]),
+    )
 
 
 def download_fashion_mnist(root, url: str = FASHION_MNIST_URL) -> Path:  # pragma: no cover - needs the network

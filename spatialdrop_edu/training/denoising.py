@@ -41,9 +41,18 @@ from .models import TinyUNet
 __all__ = ["train_denoiser", "psnr", "copy_report", "path_ablation", "path_contributions", "uncertainty_report"]
 
 
-def train_denoiser(model: nn.Module, data: DenoisingData, *, epochs: int = 10, batch_size: int = 32,
-                   lr: float = 3e-3, seed: int = 0, device=None, progress: bool = True,
-                   desc: str = "train") -> dict:
+def train_denoiser(
+    model: nn.Module,
+    data: DenoisingData,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+    desc: str = "train",
+) -> dict:
     """Fit ``model`` to map noisy patches to clean ones (mean squared error, Adam); return the history.
 
     Every minibatch gets fresh Gaussian noise of ``data.sigma``, so the network never sees the same
@@ -84,9 +93,9 @@ def train_denoiser(model: nn.Module, data: DenoisingData, *, epochs: int = 10, b
     clean = data.train.to(device)
     val_noisy, val_clean = data.val
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    gen = torch.Generator().manual_seed(seed)          # minibatch order and training noise
-    torch.manual_seed(seed)                             # dropout masks
-    losses = []                                         # the epoch's minibatch losses, times their sizes
+    gen = torch.Generator().manual_seed(seed)  # minibatch order and training noise
+    torch.manual_seed(seed)  # dropout masks
+    losses = []  # the epoch's minibatch losses, times their sizes
 
     def noisy_batches():
         losses.clear()
@@ -100,15 +109,29 @@ def train_denoiser(model: nn.Module, data: DenoisingData, *, epochs: int = 10, b
     def record(loss, batch) -> None:
         losses.append(loss.item() * len(batch[1]))
 
-    return fit(model, optimizer, noisy_batches, lambda net, batch: F.mse_loss(net(batch[0]), batch[1]), epochs=epochs,
-               evaluate=measure, monitor="val_psnr", higher_is_better=True, device=device, on_step=record,
-               progress=progress, desc=desc, show={"val_psnr": ".2f"})
+    return fit(
+        model,
+        optimizer,
+        noisy_batches,
+        lambda net, batch: F.mse_loss(net(batch[0]), batch[1]),
+        epochs=epochs,
+        evaluate=measure,
+        monitor="val_psnr",
+        higher_is_better=True,
+        device=device,
+        on_step=record,
+        progress=progress,
+        desc=desc,
+        show={"val_psnr": ".2f"},
+    )
 
 
 # -- the score -------------------------------------------------------------------------------------
 
-def psnr(estimate: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, *,
-         per_image: bool = False) -> torch.Tensor:
+
+def psnr(
+    estimate: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, *, per_image: bool = False
+) -> torch.Tensor:
     r"""Peak signal-to-noise ratio in dB: :math:`10 \log_{10}(R^2 / \mathrm{MSE})`.
 
     Args:
@@ -129,14 +152,16 @@ def psnr(estimate: torch.Tensor, target: torch.Tensor, data_range: float = 1.0, 
         tensor([20., 40.])
     """
     if estimate.shape != target.shape:
-        raise ValueError(f"estimate and target must have the same shape, got {tuple(estimate.shape)} "
-                         f"and {tuple(target.shape)}.")
+        raise ValueError(
+            f"estimate and target must have the same shape, got {tuple(estimate.shape)} and {tuple(target.shape)}."
+        )
     err = (estimate.double() - target.double()) ** 2
     mse = err.flatten(1).mean(1) if per_image else err.mean()
-    return (10.0 * torch.log10(data_range ** 2 / mse)).float()
+    return (10.0 * torch.log10(data_range**2 / mse)).float()
 
 
 # -- measuring the copying -------------------------------------------------------------------------
+
 
 def _corr(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double().flatten(), b.double().flatten()
@@ -225,8 +250,10 @@ def path_contributions(model: TinyUNet, noisy: torch.Tensor) -> dict:
         True
     """
     seen = {}
-    hooks = [block.convs[0].register_forward_pre_hook(lambda m, i, name=name: seen.__setitem__(name, i[0]))
-             for name, block in (("up1", model.up1), ("up2", model.up2))]
+    hooks = [
+        block.convs[0].register_forward_pre_hook(lambda m, i, name=name: seen.__setitem__(name, i[0]))
+        for name, block in (("up1", model.up1), ("up2", model.up2))
+    ]
     try:
         with eval_mode(model):
             model(noisy.to(next(model.parameters()).device))
@@ -246,6 +273,7 @@ def path_contributions(model: TinyUNet, noisy: torch.Tensor) -> dict:
 
 # -- Monte Carlo dropout against the error ---------------------------------------------------------
 
+
 def uncertainty_report(mean: torch.Tensor, std: torch.Tensor, clean: torch.Tensor) -> dict:
     """Does the MC-dropout standard deviation track the error? Correlations per pixel and per image.
 
@@ -261,6 +289,9 @@ def uncertainty_report(mean: torch.Tensor, std: torch.Tensor, clean: torch.Tenso
         1.0
     """
     error = (mean - clean).abs()
-    return {"pixel_corr": _corr(std, error),
-            "image_corr": _corr(std.flatten(1).mean(1), error.pow(2).flatten(1).mean(1).sqrt()),
-            "mean_std": float(std.mean()), "psnr_mc": float(psnr(mean, clean))}
+    return {
+        "pixel_corr": _corr(std, error),
+        "image_corr": _corr(std.flatten(1).mean(1), error.pow(2).flatten(1).mean(1).sqrt()),
+        "mean_std": float(std.mean()),
+        "psnr_mc": float(psnr(mean, clean)),
+    }

@@ -47,14 +47,28 @@ def config_kind(config: dict) -> str:
     if len(fits) == 1:
         return fits[0]
     if fits:
-        raise ValueError(f"the configuration {config!r} fits both an MNIST-1D and a patch run: pass a complete one, "
-                         f"from training.mnist1d_config(...) or training.patch_config(...).")
-    raise ValueError(f"the configuration has settings of no run kind: {sorted(config)}; an MNIST-1D run accepts "
-                     f"{sorted(MNIST1D.defaults)}, a patch run {sorted(PATCH.defaults)}.")
+        raise ValueError(
+            f"the configuration {config!r} fits both an MNIST-1D and a patch run: pass a complete one, "
+            f"from training.mnist1d_config(...) or training.patch_config(...)."
+        )
+    raise ValueError(
+        f"the configuration has settings of no run kind: {sorted(config)}; an MNIST-1D run accepts "
+        f"{sorted(MNIST1D.defaults)}, a patch run {sorted(PATCH.defaults)}."
+    )
 
 
-def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, warmup: int = 1, seed: int = 0, device=None,
-                names=None, threads: int = 1, order: str = "random") -> timing.Timings:
+def epoch_times(
+    configs,
+    *,
+    rounds: int = 3,
+    epochs: int = 2,
+    warmup: int = 1,
+    seed: int = 0,
+    device=None,
+    names=None,
+    threads: int = 1,
+    order: str = "random",
+) -> timing.Timings:
     """Seconds per training epoch of each configuration, timed interleaved with the course's timing helper.
 
     Each configuration gets one model, its data and its optimizer, built once (weights from ``seed``).
@@ -101,10 +115,18 @@ def epoch_times(configs, *, rounds: int = 3, epochs: int = 2, warmup: int = 1, s
     seed = check_seed(seed)
     check_choice(order, timing.ORDERS, "order")
     device = get_device() if device is None else torch.device(device)
-    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):   # the caller's stream stays
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # the caller's stream stays
         steps = {name: _epoch_step(config, seed, device) for name, config in zip(names, configs)}
-        return timing.measure(steps, rounds=rounds, repeats=epochs, warmup=warmup, threads=threads, order=order,
-                              seed=seed, sync=timing.synchronizer(device))
+        return timing.measure(
+            steps,
+            rounds=rounds,
+            repeats=epochs,
+            warmup=warmup,
+            threads=threads,
+            order=order,
+            seed=seed,
+            sync=timing.synchronizer(device),
+        )
 
 
 def _epoch_step(config: dict, seed: int, device: torch.device):
@@ -124,5 +146,13 @@ def _epoch_step(config: dict, seed: int, device: torch.device):
     x, y = (t.to(device) for t in data.train)
     optimizer = torch.optim.Adam(model.parameters(), lr=run["lr"], weight_decay=run.get("weight_decay", 0.0))
     order_gen, augment_gen = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
-    return lambda: train_epoch(model, optimizer, x, y, batch_size=run["batch_size"], generator=order_gen,
-                               augment=augment, augment_generator=augment_gen)
+    return lambda: train_epoch(
+        model,
+        optimizer,
+        x,
+        y,
+        batch_size=run["batch_size"],
+        generator=order_gen,
+        augment=augment,
+        augment_generator=augment_gen,
+    )

@@ -40,8 +40,17 @@ from .mc_dropout import mc_predict
 from .models import TinyUNet, dropout_layers, mnist1d_cnn, patch_cnn
 from .settings import denoising_config, mnist1d_config, patch_config
 
-__all__ = ["mnist1d_data", "mnist1d_model", "mnist1d_trial", "patch_data", "patch_model", "patch_trial",
-           "denoising_data", "denoising_model", "denoising_trial"]
+__all__ = [
+    "mnist1d_data",
+    "mnist1d_model",
+    "mnist1d_trial",
+    "patch_data",
+    "patch_model",
+    "patch_trial",
+    "denoising_data",
+    "denoising_model",
+    "denoising_trial",
+]
 
 
 def _seeded(seed: int | None) -> None:
@@ -50,6 +59,7 @@ def _seeded(seed: int | None) -> None:
 
 
 # -- chapter 6: MNIST-1D ---------------------------------------------------------------------------
+
 
 def mnist1d_data(config: dict, seed: int) -> Splits:
     """The sequences of an MNIST-1D run: :func:`~spatialdrop_edu.training.data.load_mnist1d` with its sizes."""
@@ -64,8 +74,13 @@ def mnist1d_model(config: dict, seed: int | None = None) -> nn.Sequential:
     """
     config = mnist1d_config(**config)
     _seeded(seed)
-    return mnist1d_cnn(config["dropout"], config["p"], config["placement"], channels=config["channels"],
-                       block_size=config["block_size"])
+    return mnist1d_cnn(
+        config["dropout"],
+        config["p"],
+        config["placement"],
+        channels=config["channels"],
+        block_size=config["block_size"],
+    )
 
 
 def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = False) -> dict:
@@ -90,18 +105,35 @@ def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = Fals
     config = mnist1d_config(**config)
     data = mnist1d_data(config, seed)
     model = mnist1d_model(config, seed)
-    history = train(model, data, epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                    patience=config["patience"], seed=seed, device=device, progress=progress,
-                    desc=f"{config['dropout']} p={config['p']} seed={seed}")
+    history = train(
+        model,
+        data,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        lr=config["lr"],
+        patience=config["patience"],
+        seed=seed,
+        device=device,
+        progress=progress,
+        desc=f"{config['dropout']} p={config['p']} seed={seed}",
+    )
     test_loss, test_acc = evaluate(model, *data.test)
-    return {"test_acc": test_acc, "test_loss": test_loss, "best_epoch": history["best_epoch"],
-            "best_val_loss": history["best_val_loss"], "best_val_acc": history["best_val_acc"],
-            "epochs_run": history["epochs_run"], "epoch_time": statistics.median(history["epoch_time"]),
-            "device": history["device"], "wall_time": time.perf_counter() - start,
-            "curves": {m: [round(v, 5) for v in history[m]] for m in METRICS if m != "epoch_time"}}
+    return {
+        "test_acc": test_acc,
+        "test_loss": test_loss,
+        "best_epoch": history["best_epoch"],
+        "best_val_loss": history["best_val_loss"],
+        "best_val_acc": history["best_val_acc"],
+        "epochs_run": history["epochs_run"],
+        "epoch_time": statistics.median(history["epoch_time"]),
+        "device": history["device"],
+        "wall_time": time.perf_counter() - start,
+        "curves": {m: [round(v, 5) for v in history[m]] for m in METRICS if m != "epoch_time"},
+    }
 
 
 # -- chapter 7: image patches ----------------------------------------------------------------------
+
 
 @functools.lru_cache(maxsize=32)
 def _cached(loader, **kwargs) -> Splits:
@@ -126,12 +158,14 @@ def patch_data(config: dict, seed: int) -> Splits:
         data = _cached(face_patches, seed=seed)
     else:
         if config["data_root"] is None:
-            raise ValueError("dataset='fashion_mnist' needs data_root, the folder of the four Fashion-MNIST files "
-                             "(training.data.download_fashion_mnist fetches them).")
+            raise ValueError(
+                "dataset='fashion_mnist' needs data_root, the folder of the four Fashion-MNIST files "
+                "(training.data.download_fashion_mnist fetches them)."
+            )
         data = load_fashion_mnist(config["data_root"], val_size=5000, seed=seed)
     train_set = per_class_subset(data.train, config["train_per_class"], seed)
     val_set = per_class_subset(data.val, config["val_per_class"], seed)
-    mean, std = float(train_set[0].mean()), float(train_set[0].std())   # the training set's statistics
+    mean, std = float(train_set[0].mean()), float(train_set[0].std())  # the training set's statistics
     return Splits(*(((x - mean) / std, y) for x, y in (train_set, val_set, data.test)))
 
 
@@ -142,8 +176,14 @@ def patch_model(config: dict, classes: int = 3, seed: int | None = None) -> nn.S
     """
     config = patch_config(**config)
     _seeded(seed)
-    return patch_cnn(config["dropout"], config["p"], config["placement"], channels=config["channels"],
-                     block_size=config["block_size"], num_classes=classes)
+    return patch_cnn(
+        config["dropout"],
+        config["p"],
+        config["placement"],
+        channels=config["channels"],
+        block_size=config["block_size"],
+        num_classes=classes,
+    )
 
 
 def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False) -> dict:
@@ -172,19 +212,39 @@ def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False)
     config = patch_config(**config)
     data = patch_data(config, seed)
     model = patch_model(config, num_classes(data), seed)
-    history = train(model, data, epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                    weight_decay=config["weight_decay"], augment=augmentation(config["augment"]),
-                    patience=config["patience"], restore_best=config["patience"] is not None, seed=seed,
-                    device=device, progress=progress, desc=f"{config['dropout']} p={config['p']} seed={seed}")
+    history = train(
+        model,
+        data,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        lr=config["lr"],
+        weight_decay=config["weight_decay"],
+        augment=augmentation(config["augment"]),
+        patience=config["patience"],
+        restore_best=config["patience"] is not None,
+        seed=seed,
+        device=device,
+        progress=progress,
+        desc=f"{config['dropout']} p={config['p']} seed={seed}",
+    )
     test_loss, test_acc = evaluate(model, *data.test)
-    return {"test_acc": test_acc, "test_loss": test_loss, "val_acc": history["val_acc"][history["kept_epoch"] - 1],
-            "kept_epoch": history["kept_epoch"], "best_epoch": history["best_epoch"],
-            "epochs_run": history["epochs_run"], "epoch_time": statistics.median(history["epoch_time"]),
-            "device": history["device"], "wall_time": time.perf_counter() - start, "train_size": len(data.train[1]),
-            "curves": {m: [round(v, 4) for v in history[m]] for m in METRICS if m != "epoch_time"}}
+    return {
+        "test_acc": test_acc,
+        "test_loss": test_loss,
+        "val_acc": history["val_acc"][history["kept_epoch"] - 1],
+        "kept_epoch": history["kept_epoch"],
+        "best_epoch": history["best_epoch"],
+        "epochs_run": history["epochs_run"],
+        "epoch_time": statistics.median(history["epoch_time"]),
+        "device": history["device"],
+        "wall_time": time.perf_counter() - start,
+        "train_size": len(data.train[1]),
+        "curves": {m: [round(v, 4) for v in history[m]] for m in METRICS if m != "epoch_time"},
+    }
 
 
 # -- chapter 8: the U-Net denoiser -----------------------------------------------------------------
+
 
 def denoising_data(config: dict, seed: int):
     """The patches of a denoising run: :func:`~spatialdrop_edu.training.data.denoising_patches` with its settings.
@@ -195,9 +255,16 @@ def denoising_data(config: dict, seed: int):
         torch.Size([10, 1, 16, 16])
     """
     config = denoising_config(**config)
-    return denoising_patches(tuple(config["photos"]), config["patch"], config["stride"], sigma=config["sigma"],
-                             max_train=config["max_train"], max_val=config["max_val"], max_test=config["max_test"],
-                             seed=seed)
+    return denoising_patches(
+        tuple(config["photos"]),
+        config["patch"],
+        config["stride"],
+        sigma=config["sigma"],
+        max_train=config["max_train"],
+        max_val=config["max_val"],
+        max_test=config["max_test"],
+        seed=seed,
+    )
 
 
 def denoising_model(config: dict, seed: int | None = None) -> TinyUNet:
@@ -215,8 +282,13 @@ def denoising_model(config: dict, seed: int | None = None) -> TinyUNet:
     """
     config = denoising_config(**config)
     _seeded(seed)
-    return TinyUNet(config["dropout"], config["p"], config["placement"], channels=config["channels"],
-                    block_size=config["block_size"])
+    return TinyUNet(
+        config["dropout"],
+        config["p"],
+        config["placement"],
+        channels=config["channels"],
+        block_size=config["block_size"],
+    )
 
 
 def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = False) -> dict:
@@ -239,22 +311,43 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
     config = denoising_config(**config)
     data = denoising_data(config, seed)
     model = denoising_model(config, seed)
-    history = train_denoiser(model, data, epochs=config["epochs"], batch_size=config["batch_size"], lr=config["lr"],
-                             seed=seed, device=device, progress=progress,
-                             desc=f"{config['dropout']} p={config['p']} seed={seed}")
+    history = train_denoiser(
+        model,
+        data,
+        epochs=config["epochs"],
+        batch_size=config["batch_size"],
+        lr=config["lr"],
+        seed=seed,
+        device=device,
+        progress=progress,
+        desc=f"{config['dropout']} p={config['p']} seed={seed}",
+    )
     noisy, clean = data.test
     report = copy_report(predict(model, noisy), noisy, clean)
-    result = {"test_psnr": report["psnr_output"], "input_psnr": report["psnr_input"], "gain": report["gain"],
-              "psnr_vs_noisy": report["psnr_vs_noisy"], "noise_transfer": report["noise_transfer"]}
+    result = {
+        "test_psnr": report["psnr_output"],
+        "input_psnr": report["psnr_input"],
+        "gain": report["gain"],
+        "psnr_vs_noisy": report["psnr_vs_noisy"],
+        "noise_transfer": report["noise_transfer"],
+    }
     result.update({f"ablate_{k}": v for k, v in path_ablation(model, noisy, clean).items() if k != "full"})
     shares = path_contributions(model, noisy)
     result.update(skip_share_up1=shares["up1"]["skip_share"], skip_share_up2=shares["up2"]["skip_share"])
     if config["mc_passes"] and dropout_layers(model):
         mean, std = mc_predict(model, noisy, config["mc_passes"], seed=seed)
         mc = uncertainty_report(mean, std, clean)
-        result.update(mc_pixel_corr=mc["pixel_corr"], mc_image_corr=mc["image_corr"], mc_mean_std=mc["mean_std"],
-                      mc_psnr=mc["psnr_mc"])
-    result.update(best_epoch=history["best_epoch"], epoch_time=statistics.median(history["epoch_time"]),
-                  device=history["device"], wall_time=time.perf_counter() - start,
-                  curves={k: [round(v, 4) for v in history[k]] for k in ("train_loss", "val_psnr")})
+        result.update(
+            mc_pixel_corr=mc["pixel_corr"],
+            mc_image_corr=mc["image_corr"],
+            mc_mean_std=mc["mean_std"],
+            mc_psnr=mc["psnr_mc"],
+        )
+    result.update(
+        best_epoch=history["best_epoch"],
+        epoch_time=statistics.median(history["epoch_time"]),
+        device=history["device"],
+        wall_time=time.perf_counter() - start,
+        curves={k: [round(v, 4) for v in history[k]] for k in ("train_loss", "val_psnr")},
+    )
     return result

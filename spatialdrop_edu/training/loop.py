@@ -49,14 +49,25 @@ from .._progress import progress_bar
 from .._validation import check_positive_int, check_seed
 from ..runtime import get_device
 
-__all__ = ["METRICS", "eval_mode", "forward_batches", "predict", "evaluate", "train_steps", "fit", "classifier_batches",
-           "train_epoch", "train"]
+__all__ = [
+    "METRICS",
+    "eval_mode",
+    "forward_batches",
+    "predict",
+    "evaluate",
+    "train_steps",
+    "fit",
+    "classifier_batches",
+    "train_epoch",
+    "train",
+]
 
 #: The per-epoch lists in a history of :func:`train`, besides ``"epoch"``.
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")
 
 
 # -- measuring a model -----------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def eval_mode(model: torch.nn.Module):
@@ -96,7 +107,7 @@ def forward_batches(model: torch.nn.Module, inputs: torch.Tensor, batch_size: in
         torch.Size([5, 2])
     """
     device = _device_of(model)
-    return torch.cat([model(inputs[i:i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)])
+    return torch.cat([model(inputs[i : i + batch_size].to(device)).cpu() for i in range(0, len(inputs), batch_size)])
 
 
 def predict(model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
@@ -130,7 +141,7 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     total_loss, correct = 0.0, 0
     with eval_mode(model):
         for start in range(0, len(y), batch_size):
-            xb, yb = x[start:start + batch_size].to(device), y[start:start + batch_size].to(device)
+            xb, yb = x[start : start + batch_size].to(device), y[start : start + batch_size].to(device)
             logits = model(xb)
             total_loss += F.cross_entropy(logits, yb, reduction="sum").item()
             correct += (logits.argmax(1) == yb).sum().item()
@@ -139,9 +150,15 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
 
 # -- the loop --------------------------------------------------------------------------------------
 
-def train_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable,
-                loss: Callable[[torch.nn.Module, object], torch.Tensor], *,
-                on_step: Callable[[torch.Tensor, object], None] | None = None) -> None:
+
+def train_steps(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batches: Iterable,
+    loss: Callable[[torch.nn.Module, object], torch.Tensor],
+    *,
+    on_step: Callable[[torch.Tensor, object], None] | None = None,
+) -> None:
     """Optimisation steps, one per minibatch: the inner loop of every training in the course.
 
     The model is put in training mode; for each ``batch`` of ``batches``, ``loss(model, batch)`` is
@@ -167,10 +184,24 @@ def train_steps(model: torch.nn.Module, optimizer: torch.optim.Optimizer, batche
             on_step(value, batch)
 
 
-def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch_batches: Callable[[], Iterable],
-        loss: Callable[[torch.nn.Module, object], torch.Tensor], *, epochs: int, evaluate: Callable[[], dict],
-        monitor: str, device, higher_is_better: bool = False, patience: int | None = None, restore_best: bool = True,
-        on_step=None, progress: bool = True, desc: str = "train", show: dict | None = None) -> dict:
+def fit(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    epoch_batches: Callable[[], Iterable],
+    loss: Callable[[torch.nn.Module, object], torch.Tensor],
+    *,
+    epochs: int,
+    evaluate: Callable[[], dict],
+    monitor: str,
+    device,
+    higher_is_better: bool = False,
+    patience: int | None = None,
+    restore_best: bool = True,
+    on_step=None,
+    progress: bool = True,
+    desc: str = "train",
+    show: dict | None = None,
+) -> dict:
     """Epochs of :func:`train_steps`, each followed by a measurement; early stopping; the best weights put back.
 
     Args:
@@ -242,15 +273,29 @@ def fit(model: torch.nn.Module, optimizer: torch.optim.Optimizer, epoch_batches:
         model.load_state_dict(best_state)
     model.eval()
     epochs_run = len(history["epoch"])
-    history.update({"best_epoch": best_epoch, f"best_{monitor}": best, "epochs_run": epochs_run,
-                    "kept_epoch": best_epoch if restore_best else epochs_run, "device": torch.device(device).type})
+    history.update(
+        {
+            "best_epoch": best_epoch,
+            f"best_{monitor}": best,
+            "epochs_run": epochs_run,
+            "kept_epoch": best_epoch if restore_best else epochs_run,
+            "device": torch.device(device).type,
+        }
+    )
     return history
 
 
 # -- classifiers -----------------------------------------------------------------------------------
 
-def classifier_batches(x: torch.Tensor, y: torch.Tensor, batch_size: int, generator: torch.Generator, augment=None,
-                       augment_generator: torch.Generator | None = None):
+
+def classifier_batches(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    generator: torch.Generator,
+    augment=None,
+    augment_generator: torch.Generator | None = None,
+):
     """One epoch of minibatches ``(x, y)``: every example once, in an order drawn from ``generator``.
 
     Args:
@@ -276,8 +321,17 @@ def _cross_entropy(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
     return F.cross_entropy(model(x), y)
 
 
-def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, *,
-                batch_size: int, generator: torch.Generator, augment=None, augment_generator=None) -> None:
+def train_epoch(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int,
+    generator: torch.Generator,
+    augment=None,
+    augment_generator=None,
+) -> None:
     """One epoch of a classifier's optimisation steps: every example once, in minibatches, with cross-entropy.
 
     :func:`train_steps` over :func:`classifier_batches` (same arguments); :func:`train` runs one
@@ -292,13 +346,27 @@ def train_epoch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, x: tor
         >>> model.training
         True
     """
-    train_steps(model, optimizer, classifier_batches(x, y, batch_size, generator, augment, augment_generator),
-                _cross_entropy)
+    train_steps(
+        model, optimizer, classifier_batches(x, y, batch_size, generator, augment, augment_generator), _cross_entropy
+    )
 
 
-def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 64, lr: float = 3e-3,
-          weight_decay: float = 0.0, patience: int | None = 10, seed: int = 0, device=None,
-          progress: bool = True, desc: str = "train", augment=None, restore_best: bool = True) -> dict:
+def train(
+    model: torch.nn.Module,
+    data,
+    *,
+    epochs: int = 50,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 0.0,
+    patience: int | None = 10,
+    seed: int = 0,
+    device=None,
+    progress: bool = True,
+    desc: str = "train",
+    augment=None,
+    restore_best: bool = True,
+) -> dict:
     """Train a classifier on ``data.train`` with Adam and cross-entropy, watching ``data.val``; return the history.
 
     Args:
@@ -348,17 +416,28 @@ def train(model: torch.nn.Module, data, *, epochs: int = 50, batch_size: int = 6
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     order_gen = torch.Generator().manual_seed(seed)
     augment_gen = torch.Generator().manual_seed(seed + 1)
-    torch.manual_seed(seed)   # dropout masks
+    torch.manual_seed(seed)  # dropout masks
 
     def measure() -> dict:
         train_loss, train_acc = evaluate(model, x, y)
         val_loss, val_acc = evaluate(model, x_val, y_val)
         return {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
 
-    history = fit(model, optimizer, lambda: classifier_batches(x, y, batch_size, order_gen, augment, augment_gen),
-                  _cross_entropy, epochs=epochs, evaluate=measure, monitor="val_loss", patience=patience,
-                  restore_best=restore_best, device=device, progress=progress, desc=desc,
-                  show={"val_loss": ".3f", "val_acc": ".3f"})
+    history = fit(
+        model,
+        optimizer,
+        lambda: classifier_batches(x, y, batch_size, order_gen, augment, augment_gen),
+        _cross_entropy,
+        epochs=epochs,
+        evaluate=measure,
+        monitor="val_loss",
+        patience=patience,
+        restore_best=restore_best,
+        device=device,
+        progress=progress,
+        desc=desc,
+        show={"val_loss": ".3f", "val_acc": ".3f"},
+    )
     history["best_val_acc"] = history["val_acc"][history["best_epoch"] - 1]
     return history
 

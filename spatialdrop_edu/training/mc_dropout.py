@@ -42,8 +42,9 @@ def mc_mode(model: torch.nn.Module):
         yield model
 
 
-def mc_predict(model: torch.nn.Module, inputs: torch.Tensor, passes: int = 20, *, seed: int = 0,
-               batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+def mc_predict(
+    model: torch.nn.Module, inputs: torch.Tensor, passes: int = 20, *, seed: int = 0, batch_size: int = 512
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Monte Carlo dropout: ``passes`` predictions with the dropout layers on, their mean and std.
 
     The passes run in :func:`mc_mode`, so they differ by their dropout masks alone; the masks are

@@ -29,8 +29,17 @@ from .._validation import check_choice, check_positive_int, check_probability, c
 from ..layers import DropBlock1d, DropBlock2d, Dropout, SpatialDropout1d, SpatialDropout2d
 from ..layers.dropout import DropLayer
 
-__all__ = ["VARIANTS", "PLACEMENTS", "SKIP_PLACEMENTS", "make_dropout", "dropout_layers", "mnist1d_cnn", "patch_cnn",
-           "UpBlock", "TinyUNet"]
+__all__ = [
+    "VARIANTS",
+    "PLACEMENTS",
+    "SKIP_PLACEMENTS",
+    "make_dropout",
+    "dropout_layers",
+    "mnist1d_cnn",
+    "patch_cnn",
+    "UpBlock",
+    "TinyUNet",
+]
 
 #: The dropout variants every builder accepts.
 VARIANTS = ("none", "element", "spatial", "dropblock")
@@ -84,8 +93,7 @@ def dropout_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (DropLayer, *TORCH_DROPOUT))]
 
 
-def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int, block_size: int,
-                pools=None) -> list:
+def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int, block_size: int, pools=None) -> list:
     """conv → ReLU → [dropout] → [pool] for each conv; dropout where ``placement`` says."""
     check_choice(placement, PLACEMENTS, "placement")
     last = len(convs) - 1
@@ -101,8 +109,15 @@ def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int
     return layers
 
 
-def mnist1d_cnn(dropout: str = "none", p: float = 0.0, placement: str = "all", *, channels: int = 32,
-                block_size: int = 3, num_classes: int = 10) -> nn.Sequential:
+def mnist1d_cnn(
+    dropout: str = "none",
+    p: float = 0.0,
+    placement: str = "all",
+    *,
+    channels: int = 32,
+    block_size: int = 3,
+    num_classes: int = 10,
+) -> nn.Sequential:
     """A small 1-D CNN for MNIST-1D: three strided conv blocks and a linear classifier.
 
     Lengths go 40 → 20 → 10 → 5 (kernels 5, 3, 3; stride 2), then ``channels × 5`` features feed
@@ -130,15 +145,24 @@ def mnist1d_cnn(dropout: str = "none", p: float = 0.0, placement: str = "all", *
         8010
     """
     channels = check_positive_int(channels, "channels", "feature maps per conv layer")
-    convs = [nn.Conv1d(1, channels, 5, stride=2, padding=2),
-             nn.Conv1d(channels, channels, 3, stride=2, padding=1),
-             nn.Conv1d(channels, channels, 3, stride=2, padding=1)]
+    convs = [
+        nn.Conv1d(1, channels, 5, stride=2, padding=2),
+        nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+        nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+    ]
     layers = _conv_stack(convs, dropout, p, placement, 1, block_size)
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 5, num_classes))
 
 
-def patch_cnn(dropout: str = "none", p: float = 0.0, placement: str = "all", *, channels: int = 16,
-              block_size: int = 3, num_classes: int = 3) -> nn.Sequential:
+def patch_cnn(
+    dropout: str = "none",
+    p: float = 0.0,
+    placement: str = "all",
+    *,
+    channels: int = 16,
+    block_size: int = 3,
+    num_classes: int = 3,
+) -> nn.Sequential:
     """A small 2-D CNN for image patches: three conv blocks with max-pooling, global average, linear.
 
     Args:
@@ -165,8 +189,8 @@ def patch_cnn(dropout: str = "none", p: float = 0.0, placement: str = "all", *, 
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
 
 
-
 # -- the U-Net -------------------------------------------------------------------------------------
+
 
 def _conv_block(c_in: int, c_out: int, batch_norm: bool) -> nn.Sequential:
     """Two 3 × 3 convolutions, each followed by [BatchNorm and] a ReLU."""
@@ -202,8 +226,14 @@ class UpBlock(nn.Module):
         torch.Size([2, 8, 8, 8])
     """
 
-    def __init__(self, in_channels: int, skip_channels: int, out_channels: int, skip_dropout: nn.Module | None = None,
-                 batch_norm: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        skip_channels: int,
+        out_channels: int,
+        skip_dropout: nn.Module | None = None,
+        batch_norm: bool = True,
+    ):
         super().__init__()
         self.up = nn.ConvTranspose2d(in_channels, out_channels, 2, stride=2)
         self.skip_dropout = skip_dropout if skip_dropout is not None else nn.Identity()
@@ -251,8 +281,16 @@ class TinyUNet(nn.Module):
     #: The paths :meth:`ablated` can switch off.
     PATHS = ("skips", "skip1", "skip2", "bottleneck")
 
-    def __init__(self, dropout: str = "none", p: float = 0.0, placement: str = "top", *, channels: int = 8,
-                 block_size: int = 3, batch_norm: bool = True):
+    def __init__(
+        self,
+        dropout: str = "none",
+        p: float = 0.0,
+        placement: str = "top",
+        *,
+        channels: int = 8,
+        block_size: int = 3,
+        batch_norm: bool = True,
+    ):
         super().__init__()
         check_choice(dropout, VARIANTS, "dropout")
         check_choice(placement, SKIP_PLACEMENTS, "placement")

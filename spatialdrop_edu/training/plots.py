@@ -10,8 +10,9 @@ import numpy as np
 __all__ = ["plot_learning_curves", "plot_comparison"]
 
 
-def plot_learning_curves(curves: dict, *, title: str = "", best_epoch: int | None = None, ax=None,
-                         metric: str = "loss", color=None):
+def plot_learning_curves(
+    curves: dict, *, title: str = "", best_epoch: int | None = None, ax=None, metric: str = "loss", color=None
+):
     """Training and validation curves of one run, the generalisation gap between them shaded.
 
     Args:
@@ -48,8 +49,16 @@ def plot_learning_curves(curves: dict, *, title: str = "", best_epoch: int | Non
     return fig
 
 
-def plot_comparison(rows, *, x: str = "p", group: str = "dropout", ax=None, ylabel: str | None = None,
-                    jitter: float = 0.15, baseline: dict | None = None):
+def plot_comparison(
+    rows,
+    *,
+    x: str = "p",
+    group: str = "dropout",
+    ax=None,
+    ylabel: str | None = None,
+    jitter: float = 0.15,
+    baseline: dict | None = None,
+):
     """Per-seed values as dots and each configuration's mean ± its confidence interval as a bar.
 
     Args:
@@ -80,8 +89,16 @@ def plot_comparison(rows, *, x: str = "p", group: str = "dropout", ax=None, ylab
         for row in (r for r in rows if r[group] == name):
             pos = xs.index(row[x]) + offset
             ax.scatter(np.full(len(row["values"]), pos), row["values"], s=12, color=color, alpha=0.5, linewidth=0)
-            ax.errorbar(pos, row["mean"], yerr=row["half_width"], fmt="o", color=color, capsize=3,
-                        markersize=5, label=name if row is next(r for r in rows if r[group] == name) else None)
+            ax.errorbar(
+                pos,
+                row["mean"],
+                yerr=row["half_width"],
+                fmt="o",
+                color=color,
+                capsize=3,
+                markersize=5,
+                label=name if row is next(r for r in rows if r[group] == name) else None,
+            )
     ax.set_xticks(range(len(xs)), [str(v) for v in xs])
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel or rows[0]["metric"])

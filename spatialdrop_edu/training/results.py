@@ -35,10 +35,20 @@ __all__ = ["full_results", "local_results", "shipped_results", "study_cache", "s
 SHIPPED = "results"
 
 #: Provenance fields that :func:`study_meta` summarises, as ``(name in meta.json, name in a run's provenance)``.
-META_FIELDS = (("device", "device"), ("device_name", "device_name"), ("cuda", "cuda"), ("torch", "torch"),
-               ("cpu", "cpu"), ("cpu_capability", "cpu_capability"), ("cpu_threads", "threads"), ("pins", "pins"),
-               ("platform", "platform"), ("python", "python"), ("spatialdrop_edu", "spatialdrop_edu"),
-               ("commit", "commit"))
+META_FIELDS = (
+    ("device", "device"),
+    ("device_name", "device_name"),
+    ("cuda", "cuda"),
+    ("torch", "torch"),
+    ("cpu", "cpu"),
+    ("cpu_capability", "cpu_capability"),
+    ("cpu_threads", "threads"),
+    ("pins", "pins"),
+    ("platform", "platform"),
+    ("python", "python"),
+    ("spatialdrop_edu", "spatialdrop_edu"),
+    ("commit", "commit"),
+)
 
 
 def local_results(chapter: str) -> Path:
@@ -127,8 +137,11 @@ def study_meta(records, **notes) -> dict:
     provs = [r.get("provenance") or {} for r in records]
     meta = {name: _distinct([p.get(key) for p in provs]) if provs else None for name, key in META_FIELDS}
     dates = [p["finished"] for p in provs if p.get("finished")]
-    meta.update(runs=len(records), run_seconds=round(sum(r["result"].get("wall_time", 0.0) for r in records)),
-                finished=max(dates)[:10] if dates else None)
+    meta.update(
+        runs=len(records),
+        run_seconds=round(sum(r["result"].get("wall_time", 0.0) for r in records)),
+        finished=max(dates)[:10] if dates else None,
+    )
     return {**meta, **{name: notes[name] for name in sorted(notes)}}
 
 
@@ -208,11 +221,17 @@ def study_cache(chapter: str, *, device=None) -> Path:
     from .. import __version__
     from ..reproducible import pins_in_effect
 
-    key = {"chapter": check_chapter(chapter), "spatialdrop_edu": __version__, "code": _code_digest(),
-           "torch": torch.__version__, "numpy": numpy.__version__,
-           "device": torch.device(device if device is not None else "cpu").type,
-           "cpu_capability": torch.backends.cpu.get_cpu_capability().lower(), "pins": pins_in_effect(),
-           "threads": torch.get_num_threads()}
+    key = {
+        "chapter": check_chapter(chapter),
+        "spatialdrop_edu": __version__,
+        "code": _code_digest(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "device": torch.device(device if device is not None else "cpu").type,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability().lower(),
+        "pins": pins_in_effect(),
+        "threads": torch.get_num_threads(),
+    }
     text = json.dumps(key, indent=1, sort_keys=True) + "\n"
     folder = _cache_root() / "studies" / chapter / hashlib.sha256(text.encode()).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)

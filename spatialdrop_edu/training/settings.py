@@ -32,8 +32,20 @@ from .augment import AUGMENTATIONS
 from .data import DENOISING_PHOTOS
 from .models import PLACEMENTS, SKIP_PLACEMENTS, VARIANTS
 
-__all__ = ["RunSettings", "make_config", "MNIST1D", "PATCH", "DENOISING", "MNIST1D_DEFAULTS", "PATCH_DEFAULTS",
-           "DENOISING_DEFAULTS", "DATASETS", "mnist1d_config", "patch_config", "denoising_config"]
+__all__ = [
+    "RunSettings",
+    "make_config",
+    "MNIST1D",
+    "PATCH",
+    "DENOISING",
+    "MNIST1D_DEFAULTS",
+    "PATCH_DEFAULTS",
+    "DENOISING_DEFAULTS",
+    "DATASETS",
+    "mnist1d_config",
+    "patch_config",
+    "denoising_config",
+]
 
 #: The datasets of a patch run (:func:`~spatialdrop_edu.training.experiments.patch_data`); only
 #: ``"fashion_mnist"`` needs files (downloaded by the learner).
@@ -54,8 +66,10 @@ class RunSettings:
 
     def __post_init__(self):
         if set(self.defaults) != set(self.checks):
-            raise ValueError(f"every setting of a {self.kind} run needs a default and a check, got defaults for "
-                             f"{sorted(self.defaults)} and checks for {sorted(self.checks)}.")
+            raise ValueError(
+                f"every setting of a {self.kind} run needs a default and a check, got defaults for "
+                f"{sorted(self.defaults)} and checks for {sorted(self.checks)}."
+            )
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
         object.__setattr__(self, "checks", MappingProxyType(dict(self.checks)))
 
@@ -94,6 +108,7 @@ def make_config(run: RunSettings, **settings) -> dict:
 
 # -- checks of single settings ---------------------------------------------------------------------
 
+
 def _choice(choices: tuple):
     return lambda value, name: check_choice(value, choices, name)
 
@@ -119,41 +134,112 @@ def _non_negative(value, name: str) -> None:
 
 
 #: The checks of the settings every kind of run has.
-_MODEL_AND_OPTIMIZER = {"dropout": _choice(VARIANTS), "p": check_probability, "channels": check_positive_int,
-                        "block_size": check_positive_int, "epochs": check_positive_int,
-                        "batch_size": check_positive_int, "lr": check_positive_number}
+_MODEL_AND_OPTIMIZER = {
+    "dropout": _choice(VARIANTS),
+    "p": check_probability,
+    "channels": check_positive_int,
+    "block_size": check_positive_int,
+    "epochs": check_positive_int,
+    "batch_size": check_positive_int,
+    "lr": check_positive_number,
+}
 
 #: The runs of chapter 6, a 1-D CNN on MNIST-1D (:func:`~spatialdrop_edu.training.experiments.mnist1d_trial`).
 MNIST1D = RunSettings(
     "mnist1d",
-    defaults={"dropout": "none", "p": 0.0, "placement": "all", "train_size": 500, "val_size": 500, "epochs": 60,
-              "patience": 15, "batch_size": 100, "lr": 1e-2, "channels": 32, "block_size": 3},
-    checks={**_MODEL_AND_OPTIMIZER, "placement": _choice(PLACEMENTS), "train_size": _optional(check_positive_int),
-            "val_size": check_positive_int, "patience": _optional(check_positive_int)})
+    defaults={
+        "dropout": "none",
+        "p": 0.0,
+        "placement": "all",
+        "train_size": 500,
+        "val_size": 500,
+        "epochs": 60,
+        "patience": 15,
+        "batch_size": 100,
+        "lr": 1e-2,
+        "channels": 32,
+        "block_size": 3,
+    },
+    checks={
+        **_MODEL_AND_OPTIMIZER,
+        "placement": _choice(PLACEMENTS),
+        "train_size": _optional(check_positive_int),
+        "val_size": check_positive_int,
+        "patience": _optional(check_positive_int),
+    },
+)
 
 #: The runs of chapter 7, a 2-D CNN on image patches beside other regularisers
 #: (:func:`~spatialdrop_edu.training.experiments.patch_trial`).
 PATCH = RunSettings(
     "patch",
-    defaults={"dataset": "patches", "train_per_class": 15, "val_per_class": 50, "patch": 16, "dropout": "none",
-              "p": 0.0, "placement": "late", "weight_decay": 0.0, "augment": "none", "patience": None, "epochs": 30,
-              "batch_size": 15, "lr": 3e-3, "channels": 16, "block_size": 3, "data_root": None},
-    checks={**_MODEL_AND_OPTIMIZER, "dataset": _choice(DATASETS), "train_per_class": _optional(check_positive_int),
-            "val_per_class": _optional(check_positive_int), "patch": check_positive_int,
-            "placement": _choice(PLACEMENTS), "weight_decay": _non_negative, "augment": _choice(AUGMENTATIONS),
-            "patience": _optional(check_positive_int), "data_root": _optional(_path)})
+    defaults={
+        "dataset": "patches",
+        "train_per_class": 15,
+        "val_per_class": 50,
+        "patch": 16,
+        "dropout": "none",
+        "p": 0.0,
+        "placement": "late",
+        "weight_decay": 0.0,
+        "augment": "none",
+        "patience": None,
+        "epochs": 30,
+        "batch_size": 15,
+        "lr": 3e-3,
+        "channels": 16,
+        "block_size": 3,
+        "data_root": None,
+    },
+    checks={
+        **_MODEL_AND_OPTIMIZER,
+        "dataset": _choice(DATASETS),
+        "train_per_class": _optional(check_positive_int),
+        "val_per_class": _optional(check_positive_int),
+        "patch": check_positive_int,
+        "placement": _choice(PLACEMENTS),
+        "weight_decay": _non_negative,
+        "augment": _choice(AUGMENTATIONS),
+        "patience": _optional(check_positive_int),
+        "data_root": _optional(_path),
+    },
+)
 
 #: The runs of chapter 8, a tiny U-Net denoiser with dropout on its skips
 #: (:func:`~spatialdrop_edu.training.experiments.denoising_trial`).
 DENOISING = RunSettings(
     "denoising",
-    defaults={"dropout": "none", "p": 0.0, "placement": "top", "channels": 8, "block_size": 3,
-              "photos": list(DENOISING_PHOTOS), "patch": 32, "stride": 32, "max_train": None, "max_val": None,
-              "max_test": None, "sigma": 0.2, "epochs": 10, "batch_size": 32, "lr": 3e-3, "mc_passes": 0},
-    checks={**_MODEL_AND_OPTIMIZER, "placement": _choice(SKIP_PLACEMENTS), "photos": _photos,
-            "patch": check_positive_int, "stride": check_positive_int, "max_train": _optional(check_positive_int),
-            "max_val": _optional(check_positive_int), "max_test": _optional(check_positive_int),
-            "sigma": check_positive_number, "mc_passes": check_non_negative_int})
+    defaults={
+        "dropout": "none",
+        "p": 0.0,
+        "placement": "top",
+        "channels": 8,
+        "block_size": 3,
+        "photos": list(DENOISING_PHOTOS),
+        "patch": 32,
+        "stride": 32,
+        "max_train": None,
+        "max_val": None,
+        "max_test": None,
+        "sigma": 0.2,
+        "epochs": 10,
+        "batch_size": 32,
+        "lr": 3e-3,
+        "mc_passes": 0,
+    },
+    checks={
+        **_MODEL_AND_OPTIMIZER,
+        "placement": _choice(SKIP_PLACEMENTS),
+        "photos": _photos,
+        "patch": check_positive_int,
+        "stride": check_positive_int,
+        "max_train": _optional(check_positive_int),
+        "max_val": _optional(check_positive_int),
+        "max_test": _optional(check_positive_int),
+        "sigma": check_positive_number,
+        "mc_passes": check_non_negative_int,
+    },
+)
 
 #: Settings of an MNIST-1D run that :func:`mnist1d_config` fills in when not given.
 MNIST1D_DEFAULTS = MNIST1D.defaults
@@ -161,7 +247,6 @@ MNIST1D_DEFAULTS = MNIST1D.defaults
 PATCH_DEFAULTS = PATCH.defaults
 #: Settings of a denoising run that :func:`denoising_config` fills in when not given.
 DENOISING_DEFAULTS = DENOISING.defaults
-
 
 
 def mnist1d_config(**settings) -> dict:

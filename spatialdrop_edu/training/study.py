@@ -29,11 +29,22 @@ from pathlib import Path
 
 from .._validation import check_seed
 
-__all__ = ["run_key", "load_runs", "run_study", "summarize", "mean_ci", "t_quantile", "t_cdf",
-           "paired_differences", "select_best", "markdown_table"]
+__all__ = [
+    "run_key",
+    "load_runs",
+    "run_study",
+    "summarize",
+    "mean_ci",
+    "t_quantile",
+    "t_cdf",
+    "paired_differences",
+    "select_best",
+    "markdown_table",
+]
 
 
 # -- Student's t -----------------------------------------------------------------------------------
+
 
 def _betacf(a: float, b: float, x: float) -> float:
     """Continued fraction of the regularised incomplete beta function (modified Lentz's method)."""
@@ -134,6 +145,7 @@ def mean_ci(values, level: float = 0.95) -> tuple[float, float]:
 
 # -- running and resuming --------------------------------------------------------------------------
 
+
 def run_key(config: dict, seed: int) -> str:
     """The key of one run: the configuration and the seed as canonical JSON.
 
@@ -185,8 +197,9 @@ def _append_line(path: Path, line: str) -> None:
         handle.write(line.encode() + b"\n")
 
 
-def run_study(run, configs, seeds, path=None, *, executor=None, threads: int | None = None,
-              progress: bool = True) -> list[dict]:
+def run_study(
+    run, configs, seeds, path=None, *, executor=None, threads: int | None = None, progress: bool = True
+) -> list[dict]:
     """Run ``run(config, seed)`` for every configuration and seed, saving and resuming, here or on an executor.
 
     Each run goes through :func:`~spatialdrop_edu.training.workers.call_run`, here or in a worker: it sets the
@@ -246,7 +259,7 @@ def run_study(run, configs, seeds, path=None, *, executor=None, threads: int | N
     def keep(config, seed, outcome):
         result, prov = outcome
         record = {"config": config, "seed": seed, "result": result, "provenance": prov}
-        line = json.dumps(record)   # fails before writing if the result is not JSON-serialisable
+        line = json.dumps(record)  # fails before writing if the result is not JSON-serialisable
         if path is not None:
             _append_line(Path(path), line)
         done[run_key(config, seed)] = json.loads(line)
@@ -270,13 +283,15 @@ def run_study(run, configs, seeds, path=None, *, executor=None, threads: int | N
 def _check_start_method(executor, threads: int) -> None:
     """Refuse what would hang: PyTorch's OpenMP threads do not survive ``fork``, so a forked worker hangs in its
     first operation on more than one thread."""
-    context = getattr(executor, "_mp_context", None)   # a ProcessPoolExecutor's start method
+    context = getattr(executor, "_mp_context", None)  # a ProcessPoolExecutor's start method
     if context is not None and context.get_start_method() == "fork" and threads > 1:
         workers = getattr(executor, "_max_workers", 2)
-        raise ValueError(f"executor forks its worker processes (ProcessPoolExecutor's default on Linux), and a forked "
-                         f"PyTorch process hangs in its first operation on several threads: pass threads=1, or an "
-                         f"executor of fresh processes, such as study_executor({workers}) or ProcessPoolExecutor("
-                         f"mp_context=multiprocessing.get_context('spawn')); got threads={threads}.")
+        raise ValueError(
+            f"executor forks its worker processes (ProcessPoolExecutor's default on Linux), and a forked "
+            f"PyTorch process hangs in its first operation on several threads: pass threads=1, or an "
+            f"executor of fresh processes, such as study_executor({workers}) or ProcessPoolExecutor("
+            f"mp_context=multiprocessing.get_context('spawn')); got threads={threads}."
+        )
 
 
 def _warn_differences(config, seed, prov, expected, warned) -> None:
@@ -285,10 +300,13 @@ def _warn_differences(config, seed, prov, expected, warned) -> None:
     for why in differences(prov, expected):
         if why not in warned:
             warned.add(why)
-            warnings.warn(f"a run ran under other conditions than this process ({why}), first "
-                          f"{run_key(config, seed)}: its result may differ from a run here. Start the workers with "
-                          "this process's environment (see spatialdrop_edu.reproducible).", RuntimeWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"a run ran under other conditions than this process ({why}), first "
+                f"{run_key(config, seed)}: its result may differ from a run here. Start the workers with "
+                "this process's environment (see spatialdrop_edu.reproducible).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
 
 def _run_on(executor, jobs, keep) -> None:
@@ -308,9 +326,9 @@ def _run_on(executor, jobs, keep) -> None:
                 pending.remove(item)
                 try:
                     outcome = _outcome(item[0])
-                except Exception as error:   # noqa: BLE001  raised below, once every other run is kept
+                except Exception as error:  # noqa: BLE001  raised below, once every other run is kept
                     failed += 1
-                    if not any(error is seen for seen in errors):   # a broken pool fails every run with one error
+                    if not any(error is seen for seen in errors):  # a broken pool fails every run with one error
                         errors.append(error)
                     continue
                 keep(item[1], item[2], outcome)
@@ -319,7 +337,7 @@ def _run_on(executor, jobs, keep) -> None:
             if not _cancel(future) and future.done():
                 try:
                     keep(config, seed, _outcome(future))
-                except Exception:   # noqa: BLE001  the first error is the one raised
+                except Exception:  # noqa: BLE001  the first error is the one raised
                     pass
         raise
     if errors:
@@ -353,11 +371,14 @@ def _outcome(future):
     except (pickle.PicklingError, AttributeError, TypeError) as error:
         if "pickle" not in str(error):
             raise
-        raise TypeError(f"run could not be sent to the executor's workers ({error}): pass a function of a module, "
-                        "or functools.partial of one, not a lambda or a function defined in a notebook.") from error
+        raise TypeError(
+            f"run could not be sent to the executor's workers ({error}): pass a function of a module, "
+            "or functools.partial of one, not a lambda or a function defined in a notebook."
+        ) from error
 
 
 # -- tables ----------------------------------------------------------------------------------------
+
 
 def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
     """One row per configuration: its settings, the per-seed values of ``metric``, mean and interval.
@@ -386,9 +407,19 @@ def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
     for group in groups.values():
         values = [r["result"][metric] for r in group]
         mean, half = mean_ci(values, level)
-        rows.append({**group[0]["config"], "metric": metric, "n": len(values), "values": values,
-                     "seeds": [r["seed"] for r in group], "mean": mean, "half_width": half,
-                     "low": mean - half, "high": mean + half})
+        rows.append(
+            {
+                **group[0]["config"],
+                "metric": metric,
+                "n": len(values),
+                "values": values,
+                "seeds": [r["seed"] for r in group],
+                "mean": mean,
+                "half_width": half,
+                "low": mean - half,
+                "high": mean + half,
+            }
+        )
     return rows
 
 
@@ -406,8 +437,11 @@ def paired_differences(records, metric: str, baseline: dict, level: float = 0.95
     base = {r["seed"]: r["result"][metric] for r in records if r["config"] == baseline}
     if not base:
         raise ValueError(f"no run has the baseline configuration {baseline!r}.")
-    diffs = [{"config": r["config"], "seed": r["seed"], "result": {metric: r["result"][metric] - base[r["seed"]]}}
-             for r in records if r["config"] != baseline and r["seed"] in base]
+    diffs = [
+        {"config": r["config"], "seed": r["seed"], "result": {metric: r["result"][metric] - base[r["seed"]]}}
+        for r in records
+        if r["config"] != baseline and r["seed"] in base
+    ]
     return summarize(diffs, metric, level)
 
 

@@ -124,10 +124,13 @@ def call_run(run, config: dict, seed: int, context: RunContext) -> tuple[dict, d
         record = provenance(device or "cpu")
     finally:
         torch.set_num_threads(previous)
-    if device is None:   # the run did not say where it ran
+    if device is None:  # the run did not say where it ran
         record["device"] = None
-    record.update(platform=platform.platform(), finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                  pins_set_in_worker=sorted(_SET_HERE & set(context.pins)))
+    record.update(
+        platform=platform.platform(),
+        finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        pins_set_in_worker=sorted(_SET_HERE & set(context.pins)),
+    )
     return result, record
 
 
@@ -135,8 +138,11 @@ def reference(context: RunContext) -> dict:
     """What a run in this process would record: the values :func:`differences` compares with."""
     import torch
 
-    return {"cpu_capability": torch.backends.cpu.get_cpu_capability().lower(), "torch": torch.__version__,
-            "threads": context.threads}
+    return {
+        "cpu_capability": torch.backends.cpu.get_cpu_capability().lower(),
+        "torch": torch.__version__,
+        "threads": context.threads,
+    }
 
 
 def differences(record: dict, expected: dict) -> list[str]:

@@ -22,8 +22,15 @@ from ..layers.numpy_reference import numpy_dropout
 from ..plotting import plot_heatmap, plot_running_mean_error
 from ._live import live_widget, rate_slider, seed_slider
 
-__all__ = ["activation_map", "average_after_dropout", "dropout_demo", "dropout_twin", "dropout_widget",
-           "plot_dropout_demo", "tidy_log_axis"]
+__all__ = [
+    "activation_map",
+    "average_after_dropout",
+    "dropout_demo",
+    "dropout_twin",
+    "dropout_widget",
+    "plot_dropout_demo",
+    "tidy_log_axis",
+]
 
 
 def activation_map(size: int = 6) -> np.ndarray:
@@ -114,7 +121,8 @@ def tidy_log_axis(ax, max_labels: int = 6) -> None:
         >>> import matplotlib.pyplot as plt
         >>> fig, ax = plt.subplots(); _ = ax.semilogy([1, 2], [0.15, 6.0]); tidy_log_axis(ax)
         >>> fig.canvas.draw()
-        >>> labels = [t.get_text() for t in ax.get_yticklabels(minor=True)] + [t.get_text() for t in ax.get_yticklabels()]
+        >>> ticks = [*ax.get_yticklabels(minor=True), *ax.get_yticklabels()]
+        >>> labels = [t.get_text() for t in ticks]
         >>> [t for t in labels if t and 0.15 <= float(t) <= 6.0]
         ['0.2', '0.5', '1', '2', '5']
         >>> plt.close(fig)
@@ -192,15 +200,34 @@ def plot_dropout_demo(state: dict, fig=None):
     fig.clear()
     axes = fig.subplots(1, 5)
     plot_heatmap(axes[0], x, title="input x (its own scale)", vmax=max(float(x.max()), 1e-12))
-    plot_heatmap(axes[1], state["mask"].astype(float), title=f"keep mask (p = {p:.2f}); × = dropped",
-                 vmax=1.0, marks=~state["mask"], colorbar=False)
-    plot_heatmap(axes[2], state["output"], title=f"output: kept × 1/(1-p) = {scale:.2f}" if p < 1 else "output (all dropped)",
-                 vmax=vmax, marks=~state["mask"])
-    plot_heatmap(axes[3], state["running_mean"], title=f"mean of {state['draws']} draws (input's scale)",
-                 vmax=max(float(x.max()), 1e-12))
+    plot_heatmap(
+        axes[1],
+        state["mask"].astype(float),
+        title=f"keep mask (p = {p:.2f}); × = dropped",
+        vmax=1.0,
+        marks=~state["mask"],
+        colorbar=False,
+    )
+    plot_heatmap(
+        axes[2],
+        state["output"],
+        title=f"output: kept × 1/(1-p) = {scale:.2f}" if p < 1 else "output (all dropped)",
+        vmax=vmax,
+        marks=~state["mask"],
+    )
+    plot_heatmap(
+        axes[3],
+        state["running_mean"],
+        title=f"mean of {state['draws']} draws (input's scale)",
+        vmax=max(float(x.max()), 1e-12),
+    )
     expected = state["expected_errors"]
-    plot_running_mean_error(state["errors"], ax=axes[4], reference=expected if np.isfinite(expected).all() else None,
-                            title="running mean → input")
+    plot_running_mean_error(
+        state["errors"],
+        ax=axes[4],
+        reference=expected if np.isfinite(expected).all() else None,
+        title="running mean → input",
+    )
     tidy_log_axis(axes[4])
     fig.tight_layout()
     return fig
@@ -226,8 +253,12 @@ def dropout_widget(x=None, draws: int = 200):
         True
     """
     draws = check_draws(draws)
-    return live_widget(lambda rate, seed: dropout_demo(rate, seed, x=x, draws=draws), plot_dropout_demo,
-                       rate=rate_slider(), seed=seed_slider())
+    return live_widget(
+        lambda rate, seed: dropout_demo(rate, seed, x=x, draws=draws),
+        plot_dropout_demo,
+        rate=rate_slider(),
+        seed=seed_slider(),
+    )
 
 
 def dropout_twin(rates=(0.1, 0.5, 0.9), seed: int = 0, *, x=None, draws: int = 200):
@@ -251,12 +282,27 @@ def dropout_twin(rates=(0.1, 0.5, 0.9), seed: int = 0, *, x=None, draws: int = 2
     for row, p in zip(axes, rates):
         s = dropout_demo(p, seed, x=x, draws=draws)
         vmax = float(s["input"].max()) / (1.0 - p) if p < 1 else float(s["input"].max())
-        plot_heatmap(row[0], s["mask"].astype(float), title=f"p = {p:.2f}: mask (× = dropped)", vmax=1.0,
-                     marks=~s["mask"], colorbar=False)
-        plot_heatmap(row[1], s["output"], title=f"one output (kept × {1 / (1 - p):.2f})" if p < 1 else "one output",
-                     vmax=vmax, marks=~s["mask"])
-        plot_heatmap(row[2], s["running_mean"], title=f"mean of {draws} outputs (input's scale)",
-                     vmax=max(float(s["input"].max()), 1e-12))
+        plot_heatmap(
+            row[0],
+            s["mask"].astype(float),
+            title=f"p = {p:.2f}: mask (× = dropped)",
+            vmax=1.0,
+            marks=~s["mask"],
+            colorbar=False,
+        )
+        plot_heatmap(
+            row[1],
+            s["output"],
+            title=f"one output (kept × {1 / (1 - p):.2f})" if p < 1 else "one output",
+            vmax=vmax,
+            marks=~s["mask"],
+        )
+        plot_heatmap(
+            row[2],
+            s["running_mean"],
+            title=f"mean of {draws} outputs (input's scale)",
+            vmax=max(float(s["input"].max()), 1e-12),
+        )
         exp = s["expected_errors"]
         plot_running_mean_error(s["errors"], ax=row[3], reference=exp if np.isfinite(exp).all() else None)
         tidy_log_axis(row[3])

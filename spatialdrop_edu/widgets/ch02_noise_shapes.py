@@ -17,7 +17,17 @@ from ..layers.numpy_reference import keep_mask
 from ..plotting import channel_maps, draw_channel_masks, plot_zero_count_histogram
 from ._live import live_widget, rate_slider, seed_slider
 
-__all__ = ["LAYER_CHOICES", "MAX_UNITS", "SPATIAL_DIMS", "choice_noise_shape", "noise_shape_demo", "noise_shape_twin", "noise_shape_widget", "parse_shape", "plot_noise_shape_demo"]
+__all__ = [
+    "LAYER_CHOICES",
+    "MAX_UNITS",
+    "SPATIAL_DIMS",
+    "choice_noise_shape",
+    "noise_shape_demo",
+    "noise_shape_twin",
+    "noise_shape_widget",
+    "parse_shape",
+    "plot_noise_shape_demo",
+]
 
 #: Layer choices of the noise-shape widget, and the number of spatial axes of each spatial layer.
 LAYER_CHOICES = ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "custom")
@@ -90,7 +100,7 @@ def choice_noise_shape(input_shape, layer: str, data_format: str = "channels_fir
             raise ValueError("custom must be a noise shape (e.g. (2, 3, 1, 1)) when layer='custom', got None.")
         return resolve_noise_shape(shape, custom)
     dims = SPATIAL_DIMS[layer]
-    if len(shape) != dims + 2:   # the widget draws sample 0 of a batch: unbatched inputs are not offered
+    if len(shape) != dims + 2:  # the widget draws sample 0 of a batch: unbatched inputs are not offered
         raise ValueError(
             f"{layer} needs a batched input with {dims + 2} axes (batch, channels and {dims} spatial), "
             f"got {shape} with {len(shape)}."
@@ -98,8 +108,16 @@ def choice_noise_shape(input_shape, layer: str, data_format: str = "channels_fir
     return spatial_noise_shape(shape, dims, data_format)
 
 
-def noise_shape_demo(input_shape, layer: str = "SpatialDropout2D", data_format: str = "channels_first",
-                     p: float = 0.5, seed: int = 0, *, custom=None, draws: int = 300) -> dict:
+def noise_shape_demo(
+    input_shape,
+    layer: str = "SpatialDropout2D",
+    data_format: str = "channels_first",
+    p: float = 0.5,
+    seed: int = 0,
+    *,
+    custom=None,
+    draws: int = 300,
+) -> dict:
     """One mask of a layer on an input shape, and the distribution of its zero counts.
 
     Args:
@@ -127,9 +145,7 @@ def noise_shape_demo(input_shape, layer: str = "SpatialDropout2D", data_format: 
     """
     shape = parse_shape(input_shape)
     if not 2 <= len(shape) <= 5:
-        raise ValueError(
-            f"input_shape must have 2 to 5 axes (batch, channels and up to 3 spatial axes), got {shape}."
-        )
+        raise ValueError(f"input_shape must have 2 to 5 axes (batch, channels and up to 3 spatial axes), got {shape}.")
     if 0 in shape or math.prod(shape) > MAX_UNITS:
         raise ValueError(f"input_shape must have between 1 and {MAX_UNITS} units, got {shape} ({math.prod(shape)}).")
     p = check_probability(p)
@@ -226,13 +242,16 @@ def noise_shape_widget(input_shape: str = "2, 3, 4, 5", draws: int = 300):
 
     style = {"description_width": "initial"}
     return live_widget(
-        compute, plot_noise_shape_demo,
+        compute,
+        plot_noise_shape_demo,
         input_shape=widgets.Text(value=input_shape, description="input shape", continuous_update=False, style=style),
         layer=widgets.Dropdown(options=LAYER_CHOICES, value="SpatialDropout2D", description="layer"),
-        custom=widgets.Text(value="None, None, 1, 1", description="custom noise shape", continuous_update=False,
-                            style=style),
-        data_format=widgets.Dropdown(options=("channels_first", "channels_last"), value="channels_first",
-                                     description="data format", style=style),
+        custom=widgets.Text(
+            value="None, None, 1, 1", description="custom noise shape", continuous_update=False, style=style
+        ),
+        data_format=widgets.Dropdown(
+            options=("channels_first", "channels_last"), value="channels_first", description="data format", style=style
+        ),
         rate=rate_slider(),
         seed=seed_slider(),
     )
@@ -262,18 +281,29 @@ def noise_shape_twin(input_shape=(2, 3, 4, 5), p: float = 0.5, seed: int = 0, *,
             ("SpatialDropout2D", "SpatialDropout2D", None),
             ("custom (N, 1, H, W)", "custom", (n, 1, h, w)),
         ]
-    states = [(label, noise_shape_demo(shape, layer, "channels_first", p, seed, custom=custom, draws=draws))
-              for label, layer, custom in cases]
+    states = [
+        (label, noise_shape_demo(shape, layer, "channels_first", p, seed, custom=custom, draws=draws))
+        for label, layer, custom in cases
+    ]
     c = min(states[0][1]["maps"].shape[0], 6)
     fig = plt.figure(figsize=(2.0 * c + 5, 2.6 * len(states)))
     grid = fig.add_gridspec(len(states), c + 3)
     for r, (label, s) in enumerate(states):
         axes = [fig.add_subplot(grid[r, i]) for i in range(c)]
-        draw_channel_masks(axes, s["maps"][:c], depth=s["depth"],
-                           labels=[f"{label}\nch. {i}" if i == 0 else f"ch. {i}" for i in range(c)])
+        draw_channel_masks(
+            axes,
+            s["maps"][:c],
+            depth=s["depth"],
+            labels=[f"{label}\nch. {i}" if i == 0 else f"ch. {i}" for i in range(c)],
+        )
         hist = fig.add_subplot(grid[r, c:])
-        plot_zero_count_histogram(s["zero_counts"], s["counts"], s["probabilities"], ax=hist,
-                                  title=f"noise shape {s['noise_shape']}: {s['flips']} flips")
+        plot_zero_count_histogram(
+            s["zero_counts"],
+            s["counts"],
+            s["probabilities"],
+            ax=hist,
+            title=f"noise shape {s['noise_shape']}: {s['flips']} flips",
+        )
         if s["counts"].size > 17:
             hist.set_xticks(np.linspace(0, s["units"], 6).round().astype(int))
     fig.tight_layout()

@@ -96,9 +96,12 @@ def plot_reconstruction_demo(state: dict, fig=None):
     fig.clear()
     axes = fig.subplots(1, 4)
     _draw_row(axes, state)
-    fig.suptitle(f"correlation length {state['length']:g} px (measured {state['measured_length']:.1f}), p = {state['p']:.2f}: "
-                 f"element dropout removes {state['removed']:.0%} of the dropped signal, "
-                 f"spatial dropout {state['removed_spatial']:.0%}", fontsize=10)
+    fig.suptitle(
+        f"correlation length {state['length']:g} px (measured {state['measured_length']:.1f}), p = {state['p']:.2f}: "
+        f"element dropout removes {state['removed']:.0%} of the dropped signal, "
+        f"spatial dropout {state['removed_spatial']:.0%}",
+        fontsize=10,
+    )
     fig.tight_layout()
     return fig
 
@@ -131,10 +134,16 @@ def reconstruction_widget(size: int = 64):
     import ipywidgets as widgets
 
     size = check_positive_int(size, "size")
-    length = widgets.FloatSlider(value=4.0, min=0.0, max=16.0, step=0.5, description="length (px)",
-                                 continuous_update=False)
-    return live_widget(lambda length, rate, seed: reconstruction_demo(length, rate, seed, size=size),
-                       plot_reconstruction_demo, length=length, rate=rate_slider(low=0.05), seed=seed_slider())
+    length = widgets.FloatSlider(
+        value=4.0, min=0.0, max=16.0, step=0.5, description="length (px)", continuous_update=False
+    )
+    return live_widget(
+        lambda length, rate, seed: reconstruction_demo(length, rate, seed, size=size),
+        plot_reconstruction_demo,
+        length=length,
+        rate=rate_slider(low=0.05),
+        seed=seed_slider(),
+    )
 
 
 def reconstruction_twin(cases=((1.0, 0.3), (4.0, 0.3), (12.0, 0.3), (4.0, 0.7)), seed: int = 0, *, size: int = 64):

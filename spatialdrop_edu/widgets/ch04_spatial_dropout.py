@@ -17,15 +17,20 @@ from ..photos import PHOTOS, load_photo
 from ..plotting import draw_channel_masks
 from ._live import live_widget, rate_slider, seed_slider
 
-__all__ = ["feature_map_dropout_demo", "feature_map_dropout_twin", "feature_map_dropout_widget",
-           "plot_feature_map_dropout"]
+__all__ = [
+    "feature_map_dropout_demo",
+    "feature_map_dropout_twin",
+    "feature_map_dropout_widget",
+    "plot_feature_map_dropout",
+]
 
 #: Photos the widget offers (all ship with matplotlib or scikit-image).
 WIDGET_PHOTOS = ("camera", "grace_hopper", "astronaut", "coffee", "chelsea")
 
 
-def feature_map_dropout_demo(p: float = 0.5, seed: int = 0, photo: str = "camera", *, channels: int = 8,
-                             size: int = 64, filter_seed: int = 0) -> dict:
+def feature_map_dropout_demo(
+    p: float = 0.5, seed: int = 0, photo: str = "camera", *, channels: int = 8, size: int = 64, filter_seed: int = 0
+) -> dict:
     """One photo through a fixed conv layer, then Dropout and SpatialDropout2d with one rate and seed.
 
     Args:
@@ -96,8 +101,12 @@ def _draw_rows(fig, rows, state, image_label: str):
         first.set_xticks([])
         first.set_yticks([])
         axes = [fig.add_subplot(grid[r, i + 1]) for i in range(c)]
-        draw_channel_masks(axes, keep, values=np.clip(values / top, 0.0, 1.0),
-                           labels=[f"ch. {i}" for i in range(c)] if r == 0 else [""] * c)
+        draw_channel_masks(
+            axes,
+            keep,
+            values=np.clip(values / top, 0.0, 1.0),
+            labels=[f"ch. {i}" for i in range(c)] if r == 0 else [""] * c,
+        )
         if r == 0:
             for ax in axes:
                 ax.set_xlabel("")
@@ -127,12 +136,16 @@ def plot_feature_map_dropout(state: dict, fig=None):
     rows = [
         ("features", keep_all, state["features"]),
         (f"Dropout\n{100 * state['element_dropped']:.0f}% of units\nzeroed", state["element_mask"], state["features"]),
-        (f"SpatialDropout2d\n{len(state['spatial_dropped_channels'])} of {c} maps\nzeroed", state["spatial_mask"],
-         state["features"]),
+        (
+            f"SpatialDropout2d\n{len(state['spatial_dropped_channels'])} of {c} maps\nzeroed",
+            state["spatial_mask"],
+            state["features"],
+        ),
     ]
     _draw_rows(fig, rows, state, f"photo '{state['photo']}'")
-    fig.suptitle(f"one conv layer, {c} feature maps; p = {state['p']:.2f}, seed {state['seed']} (grey = dropped)",
-                 fontsize=10)
+    fig.suptitle(
+        f"one conv layer, {c} feature maps; p = {state['p']:.2f}, seed {state['seed']} (grey = dropped)", fontsize=10
+    )
     fig.tight_layout()
     return fig
 
@@ -167,12 +180,18 @@ def feature_map_dropout_widget(photo: str = "camera", *, channels: int = 8, size
     def compute(rate: float, seed: int, photo: str) -> dict:
         return feature_map_dropout_demo(rate, seed, photo, channels=channels, size=size)
 
-    return live_widget(compute, plot_feature_map_dropout, rate=rate_slider(), seed=seed_slider(),
-                       photo=widgets.Dropdown(options=WIDGET_PHOTOS, value=photo, description="photo"))
+    return live_widget(
+        compute,
+        plot_feature_map_dropout,
+        rate=rate_slider(),
+        seed=seed_slider(),
+        photo=widgets.Dropdown(options=WIDGET_PHOTOS, value=photo, description="photo"),
+    )
 
 
-def feature_map_dropout_twin(rates=(0.25, 0.5), seed: int = 0, photo: str = "camera", *, channels: int = 8,
-                             size: int = 64):
+def feature_map_dropout_twin(
+    rates=(0.25, 0.5), seed: int = 0, photo: str = "camera", *, channels: int = 8, size: int = 64
+):
     """Static twin of :func:`feature_map_dropout_widget`: the features, then Dropout and SpatialDropout2d per rate.
 
     Args:

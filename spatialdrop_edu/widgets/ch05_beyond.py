@@ -15,8 +15,15 @@ from ..layers.dropblock import block_gamma, drop_block, expected_drop_fraction, 
 from ..photos import PHOTOS, load_photo
 from ._live import live_widget, rate_slider, seed_slider
 
-__all__ = ["FEATURES", "dropblock_demo", "dropblock_twin", "dropblock_widget", "feature_maps", "plot_dropblock_demo",
-           "regime"]
+__all__ = [
+    "FEATURES",
+    "dropblock_demo",
+    "dropblock_twin",
+    "dropblock_widget",
+    "feature_maps",
+    "plot_dropblock_demo",
+    "regime",
+]
 
 #: The four feature maps made from the photo, named after their simple filters.
 FEATURES = ("intensity", "blurred", "horizontal edges", "vertical edges")
@@ -43,11 +50,11 @@ def feature_maps(photo: str = "grace_hopper", size: int = 24) -> np.ndarray:
     img = load_photo(photo)
     side = min(img.shape)
     top, left = (img.shape[0] - side) // 2, (img.shape[1] - side) // 2
-    crop = img[top:top + side, left:left + side]
+    crop = img[top : top + side, left : left + side]
     k = side // size
     small = crop[: k * size, : k * size].reshape(size, k, size, k).mean((1, 3))
     padded = np.pad(small, 1, mode="edge")
-    blur = sum(padded[i:i + size, j:j + size] for i in range(3) for j in range(3)) / 9
+    blur = sum(padded[i : i + size, j : j + size] for i in range(3) for j in range(3)) / 9
     horizontal = np.abs(padded[2:, 1:-1] - padded[:-2, 1:-1])
     vertical = np.abs(padded[1:-1, 2:] - padded[1:-1, :-2])
     maps = np.stack([small, blur, horizontal, vertical])
@@ -68,8 +75,9 @@ def regime(block_size: int, size: int) -> str:
     return "SpatialDropout" if block_size >= size else "DropBlock"
 
 
-def dropblock_demo(block_size: int = 5, p: float = 0.2, seed: int = 0, *, photo: str = "grace_hopper",
-                   size: int = 24) -> dict:
+def dropblock_demo(
+    block_size: int = 5, p: float = 0.2, seed: int = 0, *, photo: str = "grace_hopper", size: int = 24
+) -> dict:
     """DropBlock2d applied once to four feature maps of a photo, with its seed rate and exact rates.
 
     Args:
@@ -134,7 +142,7 @@ def plot_dropblock_demo(state: dict, fig=None):
     axes = fig.subplots(1, 5)
     for ax, name, m, d in zip(axes, FEATURES, state["maps"], state["dropped"]):
         ax.imshow(np.where(d, np.nan, m), cmap="viridis", vmin=0, vmax=1)
-        ax.set_facecolor("white")   # dropped units are NaN: drawn white
+        ax.set_facecolor("white")  # dropped units are NaN: drawn white
         ax.set_title(f"{name}\n{d.mean():.0%} dropped", fontsize=9)
         ax.set_xlabel("x")
         ax.set_ylabel("y")
@@ -182,8 +190,9 @@ def dropblock_widget(photo: str = "grace_hopper", size: int = 24):
     )
 
 
-def dropblock_twin(block_sizes=(1, 3, 7, 24), p: float = 0.3, seed: int = 2, *, photo: str = "grace_hopper",
-                   size: int = 24):
+def dropblock_twin(
+    block_sizes=(1, 3, 7, 24), p: float = 0.3, seed: int = 2, *, photo: str = "grace_hopper", size: int = 24
+):
     """Static twin of :func:`dropblock_widget`: one row per block size, from element dropout to SpatialDropout.
 
     Returns:

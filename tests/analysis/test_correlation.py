@@ -7,6 +7,7 @@ import pytest
 
 from spatialdrop_edu.analysis import correlation as C
 from spatialdrop_edu.analysis.fields import gaussian_random_field
+
 from stats import SIGMAS
 
 
@@ -33,7 +34,7 @@ def test_gaussian_field_has_the_gaussian_autocorrelation_it_promises(length):
     # Bartlett: Var(sample correlation) <= (1 + rho^2) * sum_h rho(h)^2 / N, sum_h rho(h)^2 = pi L^2 / 2
     bound = SIGMAS * math.sqrt(math.pi * length**2 / n**2)
     d = np.arange(17)
-    assert np.all(np.abs(rho - np.exp(-(d / length) ** 2)) < bound)
+    assert np.all(np.abs(rho - np.exp(-((d / length) ** 2))) < bound)
     assert abs(C.correlation_length(curve=rho) - length) < 0.25 * length
 
 
@@ -54,7 +55,7 @@ def test_correlation_length_interpolates_and_reports_inf():
 def test_mean_autocorrelation_skips_dead_channels():
     rng = np.random.default_rng(2)
     maps = np.stack([gaussian_random_field((32, 32), 3.0, rng), np.zeros((32, 32)), np.full((32, 32), 4.0)])
-    curve, live = C.mean_autocorrelation(maps, 50)       # max_lag clipped to 31
+    curve, live = C.mean_autocorrelation(maps, 50)  # max_lag clipped to 31
     assert live == 1 and curve.shape == (32,)
     assert np.allclose(curve, C.autocorrelation(maps[0], 31))
     curve, live = C.mean_autocorrelation(np.zeros((2, 8, 8)), 3)
@@ -66,7 +67,7 @@ def test_power_spectrum_of_white_noise_is_flat_and_sums_to_the_variance():
     f, power = C.radial_power_spectrum(x, window="none")
     assert f[0] == 1 / 128 and f[-1] == 0.5 and len(f) == 64
     fit = C.fit_spectral_exponent(spectrum=(f, power), band=(0.05, 0.45))
-    assert abs(fit["alpha"]) < 0.15          # slope of log power over ~50 rings of ~100-800 noisy samples
+    assert abs(fit["alpha"]) < 0.15  # slope of log power over ~50 rings of ~100-800 noisy samples
     assert abs(power[5:].mean() - 1.0) < 0.1
 
 
@@ -98,7 +99,9 @@ def test_injected_variance_for_equal_weights_matches_closed_form(rho):
     w = np.full(n, 1 / n)
     f = p / (1 - p)
     assert C.injected_variance(w, equicorrelated(n, rho), p) == pytest.approx(f / n)
-    assert C.injected_variance(w, equicorrelated(n, rho), p, "spatial") == pytest.approx(f * (1 / n + (1 - 1 / n) * rho))
+    assert C.injected_variance(w, equicorrelated(n, rho), p, "spatial") == pytest.approx(
+        f * (1 / n + (1 - 1 / n) * rho)
+    )
 
 
 def test_injected_variance_matches_monte_carlo_with_weights_and_mean():
@@ -109,8 +112,11 @@ def test_injected_variance_matches_monte_carlo_with_weights_and_mean():
     a = rng.standard_normal((n, n))
     cov = a @ a.T / n + 0.1 * np.eye(n)
     x = rng.multivariate_normal(mu, cov, size=draws)
-    for kind, coins in [("element", rng.random((draws, n)) >= p), ("spatial", np.repeat(rng.random((draws, 1)) >= p, n, 1))]:
-        noise = (x * w * (coins / (1 - p) - 1)).sum(axis=1)     # z after dropout minus z
+    for kind, coins in [
+        ("element", rng.random((draws, n)) >= p),
+        ("spatial", np.repeat(rng.random((draws, 1)) >= p, n, 1)),
+    ]:
+        noise = (x * w * (coins / (1 - p) - 1)).sum(axis=1)  # z after dropout minus z
         sq = noise**2
         bound = SIGMAS * sq.std() / math.sqrt(draws)
         assert abs(sq.mean() - C.injected_variance(w, cov, p, kind, mean=mu)) < bound, kind
@@ -136,7 +142,7 @@ def test_spatial_gradients_are_all_or_nothing_per_input_channel():
     x, d = grad_inputs(2.0)
     for convention, kept in [("inverted", 1 / (1 - 0.25)), ("original", 1.0)]:
         s = C.weight_gradient_stats(x, d, 0.25, "spatial", convention, draws=30, rng=np.random.default_rng(1))
-        ratio = s["grads"] / s["g0"]                       # (draws, C_out, C_in, k, k)
+        ratio = s["grads"] / s["g0"]  # (draws, C_out, C_in, k, k)
         per_channel = ratio[:, 0, :, 0, 0]
         assert np.allclose(ratio, per_channel[:, None, :, None, None])
         assert set(np.round(per_channel, 9).ravel().tolist()) <= {0.0, round(kept, 9)}
@@ -165,16 +171,18 @@ def test_element_gradient_noise_shrinks_with_correlation_but_spatial_does_not():
     for length in (0.0, 6.0):
         x, d = grad_inputs(length, seed=3)
         for kind in ("element", "spatial"):
-            noise[kind, length] = C.weight_gradient_stats(x, d, p, kind, "inverted", draws=100,
-                                                          rng=np.random.default_rng(5))["relative_noise"]
+            noise[kind, length] = C.weight_gradient_stats(
+                x, d, p, kind, "inverted", draws=100, rng=np.random.default_rng(5)
+            )["relative_noise"]
     assert noise["element", 6.0] < 0.2 * noise["element", 0.0]
-    assert noise["spatial", 6.0] > 0.5          # p / (1 - p) = 1 in expectation, a few channels only
+    assert noise["spatial", 6.0] > 0.5  # p / (1 - p) = 1 in expectation, a few channels only
 
 
 def test_weight_gradient_stats_validates_shapes():
     with pytest.raises(ValueError, match="delta"):
-        C.weight_gradient_stats(np.zeros((1, 8, 8)), np.zeros((1, 8, 8)), 0.5, "element", "inverted",
-                                rng=np.random.default_rng(0))
+        C.weight_gradient_stats(
+            np.zeros((1, 8, 8)), np.zeros((1, 8, 8)), 0.5, "element", "inverted", rng=np.random.default_rng(0)
+        )
 
 
 @pytest.mark.parametrize("kind", ["element", "spatial"])
@@ -199,12 +207,12 @@ def test_sampled_injected_variance_gap_grows_with_correlation():
         e = C.sampled_injected_variance(f, w, 0.5, "element", rng)["predicted"]
         s = C.sampled_injected_variance(f, w, 0.5, "spatial", rng)["predicted"]
         ratio.append(s / e)
-    assert ratio[0] < 1.5 and ratio[1] > 7.0          # 1 for white noise, up to n = 9
+    assert ratio[0] < 1.5 and ratio[1] > 7.0  # 1 for white noise, up to n = 9
 
 
 def test_mean_autocorrelation_averages_each_lag_over_channels_where_defined():
     sparse = np.zeros((16, 16))
-    sparse[2, 2] = 1.0                       # at lag >= 3 one shifted block is constant zero: NaN there
+    sparse[2, 2] = 1.0  # at lag >= 3 one shifted block is constant zero: NaN there
     rng = np.random.default_rng(13)
     smooth = gaussian_random_field((16, 16), 2.0, rng)
     curve, live = C.mean_autocorrelation(np.stack([sparse, smooth]), 5)
@@ -222,6 +230,7 @@ def test_per_draw_gradients_equal_autograd_of_the_conv_layer():
     s = C.weight_gradient_stats(x, d, 0.3, "element", "inverted", draws=3, rng=np.random.default_rng(8))
     again = np.random.default_rng(8)
     from spatialdrop_edu.layers.numpy_reference import numpy_dropout
+
     for g in s["grads"]:
         xd = numpy_dropout(x, 0.3, again)
         w = torch.zeros(2, 3, 3, 3, dtype=torch.float64, requires_grad=True)
@@ -251,7 +260,7 @@ def test_spatial_noise_to_signal_is_p_over_1_minus_p_for_every_kernel_but_elemen
         for kind in ("element", "spatial"):
             s = C.sampled_injected_variance(field, w, 0.5, kind, rng)
             nsr[name, kind] = s["measured"] / s["signal"]
-    assert nsr["mean", "spatial"] == pytest.approx(1.0, abs=1e-9)        # p = 0.5: every coin gives (m/(1-p) - 1)^2 = 1
+    assert nsr["mean", "spatial"] == pytest.approx(1.0, abs=1e-9)  # p = 0.5: every coin gives (m/(1-p) - 1)^2 = 1
     assert nsr["difference", "spatial"] == pytest.approx(1.0, abs=1e-9)
     assert nsr["mean", "element"] < 0.2 and nsr["difference", "element"] > 10
 
@@ -259,12 +268,12 @@ def test_spatial_noise_to_signal_is_p_over_1_minus_p_for_every_kernel_but_elemen
 def test_cross_channel_stats_recovers_linear_dependence_and_independence():
     rng = np.random.default_rng(13)
     a, b, c = rng.standard_normal((3, 40, 40))
-    s = C.cross_channel_stats(np.stack([a, b, 2 * a - b + 3, np.zeros((40, 40))]))   # a constant channel is left out
+    s = C.cross_channel_stats(np.stack([a, b, 2 * a - b + 3, np.zeros((40, 40))]))  # a constant channel is left out
     assert s["live"] == 3 and s["correlation"].shape == (3, 3)
     assert np.allclose(s["r2"], 1.0)
     s = C.cross_channel_stats(np.stack([a, b, c]))
     assert s["mean_abs_correlation"] < SIGMAS / 40 and np.all(s["r2"] < 2 * SIGMAS**2 / 1600)
-    mixed = C.cross_channel_stats(np.stack([a, a + c]))                 # correlation 1/sqrt(2): R^2 = 1/2
+    mixed = C.cross_channel_stats(np.stack([a, a + c]))  # correlation 1/sqrt(2): R^2 = 1/2
     assert mixed["r2"] == pytest.approx([0.5, 0.5], abs=0.06)
     assert C.cross_channel_stats(np.zeros((2, 4, 4)))["live"] == 0
     with pytest.raises(ValueError, match="shape"):

@@ -45,8 +45,12 @@ def test_coins_drawn_are_one_per_unit_for_element_dropout_and_one_per_map_for_sp
     assert cost.coins_drawn(sde.SpatialDropout2d(0.3).eval(), x) == 0
     parts = cost.dropout_parts(x, 0.3)
     assert {name: cost.coins_drawn(fn) for name, fn in parts.items()} == {
-        "element coins (bernoulli_)": x.numel(), "element coins (rand_like)": x.numel(),
-        "spatial coins (bernoulli_)": n * c, "full-size multiply": 0, "N·C multiply": 0}
+        "element coins (bernoulli_)": x.numel(),
+        "element coins (rand_like)": x.numel(),
+        "spatial coins (bernoulli_)": n * c,
+        "full-size multiply": 0,
+        "N·C multiply": 0,
+    }
 
 
 def test_drawing_full_size_coins_costs_more_than_drawing_one_per_map():
@@ -57,9 +61,16 @@ def test_drawing_full_size_coins_costs_more_than_drawing_one_per_map():
 
 def test_layers_are_timed_through_the_helper_with_the_backward_pass():
     calls = []
-    layer = lambda t: (calls.append(t.requires_grad), t * 2)[1]   # noqa: E731
-    t = cost.time_layers({"double": layer, "relu": torch.relu}, torch.randn(4, 8), "forward+backward",
-                         rounds=3, repeats=2, warmup=1, order="alternate")
+    layer = lambda t: (calls.append(t.requires_grad), t * 2)[1]  # noqa: E731
+    t = cost.time_layers(
+        {"double": layer, "relu": torch.relu},
+        torch.randn(4, 8),
+        "forward+backward",
+        rounds=3,
+        repeats=2,
+        warmup=1,
+        order="alternate",
+    )
     assert t.threads == 1 and t.orders == [("double", "relu"), ("relu", "double"), ("double", "relu")]
     assert len(calls) == 1 + 3 * 2 and all(calls)
 

@@ -26,11 +26,11 @@ def test_neighbour_fill_keeps_kept_pixels_and_averages_kept_neighbours():
     four = F.neighbour_fill(x, keep, 4)
     eight = F.neighbour_fill(x, keep, 8)
     assert np.array_equal(four[keep], x[keep])
-    assert four[2, 2] == pytest.approx((7 + 17 + 11) / 3)               # right neighbour (2, 3) dropped
+    assert four[2, 2] == pytest.approx((7 + 17 + 11) / 3)  # right neighbour (2, 3) dropped
     assert eight[2, 2] == pytest.approx((6 + 7 + 8 + 11 + 16 + 17 + 18) / 7)
     corner = np.ones((5, 5), bool)
     corner[0, 0] = False
-    assert F.neighbour_fill(x, corner, 4)[0, 0] == pytest.approx((1 + 5) / 2)   # nothing outside the image
+    assert F.neighbour_fill(x, corner, 4)[0, 0] == pytest.approx((1 + 5) / 2)  # nothing outside the image
 
 
 def test_neighbour_fill_falls_back_to_mean_of_kept_then_zero():
@@ -38,21 +38,21 @@ def test_neighbour_fill_falls_back_to_mean_of_kept_then_zero():
     keep = np.zeros((3, 3), bool)
     keep[2, 2] = True
     out = F.neighbour_fill(x, keep, 4)
-    assert out[0, 0] == pytest.approx(9.0)       # no kept 4-neighbour: the mean of the kept pixels
+    assert out[0, 0] == pytest.approx(9.0)  # no kept 4-neighbour: the mean of the kept pixels
     assert np.all(F.neighbour_fill(x, np.zeros((3, 3), bool)) == 0)
 
 
 def test_neighbour_fill_is_exact_on_a_linear_ramp_inside():
     x = np.add.outer(np.arange(6.0), 2 * np.arange(6.0))
     keep = np.ones((6, 6), bool)
-    keep[1:5:2, 1:5:2] = False                      # isolated dropped pixels with all neighbours kept
+    keep[1:5:2, 1:5:2] = False  # isolated dropped pixels with all neighbours kept
     assert np.allclose(F.neighbour_fill(x, keep, 4), x) and np.allclose(F.neighbour_fill(x, keep, 8), x)
 
 
 def test_removed_fraction_falls_with_correlation_length_and_is_one_for_spatial():
     rng = np.random.default_rng(1)
     removed = [F.removed_fraction(F.gaussian_random_field((96, 96), L, rng), 0.5, rng)["removed"] for L in (0, 2, 8)]
-    assert removed[0] > 1.0 > removed[1] > removed[2]   # white noise: the fill is worse than the mean
+    assert removed[0] > 1.0 > removed[1] > removed[2]  # white noise: the fill is worse than the mean
     assert removed[2] < 0.05
     s = F.removed_fraction(F.gaussian_random_field((32, 32), 8.0, rng), 0.5, rng, "spatial", draws=40)
     assert s["removed"] == 1.0
@@ -75,7 +75,7 @@ def test_conv_stack_shapes_taps_and_seeded_init():
     flat = F.conv_feature_maps(F.conv_stack(3, 4, pool=False, seed=1), img)
     assert [m.shape for m in pooled] == [(4, 32, 32), (4, 16, 16), (4, 8, 8)]
     assert [m.shape for m in flat] == [(4, 64, 64)] * 3
-    assert all((m >= 0).all() for m in flat)                       # after a ReLU
+    assert all((m >= 0).all() for m in flat)  # after a ReLU
     again = F.conv_feature_maps(F.conv_stack(3, 4, pool=True, seed=1), img)
     assert all(np.array_equal(a, b) for a, b in zip(pooled, again))
 
@@ -88,7 +88,7 @@ def test_train_patch_classifier_lowers_the_loss_and_restores_torch_rng():
     state = torch.random.get_rng_state()
     losses = F.train_patch_classifier(net, photos, steps=60, patch=16, batch=16)
     assert torch.equal(state, torch.random.get_rng_state())
-    assert len(losses) == 60 and np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])   # smooth vs white: easy
+    assert len(losses) == 60 and np.mean(losses[-10:]) < 0.5 * np.mean(losses[:10])  # smooth vs white: easy
     assert any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
 
 
@@ -98,7 +98,7 @@ def test_power_law_field_has_the_exponent_it_promises(alpha):
 
     x = F.power_law_field((512, 512), alpha, np.random.default_rng(int(alpha) + 20))
     assert x.shape == (512, 512) and abs(x.mean()) < 1e-12 and abs(x.std() - 1) < 1e-12
-    assert abs(fit_spectral_exponent(x)["alpha"] - alpha) < 0.1       # ~0.03 spread over seeds at 512 x 512
+    assert abs(fit_spectral_exponent(x)["alpha"] - alpha) < 0.1  # ~0.03 spread over seeds at 512 x 512
 
 
 def test_power_law_field_is_reproducible_and_validated():

@@ -46,7 +46,7 @@ def test_kernel_conversion_gives_the_same_convolution_as_keras(k):
 def test_keras_config_file_follows_keras_home(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     assert fw.keras_config_file() == os.path.join(str(tmp_path), "keras.json")
-    assert fw.keras_config_data_format() is None                      # no file
+    assert fw.keras_config_data_format() is None  # no file
     (tmp_path / "keras.json").write_text(json.dumps({"image_data_format": "channels_first"}))
     assert fw.keras_config_data_format() == "channels_first"
     (tmp_path / "keras.json").write_text("{not json")
@@ -85,15 +85,18 @@ def test_seeded_feature_maps_are_seeded_sized_and_non_negative():
     assert torch.equal(a, fw.seeded_feature_maps(img, channels=3, kernel_size=3, seed=1, size=20))
     assert not torch.equal(a, fw.seeded_feature_maps(img, channels=3, kernel_size=3, seed=2, size=20))
     flat = fw.seeded_feature_maps(np.full((16, 16), 0.7), channels=2, size=16)
-    assert torch.allclose(flat, torch.zeros_like(flat), atol=1e-5)      # zero-mean filters see no edge in a flat image
+    assert torch.allclose(flat, torch.zeros_like(flat), atol=1e-5)  # zero-mean filters see no edge in a flat image
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"image": np.zeros(5)}, "2-D"),
-    ({"image": np.zeros((4, 4)), "kernel_size": 4}, "odd"),
-    ({"image": np.zeros((4, 4)), "channels": 0}, "channels"),
-    ({"image": np.zeros((4, 4)), "size": 0}, "size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"image": np.zeros(5)}, "2-D"),
+        ({"image": np.zeros((4, 4)), "kernel_size": 4}, "odd"),
+        ({"image": np.zeros((4, 4)), "channels": 0}, "channels"),
+        ({"image": np.zeros((4, 4)), "size": 0}, "size"),
+    ],
+)
 def test_seeded_feature_maps_validates(kwargs, match):
     with pytest.raises(ValueError, match=match):
         fw.seeded_feature_maps(**kwargs)

@@ -67,7 +67,7 @@ def test_every_real_layer_agrees_with_the_table():
 def test_verification_detects_a_wrong_table_row():
     rows = layer_table.dropout_layer_table()
     wrong = [dict(r) for r in rows if r["layer"] == "torch.nn.Dropout2d"]
-    wrong[0]["example noise shape"] = (4, 1, 5, 5)   # as if Dropout2d shared a coin across channels
+    wrong[0]["example noise shape"] = (4, 1, 5, 5)  # as if Dropout2d shared a coin across channels
     (result,) = layer_table.verify_layer_table(wrong)
     assert not result["agrees"] and result["measured noise shape"] == (4, 6, 1, 1)
 

@@ -8,7 +8,9 @@ import pytest
 from spatialdrop_edu.analysis import zero_counts
 
 
-@pytest.mark.parametrize("shape, ns", [((2, 2, 2), None), ((2, 2, 2), (1, 2, 2)), ((3, 2, 2), (3, 1, 1)), ((4, 3), (1, 3))])
+@pytest.mark.parametrize(
+    "shape, ns", [((2, 2, 2), None), ((2, 2, 2), (1, 2, 2)), ((3, 2, 2), (3, 1, 1)), ((4, 3), (1, 3))]
+)
 def test_enumeration_equals_binomial_at_one_half(shape, ns):
     tally = zero_counts.enumerate_zero_counts(shape, ns)
     counts, probs = zero_counts.zero_count_pmf(shape, ns, 0.5)
@@ -24,7 +26,7 @@ def test_pmf_sums_to_one_and_handles_extremes():
         assert counts.tolist() == [25 * k for k in range(17)]
     assert zero_counts.zero_count_pmf((4,), None, 0.0)[1].tolist() == [1, 0, 0, 0, 0]
     assert zero_counts.zero_count_pmf((4,), None, 1.0)[1].tolist() == [0, 0, 0, 0, 1]
-    _, probs = zero_counts.zero_count_pmf((20_000,), None, 0.5)   # large: no overflow
+    _, probs = zero_counts.zero_count_pmf((20_000,), None, 0.5)  # large: no overflow
     assert probs.sum() == pytest.approx(1.0) and np.isfinite(probs).all()
 
 

@@ -30,14 +30,21 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
-
 from lab_server import HAS_JUPYTERLAB, VENV, make_lab
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--metrics-recording-only", "--no-default-browser-check",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--metrics-recording-only",
+    "--no-default-browser-check",
 ]
 CHAPTER, UNTOUCHED = "01_dropout.ipynb", "02_noise_shapes.ipynb"
 RAW_MYST = re.compile(r"\{(?:doc|cite|func|class|ref|admonition|bibliography)\}|:class:|:filter:|```|^%", re.M)
@@ -46,8 +53,10 @@ FAILURES = Path(os.environ.get("BROWSER_FAILURES", Path(__file__).resolve().pare
 
 pytestmark = [
     pytest.mark.skipif(not HAS_JUPYTERLAB, reason=f"JupyterLab is not installed in {VENV} (run make)"),
-    pytest.mark.skipif(os.environ.get("SITE_HTML", "").rstrip("/").endswith("student/html"),
-                       reason="JupyterLab is tested once per make test, in the instructor website's browser run"),
+    pytest.mark.skipif(
+        os.environ.get("SITE_HTML", "").rstrip("/").endswith("student/html"),
+        reason="JupyterLab is tested once per make test, in the instructor website's browser run",
+    ),
 ]
 
 
@@ -151,8 +160,11 @@ def widget_view(page):
 
 def saved_widget_values(path: Path) -> dict:
     state = json.loads(path.read_text())["metadata"]["widgets"][WIDGET_STATE]["state"]
-    return {s["state"].get("description"): s["state"].get("value") for s in state.values()
-            if s.get("model_name") in ("IntSliderModel", "FloatSliderModel")}
+    return {
+        s["state"].get("description"): s["state"].get("value")
+        for s in state.values()
+        if s.get("model_name") in ("IntSliderModel", "FloatSliderModel")
+    }
 
 
 def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_notebook):
@@ -178,8 +190,12 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
 
     def stopped_at_the_first_check():
         shown = [p.strip() for p in prompts.all_inner_texts()]
-        return (len(shown) == len(code) and all(re.fullmatch(r"\[\d+\]:", p) for p in shown[:check + 1])
-                and shown[check + 1] == "[ ]:" and page_says_idle(page))
+        return (
+            len(shown) == len(code)
+            and all(re.fullmatch(r"\[\d+\]:", p) for p in shown[: check + 1])
+            and shown[check + 1] == "[ ]:"
+            and page_says_idle(page)
+        )
 
     wait_for(stopped_at_the_first_check, "Run All to run the body and stop at the first check", timeout=300, every=2)
     feedback = page.locator(".jp-CodeCell").nth(check).locator(".jp-OutputArea-output").all_inner_texts()
@@ -202,11 +218,19 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
     # save: the widget state goes into the file
     mtime = nb_path.stat().st_mtime_ns
     menu(page, "File", "Save Notebook")
-    wait_for(lambda: nb_path.stat().st_mtime_ns != mtime and saved_widget_values(nb_path).get("seed") == 3,
-             "the notebook to be saved with the moved slider", 60, page=page)
+    wait_for(
+        lambda: nb_path.stat().st_mtime_ns != mtime and saved_widget_values(nb_path).get("seed") == 3,
+        "the notebook to be saved with the moved slider",
+        60,
+        page=page,
+    )
     saved = json.loads(nb_path.read_text())
-    errors = [(i, o["ename"]) for i, c in enumerate(c for c in saved["cells"] if c["cell_type"] == "code")
-              for o in c.get("outputs", []) if o["output_type"] == "error"]
+    errors = [
+        (i, o["ename"])
+        for i, c in enumerate(c for c in saved["cells"] if c["cell_type"] == "code")
+        for o in c.get("outputs", [])
+        if o["output_type"] == "error"
+    ]
     assert errors == [(check, "ExerciseFailure")], errors
     assert saved["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
 
@@ -217,8 +241,12 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
     page = open_notebook(CHAPTER)
     slider, area = widget_view(page)
     slider.scroll_into_view_if_needed()
-    wait_for(lambda: slider.locator(".widget-readout").inner_text().strip() == "3" and area.locator("img").count() > 0,
-             "the saved widget to be drawn at seed 3", 60, page=page)
+    wait_for(
+        lambda: slider.locator(".widget-readout").inner_text().strip() == "3" and area.locator("img").count() > 0,
+        "the saved widget to be drawn at seed 3",
+        60,
+        page=page,
+    )
     assert "Error displaying widget" not in page.locator(".jp-NotebookPanel").inner_text()
 
 
@@ -232,6 +260,6 @@ def test_untouched_chapter_opened_and_saved_is_written_back_unchanged(server, op
     assert "Error displaying widget" not in page.locator(".jp-NotebookPanel").inner_text()
     wait_for(lambda: page_says_idle(page), "the kernel to start and connect", 300)
     mtime = path.stat().st_mtime_ns
-    menu(page, "File", "Save Notebook")       # what "Save" in JupyterLab's "Save changes?" dialog does
+    menu(page, "File", "Save Notebook")  # what "Save" in JupyterLab's "Save changes?" dialog does
     wait_for(lambda: path.stat().st_mtime_ns != mtime, "the save", 60, page=page)
     assert path.read_bytes() == original

@@ -39,9 +39,17 @@ FAILURES = Path(os.environ.get("BROWSER_FAILURES", ROOT / "_build" / "browser-fa
 # Folders of the built site that hold assets, not pages.
 ASSET_DIRS = {"_static", "_vendor", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions",
-    "--metrics-recording-only", "--no-default-browser-check",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--metrics-recording-only",
+    "--no-default-browser-check",
 ]
 COLAB = "https://colab.research.google.com/github/"
 BINDER = "https://mybinder.org/v2/gh/"
@@ -55,9 +63,18 @@ def _site_dir() -> Path:
         return site
     out = ROOT / "_build" / "browser-site"
     subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going",
-         "--path-output", str(out)],
-        check=True, cwd=ROOT,
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            str(ROOT),
+            "-W",
+            "-n",
+            "--keep-going",
+            "--path-output",
+            str(out),
+        ],
+        check=True,
+        cwd=ROOT,
     )
     return out / "_build" / "html"
 
@@ -69,10 +86,14 @@ PAGES = sorted(
     if not (set(p.relative_to(SITE).parts[:-1]) & ASSET_DIRS)
 )
 # Notebook pages: the build keeps each notebook's source under _sources/.
-NOTEBOOK_PAGES = {
-    p.relative_to(SITE / "_sources").with_suffix("").as_posix() + ".html"
-    for p in (SITE / "_sources").rglob("*.ipynb")
-} if (SITE / "_sources").is_dir() else set()
+NOTEBOOK_PAGES = (
+    {
+        p.relative_to(SITE / "_sources").with_suffix("").as_posix() + ".html"
+        for p in (SITE / "_sources").rglob("*.ipynb")
+    }
+    if (SITE / "_sources").is_dir()
+    else set()
+)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -208,7 +229,8 @@ def _check_folded_solutions(page) -> list[str]:
     cells = page.evaluate(
         """() => [...document.querySelectorAll('.cell')]
             .filter(c => c.classList.contains('tag_hide-input')
-                         || (c.querySelector('.cell_input pre') || {textContent: ''}).textContent.includes('BEGIN SOLUTION'))
+                         || (c.querySelector('.cell_input pre') || {textContent: ''}).textContent
+                            .includes('BEGIN SOLUTION'))
             .map(c => {
                 const d = c.querySelector('details');
                 const pre = c.querySelector('.cell_input pre');
@@ -217,8 +239,11 @@ def _check_folded_solutions(page) -> list[str]:
                         start: pre ? pre.textContent.trim().slice(0, 60) : null};
             })"""
     )
-    return [f"solution cell #{k} is not folded: {c}" for k, c in enumerate(cells)
-            if not (c["tagged"] and c["folded"]) or c["inputVisible"]]
+    return [
+        f"solution cell #{k} is not folded: {c}"
+        for k, c in enumerate(cells)
+        if not (c["tagged"] and c["folded"]) or c["inputVisible"]
+    ]
 
 
 def _check_widgets(page, html: str) -> list[str]:
@@ -247,18 +272,21 @@ def _check_widgets(page, html: str) -> list[str]:
 def _check_progress_lines(page) -> list[str]:
     """A finished progress bar is a line of text that fits the column, never a widget snapshot."""
     info = page.evaluate(
-        """() => ({
+        """() => { const column = document.querySelector('.bd-article'); return {
             widgets: document.querySelectorAll('.sde-widget-frozen .widget-hprogress, .sde-widget-frozen progress')
                 .length,
             lines: [...document.querySelectorAll('pre.sde-progress')].map(p => ({
                 text: p.textContent, wide: p.scrollWidth > p.clientWidth + 1,
-                outside: p.getBoundingClientRect().right > document.querySelector('.bd-article').getBoundingClientRect().right + 1,
+                outside: p.getBoundingClientRect().right > column.getBoundingClientRect().right + 1,
             })),
-        })"""
+        }; }"""
     )
     out = [f"{info['widgets']} progress bar(s) shown as a widget snapshot"] if info["widgets"] else []
-    out += [f"progress line wider than the column: {line['text'][:80]}" for line in info["lines"]
-            if line["wide"] or line["outside"]]
+    out += [
+        f"progress line wider than the column: {line['text'][:80]}"
+        for line in info["lines"]
+        if line["wide"] or line["outside"]
+    ]
     return out
 
 
@@ -290,7 +318,8 @@ def _check_keyboard(page) -> list[str]:
     page.keyboard.press("Tab")
     first = page.evaluate(
         """() => { const a = document.activeElement;
-                   return {skip: !!a.closest('.skip-link'), href: a.getAttribute('href'), text: a.textContent.trim()}; }"""
+                   return {skip: !!a.closest('.skip-link'), href: a.getAttribute('href'),
+                           text: a.textContent.trim()}; }"""
     )
     target = (first["href"] or "#")[1:]
     if not first["skip"] or not target or not page.evaluate("id => !!document.getElementById(id)", target):
@@ -298,7 +327,9 @@ def _check_keyboard(page) -> list[str]:
     # Tab onward must reach the site navigation (the sidebar's table of contents) within a bounded number of steps.
     for _ in range(60):
         page.keyboard.press("Tab")
-        if page.evaluate("() => !!document.activeElement.closest('nav.bd-docs-nav, nav.bd-links, .bd-sidebar-primary nav')"):
+        if page.evaluate(
+            "() => !!document.activeElement.closest('nav.bd-docs-nav, nav.bd-links, .bd-sidebar-primary nav')"
+        ):
             break
     else:
         out.append("the navigation is not reachable by Tab within 60 steps")

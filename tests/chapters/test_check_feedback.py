@@ -13,11 +13,12 @@ import re
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_markdown_cell, new_notebook
 
-import exercise_fixtures as fx
 from spatialdrop_edu.checks import ExerciseFailure
 from spatialdrop_edu.checks._harness import FAILURE_HEADING
+
+import exercise_fixtures as fx
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 WRONG = "def my_dropout(x, p, rng):\n    return x * (rng.random(x.shape) >= p)"  # forgets to scale by 1/(1-p)
@@ -52,20 +53,24 @@ def run(client, code: str) -> tuple[dict, list[dict]]:
 
 
 def test_failed_check_shows_its_message_in_a_few_lines_and_fails_the_cell(kernel):
-    reply, errors = run(kernel, f"from spatialdrop_edu import checks\n{WRONG}\nchecks.check_inverted_dropout(my_dropout)")
+    reply, errors = run(
+        kernel, f"from spatialdrop_edu import checks\n{WRONG}\nchecks.check_inverted_dropout(my_dropout)"
+    )
     assert reply["status"] == "error" and reply["ename"] == "ExerciseFailure" and HINT in reply["evalue"]
     (error,) = errors
     lines = error["traceback"]
-    assert lines[0] == FAILURE_HEADING and "\x1b[1;31m" in lines[0]          # a bold red heading
-    assert len(lines) == 2 and HINT in lines[1]                              # then the message, and nothing else
+    assert lines[0] == FAILURE_HEADING and "\x1b[1;31m" in lines[0]  # a bold red heading
+    assert len(lines) == 2 and HINT in lines[1]  # then the message, and nothing else
     shown = ANSI.sub("", "\n".join(lines))
     assert "Traceback" not in shown and "_harness.py" not in shown and "File " not in shown
 
 
 def test_an_error_in_the_learners_code_points_at_their_line(kernel):
-    code = ("from spatialdrop_edu import checks\nimport numpy as np\n"
-            "def broken(x, p, rng):\n    keep = np.ones(3)\n    return x * keep[10]\n"
-            "checks.check_inverted_dropout(broken)")
+    code = (
+        "from spatialdrop_edu import checks\nimport numpy as np\n"
+        "def broken(x, p, rng):\n    keep = np.ones(3)\n    return x * keep[10]\n"
+        "checks.check_inverted_dropout(broken)"
+    )
     reply, (error,) = run(kernel, code)
     assert reply["status"] == "error" and reply["ename"] == "ExerciseFailure"
     lines = [ANSI.sub("", line) for line in error["traceback"]]
@@ -88,22 +93,33 @@ def test_grade_still_scores_a_failed_check_zero_with_its_message(tmp_path):
     from spatialdrop_edu.course import grading
     from spatialdrop_edu.course.release import student_notebook
 
-    instructor = new_notebook(cells=[
-        new_markdown_cell("# Feedback fixture"),
-        new_markdown_cell("### Exercise 1.1 — Inverted dropout (★)"),
-        fx.solution_cell("def my_dropout(x, p, rng):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
-                         "ex-01-1"),
-        fx.check_cell("from spatialdrop_edu import checks\nchecks.check_inverted_dropout(my_dropout)",
-                      "ex-01-1-check", 2),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}})
+    instructor = new_notebook(
+        cells=[
+            new_markdown_cell("# Feedback fixture"),
+            new_markdown_cell("### Exercise 1.1 — Inverted dropout (★)"),
+            fx.solution_cell(
+                "def my_dropout(x, p, rng):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION", "ex-01-1"
+            ),
+            fx.check_cell(
+                "from spatialdrop_edu import checks\nchecks.check_inverted_dropout(my_dropout)", "ex-01-1-check", 2
+            ),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}},
+    )
     (tmp_path / "source").mkdir()
     nbformat.write(instructor, tmp_path / "source" / "01_feedback.ipynb")
     submission = student_notebook(instructor)
     submission.cells[2].source = WRONG
     nbformat.write(submission, tmp_path / "ada__01_feedback.ipynb")
 
-    grading.grade([tmp_path / "ada__01_feedback.ipynb"], tmp_path / "out", source_dir=tmp_path / "source",
-                  timeout=120, max_output=20_000, log=lambda *a, **k: None)
+    grading.grade(
+        [tmp_path / "ada__01_feedback.ipynb"],
+        tmp_path / "out",
+        source_dir=tmp_path / "source",
+        timeout=120,
+        max_output=20_000,
+        log=lambda *a, **k: None,
+    )
     with open(tmp_path / "out" / "grades.csv", newline="") as f:
         (row,) = [r for r in csv.DictReader(f) if r["grade_id"] == "ex-01-1-check"]
     assert (row["points"], row["max_points"], row["status"]) == ("0", "2", "failed")

@@ -43,7 +43,7 @@ def ref_words(x, p, rng):
 def ref_word_types(ids, table, p, rng):
     if p == 1:
         return np.zeros(ids.shape + table.shape[1:])
-    keep = rng.random((ids.shape[0], table.shape[0])) >= p      # one coin per sentence and vocabulary row
+    keep = rng.random((ids.shape[0], table.shape[0])) >= p  # one coin per sentence and vocabulary row
     kept = np.take_along_axis(keep, ids, axis=1)
     return np.where(kept[..., None], table[ids] / (1 - p), 0.0)
 
@@ -263,8 +263,12 @@ def test_coin_flips_needs_a_dict():
 
 
 def test_noise_dropout_ignoring_noise_shape_is_told_to_broadcast():
-    fails_with(checks.check_noise_shape_dropout, lambda x, p, ns, rng: ref_inverted(x, p, rng), "varies along axis",
-               "broadcast")
+    fails_with(
+        checks.check_noise_shape_dropout,
+        lambda x, p, ns, rng: ref_inverted(x, p, rng),
+        "varies along axis",
+        "broadcast",
+    )
 
 
 def test_noise_dropout_unscaled_is_told_to_scale():

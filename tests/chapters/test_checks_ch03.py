@@ -18,7 +18,7 @@ def autocorr_ref(x, d):
     return 0.5 * (pearson(x[:, :-d], x[:, d:]) + pearson(x[:-d], x[d:]))
 
 
-def autocorr_pooled(x, d):          # a correct variant: pool horizontal and vertical pairs, one global mean
+def autocorr_pooled(x, d):  # a correct variant: pool horizontal and vertical pairs, one global mean
     if d == 0:
         return 1.0
     z = (x - x.mean()) / x.std()
@@ -36,8 +36,8 @@ def fill_eight(x, keep):
     pad, padk = np.pad(np.where(keep, x, 0.0), 1), np.pad(keep.astype(float), 1)
     shifts = [(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)]
     h, w = x.shape
-    s = sum(pad[1 + dr:1 + dr + h, 1 + dc:1 + dc + w] for dr, dc in shifts)
-    n = sum(padk[1 + dr:1 + dr + h, 1 + dc:1 + dc + w] for dr, dc in shifts)
+    s = sum(pad[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr, dc in shifts)
+    n = sum(padk[1 + dr : 1 + dr + h, 1 + dc : 1 + dc + w] for dr, dc in shifts)
     return np.where(keep, x, np.where(n > 0, s / np.maximum(n, 1), x[keep].mean()))
 
 
@@ -50,17 +50,24 @@ def test_neighbour_fill_delegation_is_caught_under_any_name():
             checks.check_neighbour_fill(delegate)
     checks.check_neighbour_fill(fill_ref)  # the profile hook is gone: a right answer still passes
     import sys
+
     assert sys.getprofile() is None
 
 
-@pytest.mark.parametrize("wrong,hint", [
-    (lambda x, d: 1.0 if d == 0 else pearson(x[:, :-d], x[:, d:]), "one direction only"),
-    (lambda x, d: 1.0 if d == 0 else float(np.mean(x[:, :-d] * x[:, d:])), "Subtract the means"),
-    (lambda x, d: 1.0 if d == 0 else 0.5 * (pearson(x, np.roll(x, -d, 1)) + pearson(x, np.roll(x, -d, 0))), "np.roll"),
-    (lambda x, d: 1.0 if d == 0 else autocorr_ref(x, max(d - 1, 1)), "one lag off"),
-    (lambda x, d: autocorr_ref(x, max(d, 1)), "lag d = 0"),
-    (lambda x, d: None, "return"),
-])
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (lambda x, d: 1.0 if d == 0 else pearson(x[:, :-d], x[:, d:]), "one direction only"),
+        (lambda x, d: 1.0 if d == 0 else float(np.mean(x[:, :-d] * x[:, d:])), "Subtract the means"),
+        (
+            lambda x, d: 1.0 if d == 0 else 0.5 * (pearson(x, np.roll(x, -d, 1)) + pearson(x, np.roll(x, -d, 0))),
+            "np.roll",
+        ),
+        (lambda x, d: 1.0 if d == 0 else autocorr_ref(x, max(d - 1, 1)), "one lag off"),
+        (lambda x, d: autocorr_ref(x, max(d, 1)), "lag d = 0"),
+        (lambda x, d: None, "return"),
+    ],
+)
 def test_autocorrelation_mistakes_get_their_hint(wrong, hint):
     with pytest.raises(ExerciseFailure, match=hint):
         checks.check_autocorrelation(wrong)
@@ -74,8 +81,11 @@ def fill_ref(x, keep):
         for c in range(w):
             if keep[r, c]:
                 continue
-            vals = [x[rr, cc] for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
-                    if 0 <= rr < h and 0 <= cc < w and keep[rr, cc]]
+            vals = [
+                x[rr, cc]
+                for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                if 0 <= rr < h and 0 <= cc < w and keep[rr, cc]
+            ]
             out[r, c] = np.mean(vals) if vals else fallback
     return out
 
@@ -106,16 +116,21 @@ def fill_nan(x, keep):
         return np.where(keep, x, s / n)
 
 
-@pytest.mark.parametrize("wrong,hint", [
-    (fill_eight, "8 neighbours"),
-    (lambda x, keep: __import__("spatialdrop_edu.analysis.fields", fromlist=["x"]).neighbour_fill(x, keep, 4),
-     "calls the package's neighbour_fill"),
-    (fill_divide_by_four, "divided by 4"),
-    (fill_rolled, "wraps around"),
-    (fill_nan, "0/0"),
-    (lambda x, keep: np.where(keep, x, 0.0) + 0.5, "changed kept pixels"),
-    (lambda x, keep: x[:-1], "shape"),
-])
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (fill_eight, "8 neighbours"),
+        (
+            lambda x, keep: __import__("spatialdrop_edu.analysis.fields", fromlist=["x"]).neighbour_fill(x, keep, 4),
+            "calls the package's neighbour_fill",
+        ),
+        (fill_divide_by_four, "divided by 4"),
+        (fill_rolled, "wraps around"),
+        (fill_nan, "0/0"),
+        (lambda x, keep: np.where(keep, x, 0.0) + 0.5, "changed kept pixels"),
+        (lambda x, keep: x[:-1], "shape"),
+    ],
+)
 def test_neighbour_fill_mistakes_get_their_hint(wrong, hint):
     with pytest.raises(ExerciseFailure, match=hint):
         checks.check_neighbour_fill(wrong)
@@ -129,7 +144,7 @@ def variance_ref(k, p, rho, shared):
 def test_injected_variance_reference_and_numeric_variant_pass(capsys):
     checks.check_injected_variance(variance_ref)
 
-    def numeric(k, p, rho, shared):     # w^T S w with an explicit covariance matrix
+    def numeric(k, p, rho, shared):  # w^T S w with an explicit covariance matrix
         n = k * k
         cov = np.full((n, n), rho) + (1 - rho) * np.eye(n)
         w = np.full(n, 1 / n)
@@ -139,16 +154,19 @@ def test_injected_variance_reference_and_numeric_variant_pass(capsys):
     assert capsys.readouterr().out.count("Correct:") == 2
 
 
-@pytest.mark.parametrize("wrong,hint", [
-    (lambda k, p, rho, shared: variance_ref(k, p, rho, not shared), "other kind of coin"),
-    (lambda k, p, rho, shared: p / (1 - p), "ONE unit"),
-    (lambda k, p, rho, shared: variance_ref(k, p, rho, shared) * (1 - p) ** 2, "1/\\(1-p\\)"),
-    (lambda k, p, rho, shared: p / (1 - p) * (rho if shared else 1 / (k * k)), "diagonal"),
-    (lambda k, p, rho, shared: p / (1 - p) * ((1 / (k * k) + rho) if shared else 1 / (k * k)), "off-diagonal"),
-    (lambda k, p, rho, shared: p / (1 - p) * (1 / (k * k) + (1 - 1 / (k * k)) * rho), "ρ drops out"),
-    (lambda k, p, rho, shared: variance_ref(k, p, rho, shared) * k**4, "variance of the sum"),
-    (lambda k, p, rho, shared: "0.1", None),
-])
+@pytest.mark.parametrize(
+    "wrong,hint",
+    [
+        (lambda k, p, rho, shared: variance_ref(k, p, rho, not shared), "other kind of coin"),
+        (lambda k, p, rho, shared: p / (1 - p), "ONE unit"),
+        (lambda k, p, rho, shared: variance_ref(k, p, rho, shared) * (1 - p) ** 2, "1/\\(1-p\\)"),
+        (lambda k, p, rho, shared: p / (1 - p) * (rho if shared else 1 / (k * k)), "diagonal"),
+        (lambda k, p, rho, shared: p / (1 - p) * ((1 / (k * k) + rho) if shared else 1 / (k * k)), "off-diagonal"),
+        (lambda k, p, rho, shared: p / (1 - p) * (1 / (k * k) + (1 - 1 / (k * k)) * rho), "ρ drops out"),
+        (lambda k, p, rho, shared: variance_ref(k, p, rho, shared) * k**4, "variance of the sum"),
+        (lambda k, p, rho, shared: "0.1", None),
+    ],
+)
 def test_injected_variance_mistakes_get_their_hint(wrong, hint):
     with pytest.raises(ExerciseFailure, match=hint or "expected"):
         checks.check_injected_variance(wrong)

@@ -51,7 +51,7 @@ def test_block_mask_reference_passes(capsys):
     assert np.array_equal(checks.reference_block_mask(seeds.numpy() > 0, 3), mask_ref(seeds, 3).numpy())
 
 
-def shifted(seeds, b):   # blocks one unit off: padded unevenly, same output size
+def shifted(seeds, b):  # blocks one unit off: padded unevenly, same output size
     left = max(b - 2, 0)
     return 1 - F.max_pool2d(F.pad(seeds, [left, 2 * (b - 1) - left] * 2), kernel_size=b, stride=1)
 
@@ -60,8 +60,12 @@ def shifted(seeds, b):   # blocks one unit off: padded unevenly, same output siz
     "wrong, hint",
     [
         (lambda s, b: F.max_pool2d(F.pad(s, [b - 1] * 4), kernel_size=b, stride=1), "1 on the dropped blocks"),
-        (lambda s, b: 1 - F.max_pool2d(s, kernel_size=b, stride=1, padding=b // 2)[..., : s.shape[-2], : s.shape[-1]],
-         "pad them by block_size - 1"),
+        (
+            lambda s, b: (
+                1 - F.max_pool2d(s, kernel_size=b, stride=1, padding=b // 2)[..., : s.shape[-2], : s.shape[-1]]
+            ),
+            "pad them by block_size - 1",
+        ),
         (lambda s, b: 1 - F.pad(s, [0, b - 1, 0, b - 1]), "kernel block_size wide"),
         (shifted, "differs from the expected mask"),
         (lambda s, b: None, "returned None"),

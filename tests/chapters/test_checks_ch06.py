@@ -42,16 +42,27 @@ def ref_is_noise(a, b):
     return bool(abs(mean) <= half)
 
 
-@pytest.mark.parametrize("check, answer", [
-    (checks.check_dropout_placement, ref_placement),
-    (checks.check_dropout_placement, lambda p: block(nn.Dropout1d(p))),
-    (checks.check_dropout_placement, lambda p: nn.Sequential(nn.Conv1d(1, 16, 5, stride=2, padding=2),
-                                                             sde.SpatialDropout1d(p), nn.ReLU(),   # before the ReLU
-                                                             nn.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(),
-                                                             nn.Flatten(), nn.Linear(160, 10))),
-    (checks.check_seed_study, ref_seed_study),
-    (checks.check_is_noise, ref_is_noise),
-])
+@pytest.mark.parametrize(
+    "check, answer",
+    [
+        (checks.check_dropout_placement, ref_placement),
+        (checks.check_dropout_placement, lambda p: block(nn.Dropout1d(p))),
+        (
+            checks.check_dropout_placement,
+            lambda p: nn.Sequential(
+                nn.Conv1d(1, 16, 5, stride=2, padding=2),
+                sde.SpatialDropout1d(p),
+                nn.ReLU(),  # before the ReLU
+                nn.Conv1d(16, 16, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(160, 10),
+            ),
+        ),
+        (checks.check_seed_study, ref_seed_study),
+        (checks.check_is_noise, ref_is_noise),
+    ],
+)
 def test_reference_answers_pass_with_one_correct_line(check, answer, capsys):
     passes(check, answer, capsys=capsys)
 
@@ -89,10 +100,14 @@ def test_scipy_t_answers_pass(capsys):
 
 # -- 6.1 mistakes -------------------------------------------------------------------------------
 
+
 def test_placement_mistakes_get_their_hint():
     fails_with(checks.check_dropout_placement, lambda p: block(), "no dropout between the first and the second")
-    fails_with(checks.check_dropout_placement, lambda p: block(late_drop=sde.SpatialDropout1d(p)),
-               "no dropout between the first and the second")
+    fails_with(
+        checks.check_dropout_placement,
+        lambda p: block(late_drop=sde.SpatialDropout1d(p)),
+        "no dropout between the first and the second",
+    )
     fails_with(checks.check_dropout_placement, lambda p: block(nn.Dropout(p)), "element-wise dropout")
     fails_with(checks.check_dropout_placement, lambda p: block(sde.Dropout(p)), "element-wise dropout")
     fails_with(checks.check_dropout_placement, lambda p: block(before=sde.SpatialDropout1d(p)), "before it")
@@ -105,8 +120,7 @@ def test_placement_mistakes_get_their_hint():
 
     fails_with(checks.check_dropout_placement, lambda p: block(AlwaysOn()), "evaluation mode")
     fails_with(checks.check_dropout_placement, lambda p: "model", "must return a torch.nn.Module")
-    fails_with(checks.check_dropout_placement, lambda p: nn.Sequential(nn.Conv1d(1, 16, 5), nn.Flatten()),
-               "1 Conv1d")
+    fails_with(checks.check_dropout_placement, lambda p: nn.Sequential(nn.Conv1d(1, 16, 5), nn.Flatten()), "1 Conv1d")
 
     def not_done(p):
         raise NotImplementedError()
@@ -116,8 +130,10 @@ def test_placement_mistakes_get_their_hint():
 
 # -- 6.2 mistakes -------------------------------------------------------------------------------
 
-def seed_study_variant(*, seed_once=False, no_seed=False, z=None, ddof=1, div_n=False, df_n=False, full=False,
-                       one_sided=False):
+
+def seed_study_variant(
+    *, seed_once=False, no_seed=False, z=None, ddof=1, div_n=False, df_n=False, full=False, one_sided=False
+):
     def study(run, seeds):
         values = []
         if seed_once:
@@ -132,19 +148,23 @@ def seed_study_variant(*, seed_once=False, no_seed=False, z=None, ddof=1, div_n=
         t = z if z is not None else t_quantile(q, n if df_n else n - 1)
         half = t * v.std(ddof=ddof) / (n if div_n else math.sqrt(n))
         return values, v.mean(), 2 * half if full else half
+
     return study
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"seed_once": True}, "seed before EVERY run"),
-    ({"no_seed": True}, "torch.manual_seed(seed)"),
-    ({"z": 1.96}, "1.96"),
-    ({"ddof": 0}, "ddof=1"),
-    ({"div_n": True}, "instead of sqrt(n)"),
-    ({"df_n": True}, "n degrees of freedom"),
-    ({"full": True}, "whole width"),
-    ({"one_sided": True}, "0.975 quantile"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"seed_once": True}, "seed before EVERY run"),
+        ({"no_seed": True}, "torch.manual_seed(seed)"),
+        ({"z": 1.96}, "1.96"),
+        ({"ddof": 0}, "ddof=1"),
+        ({"div_n": True}, "instead of sqrt(n)"),
+        ({"df_n": True}, "n degrees of freedom"),
+        ({"full": True}, "whole width"),
+        ({"one_sided": True}, "0.975 quantile"),
+    ],
+)
 def test_seed_study_mistakes_get_their_hint(kwargs, fragment):
     fails_with(checks.check_seed_study, seed_study_variant(**kwargs), fragment)
 
@@ -162,9 +182,10 @@ def test_seed_study_shape_mistakes():
 
 # -- 6.3 mistakes -------------------------------------------------------------------------------
 
+
 def unpaired(a, b):
     (ma, ha), (mb, hb) = mean_ci(a), mean_ci(b)
-    return bool(ma - ha <= mb + hb and mb - hb <= ma + ha)        # "intervals overlap, so it is noise"
+    return bool(ma - ha <= mb + hb and mb - hb <= ma + ha)  # "intervals overlap, so it is noise"
 
 
 def z_paired(a, b):
@@ -172,20 +193,28 @@ def z_paired(a, b):
     return bool(abs(d.mean()) <= 1.96 * d.std(ddof=1) / np.sqrt(len(d)))
 
 
-@pytest.mark.parametrize("answer, fragment", [
-    (unpaired, "paired"),
-    (z_paired, "t = 2.776"),
-    (lambda a, b: bool(np.mean(a) == np.mean(b)), "different means are not enough"),
-    (lambda a, b: "yes", "True or False"),
-    (lambda a, b: bool(abs(np.mean(np.subtract(b, a))) < mean_ci(np.subtract(b, a))[1]), "identical"),
-])
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (unpaired, "paired"),
+        (z_paired, "t = 2.776"),
+        (lambda a, b: bool(np.mean(a) == np.mean(b)), "different means are not enough"),
+        (lambda a, b: "yes", "True or False"),
+        (lambda a, b: bool(abs(np.mean(np.subtract(b, a))) < mean_ci(np.subtract(b, a))[1]), "identical"),
+    ],
+)
 def test_is_noise_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_is_noise, answer, fragment)
 
 
 def test_noise_cases_verdicts_are_what_their_names_say():
     verdicts = {name: ref_is_noise(a, b) for name, (a, b, _) in checks.NOISE_CASES.items()}
-    assert verdicts == {"same seeds, small but consistent gain": False, "gain of two t-intervals, five seeds": True,
-                        "different means, large noise": True, "large clear gain": False, "identical": True}
+    assert verdicts == {
+        "same seeds, small but consistent gain": False,
+        "gain of two t-intervals, five seeds": True,
+        "different means, large noise": True,
+        "large clear gain": False,
+        "identical": True,
+    }
     assert unpaired(*checks.NOISE_CASES["same seeds, small but consistent gain"][:2]) is True
     assert z_paired(*checks.NOISE_CASES["gain of two t-intervals, five seeds"][:2]) is False

@@ -22,34 +22,41 @@ def model(early=None, late=None, after_pool=None):
 
 def ref_split(height, width, patch, stride, test_fraction):
     cut = round(height * (1 - test_fraction))
-    return region_corners(height, width, patch, stride, (0, cut)), region_corners(height, width, patch, stride,
-                                                                                  (cut, height))
+    return region_corners(height, width, patch, stride, (0, cut)), region_corners(
+        height, width, patch, stride, (cut, height)
+    )
 
 
 def ref_augment(x, generator):
     return augment_batch(x, "dihedral", generator)
 
 
-@pytest.mark.parametrize("check, answer", [
-    (checks.check_late_spatial_dropout, lambda p: model(late=sde.SpatialDropout2d(p))),
-    (checks.check_late_spatial_dropout, lambda p: model(late=nn.Dropout2d(p))),
-    (checks.check_region_split, ref_split),
-    (checks.check_augment, ref_augment),
-])
+@pytest.mark.parametrize(
+    "check, answer",
+    [
+        (checks.check_late_spatial_dropout, lambda p: model(late=sde.SpatialDropout2d(p))),
+        (checks.check_late_spatial_dropout, lambda p: model(late=nn.Dropout2d(p))),
+        (checks.check_region_split, ref_split),
+        (checks.check_augment, ref_augment),
+    ],
+)
 def test_reference_answers_pass_with_one_correct_line(check, answer, capsys):
     passes(check, answer, capsys=capsys)
 
 
-@pytest.mark.parametrize("answer, fragment", [
-    (lambda p: model(), "no dropout"),
-    (lambda p: model(early=sde.SpatialDropout2d(p)), "LAST conv block"),
-    (lambda p: model(early=sde.SpatialDropout2d(p), late=sde.SpatialDropout2d(p)), "LAST conv block"),
-    (lambda p: model(late=nn.Dropout(p)), "partly zeroed"),
-    (lambda p: model(after_pool=nn.Dropout(p)), "no dropout"),
-    (lambda p: model(late=sde.SpatialDropout2d(1 - p)), "pass the argument p"),
-    (lambda p: model(late=sde.DropBlock2d(p, 3)), "partly zeroed"),
-    (lambda p: 3, "torch.nn.Module"),
-])
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (lambda p: model(), "no dropout"),
+        (lambda p: model(early=sde.SpatialDropout2d(p)), "LAST conv block"),
+        (lambda p: model(early=sde.SpatialDropout2d(p), late=sde.SpatialDropout2d(p)), "LAST conv block"),
+        (lambda p: model(late=nn.Dropout(p)), "partly zeroed"),
+        (lambda p: model(after_pool=nn.Dropout(p)), "no dropout"),
+        (lambda p: model(late=sde.SpatialDropout2d(1 - p)), "pass the argument p"),
+        (lambda p: model(late=sde.DropBlock2d(p, 3)), "partly zeroed"),
+        (lambda p: 3, "torch.nn.Module"),
+    ],
+)
 def test_placement_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_late_spatial_dropout, answer, fragment)
 
@@ -96,14 +103,17 @@ def off_by_one(height, width, patch, stride, test_fraction):
     return grid(0, cut), grid(cut, height)
 
 
-@pytest.mark.parametrize("answer, fragment", [
-    (random_split, "random split"),
-    (crossing_split, "ALL its rows"),
-    (off_by_one, "range(top, bottom - patch + 1, stride)"),
-    (lambda h, w, p, s, f: ref_split(h, w, p, s, f)[::-1], "bottom"),
-    (lambda h, w, p, s, f: (ref_split(h, w, p, s, f)[0], []), "empty"),
-    (lambda h, w, p, s, f: None, "two lists"),
-])
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (random_split, "random split"),
+        (crossing_split, "ALL its rows"),
+        (off_by_one, "range(top, bottom - patch + 1, stride)"),
+        (lambda h, w, p, s, f: ref_split(h, w, p, s, f)[::-1], "bottom"),
+        (lambda h, w, p, s, f: (ref_split(h, w, p, s, f)[0], []), "empty"),
+        (lambda h, w, p, s, f: None, "two lists"),
+    ],
+)
 def test_split_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_region_split, answer, fragment)
 
@@ -120,7 +130,7 @@ def flips_only(x, generator):
 def per_channel(x, generator):
     out = x.clone()
     for c in range(x.shape[1]):
-        out[:, c:c + 1] = augment_batch(x[:, c:c + 1], "dihedral", generator)
+        out[:, c : c + 1] = augment_batch(x[:, c : c + 1], "dihedral", generator)
     return out
 
 
@@ -137,16 +147,19 @@ def transposed(x, generator):
     return x.transpose(-1, -2).clone()
 
 
-@pytest.mark.parametrize("answer, fragment", [
-    (one_for_batch, "every image got the same transform"),
-    (flips_only, "Missing"),
-    (per_channel, "channels of one image"),
-    (in_place, "in place"),
-    (global_rng, "same generator seed"),
-    (lambda x, g: augment_batch(x, "rot90", g), "Missing: flip"),
-    (lambda x, g: x[:, :, :4, :4], "expected the input's"),
-    (lambda x, g: torch.roll(x, 1, -1), "not a flip or rotation"),
-    (lambda x, g: None, "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (one_for_batch, "every image got the same transform"),
+        (flips_only, "Missing"),
+        (per_channel, "channels of one image"),
+        (in_place, "in place"),
+        (global_rng, "same generator seed"),
+        (lambda x, g: augment_batch(x, "rot90", g), "Missing: flip"),
+        (lambda x, g: x[:, :, :4, :4], "expected the input's"),
+        (lambda x, g: torch.roll(x, 1, -1), "not a flip or rotation"),
+        (lambda x, g: None, "torch.Tensor"),
+    ],
+)
 def test_augment_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_augment, answer, fragment)

@@ -15,8 +15,9 @@ from helpers import OwnCoins, fails_with, passes
 
 # -- 8.1 PSNR -----------------------------------------------------------------------------------
 
+
 def ref_psnr(estimate, target, data_range=1.0):
-    return 10 * torch.log10(data_range ** 2 / torch.mean((estimate - target) ** 2))
+    return 10 * torch.log10(data_range**2 / torch.mean((estimate - target) ** 2))
 
 
 def numpy_psnr(estimate, target, data_range=1.0):
@@ -25,28 +26,37 @@ def numpy_psnr(estimate, target, data_range=1.0):
 
 
 def test_psnr_references_pass(capsys):
-    passes(checks.check_psnr, ref_psnr, numpy_psnr,
-           lambda e, t, r=1.0: 20 * torch.log10(r / torch.sqrt(torch.mean((e - t) ** 2))), capsys=capsys)
+    passes(
+        checks.check_psnr,
+        ref_psnr,
+        numpy_psnr,
+        lambda e, t, r=1.0: 20 * torch.log10(r / torch.sqrt(torch.mean((e - t) ** 2))),
+        capsys=capsys,
+    )
 
 
-@pytest.mark.parametrize("answer, fragment", [
-    (lambda e, t, r=1.0: 10 * torch.log10(r / torch.sqrt(torch.mean((e - t) ** 2))), "root mean squared error"),
-    (lambda e, t, r=1.0: 10 * torch.log(r ** 2 / torch.mean((e - t) ** 2)), "natural logarithm"),
-    (lambda e, t, r=1.0: 10 * torch.log10(r / torch.mean((e - t) ** 2)), "did not square the range"),
-    (lambda e, t, r=1.0: 10 * torch.log10(1.0 / torch.mean((e - t) ** 2)), "ignored data_range"),
-    (lambda e, t, r=1.0: 10 * torch.log10(r ** 2 / torch.mean((e - t).abs())), "mean absolute error"),
-    (lambda e, t, r=1.0: -10 * torch.log10(r ** 2 / torch.mean((e - t) ** 2)), "sign is flipped"),
-    (lambda e, t, r=1.0: 10 * torch.log10(r ** 2 / torch.sum((e - t) ** 2)), "sum of squared errors"),
-    (lambda e, t, r=1.0: 10 * torch.log10(r ** 2 / ((e - t) ** 2).flatten(1).mean(1)), "one number"),
-    (lambda e, t, r=1.0: 10 * torch.log10(r ** 2 / (torch.mean((e - t) ** 2) + 1e-8)), "small constant"),
-    (lambda e, t, r=1.0: 10 * torch.log10(r ** 2 / (torch.mean((e - t) ** 2) + 1e-14)), "expected inf"),
-    (lambda e, t, r=1.0: None, "return"),
-])
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (lambda e, t, r=1.0: 10 * torch.log10(r / torch.sqrt(torch.mean((e - t) ** 2))), "root mean squared error"),
+        (lambda e, t, r=1.0: 10 * torch.log(r**2 / torch.mean((e - t) ** 2)), "natural logarithm"),
+        (lambda e, t, r=1.0: 10 * torch.log10(r / torch.mean((e - t) ** 2)), "did not square the range"),
+        (lambda e, t, r=1.0: 10 * torch.log10(1.0 / torch.mean((e - t) ** 2)), "ignored data_range"),
+        (lambda e, t, r=1.0: 10 * torch.log10(r**2 / torch.mean((e - t).abs())), "mean absolute error"),
+        (lambda e, t, r=1.0: -10 * torch.log10(r**2 / torch.mean((e - t) ** 2)), "sign is flipped"),
+        (lambda e, t, r=1.0: 10 * torch.log10(r**2 / torch.sum((e - t) ** 2)), "sum of squared errors"),
+        (lambda e, t, r=1.0: 10 * torch.log10(r**2 / ((e - t) ** 2).flatten(1).mean(1)), "one number"),
+        (lambda e, t, r=1.0: 10 * torch.log10(r**2 / (torch.mean((e - t) ** 2) + 1e-8)), "small constant"),
+        (lambda e, t, r=1.0: 10 * torch.log10(r**2 / (torch.mean((e - t) ** 2) + 1e-14)), "expected inf"),
+        (lambda e, t, r=1.0: None, "return"),
+    ],
+)
 def test_psnr_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_psnr, answer, fragment)
 
 
 # -- 8.2 skip dropout ---------------------------------------------------------------------------
+
 
 def make_block(drop_skip=None, drop_up=None, drop_cat=None, order="up_first", functional=None):
     class Block(nn.Module):
@@ -78,22 +88,26 @@ def test_skip_dropout_with_other_random_streams_passes(stream, capsys):
     assert "Correct:" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("block, fragment", [
-    (make_block(), "no dropout acts on it"),
-    (make_block(nn.Dropout), "element dropout"),
-    (make_block(sde.Dropout), "element dropout"),
-    (make_block(drop_up=sde.SpatialDropout2d), "skip tensor only"),
-    (make_block(drop_cat=sde.SpatialDropout2d), "skip tensor only"),
-    (make_block(lambda p: sde.SpatialDropout2d(1 - p)), "pass"),
-    (make_block(lambda p: sde.SpatialDropout2d(0.1)), "pass the argument p to the layer"),
-    (make_block(sde.SpatialDropout2d, order="skip_first"), "comes second"),
-    (make_block(functional=lambda s, p: torch.nn.functional.dropout2d(s, p, training=True)), "evaluation mode"),
-])
+@pytest.mark.parametrize(
+    "block, fragment",
+    [
+        (make_block(), "no dropout acts on it"),
+        (make_block(nn.Dropout), "element dropout"),
+        (make_block(sde.Dropout), "element dropout"),
+        (make_block(drop_up=sde.SpatialDropout2d), "skip tensor only"),
+        (make_block(drop_cat=sde.SpatialDropout2d), "skip tensor only"),
+        (make_block(lambda p: sde.SpatialDropout2d(1 - p)), "pass"),
+        (make_block(lambda p: sde.SpatialDropout2d(0.1)), "pass the argument p to the layer"),
+        (make_block(sde.SpatialDropout2d, order="skip_first"), "comes second"),
+        (make_block(functional=lambda s, p: torch.nn.functional.dropout2d(s, p, training=True)), "evaluation mode"),
+    ],
+)
 def test_skip_dropout_mistakes_get_their_hint(block, fragment):
     fails_with(checks.check_skip_dropout, block, fragment)
 
 
 # -- 8.3 MC dropout -----------------------------------------------------------------------------
+
 
 def ref_mc(model, x, passes):
     model.eval()
@@ -105,7 +119,7 @@ def ref_mc(model, x, passes):
 
 
 def test_mc_references_pass(capsys):
-    passes(checks.check_mc_predict, ref_mc, lambda m, x, n: mc_predict(m, x, n), capsys=capsys)   # ddof 1, and 0
+    passes(checks.check_mc_predict, ref_mc, lambda m, x, n: mc_predict(m, x, n), capsys=capsys)  # ddof 1, and 0
 
 
 def whole_train(model, x, passes):
@@ -129,21 +143,24 @@ def wrong_axis(model, x, passes):
 
 def variance(model, x, passes):
     mean, std = ref_mc(model, x, passes)
-    return mean, std ** 2
+    return mean, std**2
 
 
 def one_pass_too_many(model, x, passes):
     return ref_mc(model, x, passes + 1)
 
 
-@pytest.mark.parametrize("answer, fragment", [
-    (whole_train, "BatchNorm ran in training mode"),
-    (only_eval, "evaluation mode in"),
-    (wrong_axis, "output's shape"),
-    (variance, "variance"),
-    (one_pass_too_many, "passes × inputs"),
-    (lambda m, x, n: ref_mc(m, x, n)[0], "two tensors"),
-])
+@pytest.mark.parametrize(
+    "answer, fragment",
+    [
+        (whole_train, "BatchNorm ran in training mode"),
+        (only_eval, "evaluation mode in"),
+        (wrong_axis, "output's shape"),
+        (variance, "variance"),
+        (one_pass_too_many, "passes × inputs"),
+        (lambda m, x, n: ref_mc(m, x, n)[0], "two tensors"),
+    ],
+)
 def test_mc_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_mc_predict, answer, fragment)
 

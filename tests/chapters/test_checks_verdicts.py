@@ -16,8 +16,7 @@ import pytest
 import torch
 
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _verdict
-from spatialdrop_edu.checks import ch06_train_mnist1d, ch08_unet_copycat
+from spatialdrop_edu.checks import ExerciseFailure, _verdict, ch06_train_mnist1d, ch08_unet_copycat
 
 CHECKS_DIR = Path(checks.__file__).parent
 
@@ -26,8 +25,10 @@ REFERENCES = {
     "dropout_variance_reference": (checks.check_dropout_variance, checks.dropout_variance_reference),
     "average_variance_reference": (checks.check_average_variance, checks.average_variance_reference),
     "injected_variance_reference": (checks.check_injected_variance, checks.injected_variance_reference),
-    "reference_block_mask": (checks.check_block_mask,
-                             lambda s, b: torch.as_tensor(checks.reference_block_mask(s.numpy() > 0, b)).float()),
+    "reference_block_mask": (
+        checks.check_block_mask,
+        lambda s, b: torch.as_tensor(checks.reference_block_mask(s.numpy() > 0, b)).float(),
+    ),
     "variance_shift": (checks.check_variance_shift, checks.variance_shift),
     "_truth": (checks.check_is_noise, ch06_train_mnist1d._truth),
     "_formula": (checks.check_psnr, ch08_unet_copycat._formula),
@@ -63,8 +64,12 @@ def test_every_correct_line_is_reported_by_the_checker_itself():
                 text = ast.unparse(node)
                 assert "Correct" not in text, f"{path.name}: {text}"
         for func in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
-            inner = {id(n) for sub in ast.walk(func) if sub is not func and isinstance(sub, (ast.FunctionDef, ast.Lambda))
-                     for n in ast.walk(sub)}
+            inner = {
+                id(n)
+                for sub in ast.walk(func)
+                if sub is not func and isinstance(sub, (ast.FunctionDef, ast.Lambda))
+                for n in ast.walk(sub)
+            }
             for node in ast.walk(func):
                 if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "passed":
                     assert func.name.startswith("check_") and id(node) not in inner, f"{path.name}: {func.name}"
@@ -89,8 +94,13 @@ def test_an_armed_pass_publishes_a_verdict_naming_the_checker(published, capsys)
     assert capsys.readouterr().out.startswith("Correct: Var = a² p / (1 - p)")
     (data,) = published
     record = data[_verdict.MIME]
-    assert record == {"grade_id": "ex-01-2-check", "nonce": "n0nce", "checker": "check_dropout_variance",
-                      "module": "spatialdrop_edu.checks.ch01_dropout", "message": record["message"]}
+    assert record == {
+        "grade_id": "ex-01-2-check",
+        "nonce": "n0nce",
+        "checker": "check_dropout_variance",
+        "module": "spatialdrop_edu.checks.ch01_dropout",
+        "message": record["message"],
+    }
     assert record["message"].startswith("Correct: Var")
 
 

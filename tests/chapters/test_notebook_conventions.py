@@ -60,14 +60,21 @@ def test_exercises_follow_the_nbgrader_format(path):
             assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, gid
             assert "hide-input" in cell.metadata.get("tags", []), f"{gid}: solutions are folded on the website"
             check = nb.cells[i + 1]
-            assert check.metadata.get("nbgrader", {}).get("grade_id") == f"{gid}-check", f"{gid}: check cell must follow"
+            assert check.metadata.get("nbgrader", {}).get("grade_id") == f"{gid}-check", (
+                f"{gid}: check cell must follow"
+            )
         if meta.get("grade") and not meta.get("solution"):
             assert meta.get("locked") and meta.get("points", 0) > 0, gid
             assert "checks." in cell.source, f"{gid}: a check cell calls a checker from spatialdrop_edu.checks"
         if cell.cell_type == "markdown" and meta.get("solution"):
             assert "=== BEGIN MARK SCHEME ===" in cell.source and "=== END MARK SCHEME ===" in cell.source, gid
-    headings = [line for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines()
-                if line.startswith("### Exercise")]
+    headings = [
+        line
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("### Exercise")
+    ]
     if not chapter.isdigit():  # an appendix (cost.ipynb) has no exercises
         assert not headings, f"{path.name} is an appendix: its exercises would have no chapter number"
         return

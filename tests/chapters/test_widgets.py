@@ -27,7 +27,7 @@ def test_dropout_widget_rate_zero_is_the_identity():
     s = w.result
     assert s["p"] == 0.0 and s["mask"].all()
     assert np.array_equal(s["output"], s["input"])
-    assert np.allclose(s["running_mean"], s["input"], rtol=0, atol=1e-12)   # a mean of identical draws
+    assert np.allclose(s["running_mean"], s["input"], rtol=0, atol=1e-12)  # a mean of identical draws
     assert np.all(s["errors"] < 1e-12)
 
 
@@ -101,7 +101,8 @@ def labelled_y_ticks(ax):
     ax.figure.canvas.draw()
     low, high = ax.get_ylim()
     ticks = list(zip(ax.get_yticks(), ax.get_yticklabels())) + list(
-        zip(ax.get_yticks(minor=True), ax.get_yticklabels(minor=True)))
+        zip(ax.get_yticks(minor=True), ax.get_yticklabels(minor=True))
+    )
     return [label.get_text() for value, label in ticks if label.get_text() and low <= value <= high]
 
 
@@ -129,7 +130,7 @@ def test_average_after_dropout_variance_matches_the_formula(n, rho):
     formula = a * a * p / (1 - p) * (1 + (n - 1) * rho) / n
     assert abs(y.mean() - a) < 5 * math.sqrt(formula / draws)
     m4 = float(np.mean((y - y.mean()) ** 4))
-    se = math.sqrt(max(m4 - y.var() ** 2, 0.0) / draws)   # standard error of the sample variance
+    se = math.sqrt(max(m4 - y.var() ** 2, 0.0) / draws)  # standard error of the sample variance
     assert abs(y.var() - formula) < 5 * se + 1e-12
 
 
@@ -248,7 +249,7 @@ def test_noise_shape_widget_custom_noise_shape():
     w = widgets.noise_shape_widget("2, 4, 5, 5", draws=20)
     c = controls(w)
     c["layer"].value = "custom"
-    assert w.result["noise_shape"] == (2, 4, 1, 1)            # default "None, None, 1, 1"
+    assert w.result["noise_shape"] == (2, 4, 1, 1)  # default "None, None, 1, 1"
     c["custom"].value = "2, 1, 5, 5"
     s = w.result
     assert s["noise_shape"] == (2, 1, 5, 5) and np.all(s["mask"] == s["mask"][:, :1])
@@ -289,7 +290,7 @@ def test_noise_shape_widget_non_ascii_digit_gets_the_package_message():
     assert "invalid literal" not in message
     c["input_shape"].value = "2, 3, 4, 5"
     c["layer"].value = "custom"
-    c["custom"].value = "2, 1, ４, 5"        # a full-width digit in the custom noise shape
+    c["custom"].value = "2, 1, ４, 5"  # a full-width digit in the custom noise shape
     message = w.result["error"]
     assert "custom must be comma-separated non-negative ints or None" in message and "invalid literal" not in message
 

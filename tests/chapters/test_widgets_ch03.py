@@ -33,7 +33,7 @@ def test_rate_extremes():
     w.children[1].value = 1.0
     s = w.result
     assert not s["keep"].any() and np.all(s["dropped"] == 0) and np.all(s["filled"] == 0)
-    assert s["removed"] == pytest.approx(1.0)                      # nothing left: the fill is the mean, 0
+    assert s["removed"] == pytest.approx(1.0)  # nothing left: the fill is the mean, 0
     w.children[1].value = 0.05
     s = w.result
     assert np.array_equal(s["filled"][s["keep"]], s["field"][s["keep"]])

@@ -38,7 +38,7 @@ def test_largest_block_is_spatial_dropout():
         c["block_size"].value = 16
         s = w.result
         assert s["regime"] == "SpatialDropout"
-        assert all(d.all() or not d.any() for d in s["dropped"])     # whole channels
+        assert all(d.all() or not d.any() for d in s["dropped"])  # whole channels
 
 
 def test_middle_block_sizes_drop_whole_blocks_and_the_middle_more_often():
@@ -47,10 +47,13 @@ def test_middle_block_sizes_drop_whole_blocks_and_the_middle_more_often():
     assert k[0, 0] > k[8, 8] and s["expected_drop"] < 0.3
     d = s["dropped"]
     assert d.any()
-    for ch in d:   # every dropped unit lies in an all-dropped 4x4 square inside the map
+    for ch in d:  # every dropped unit lies in an all-dropped 4x4 square inside the map
         for i, j in zip(*np.nonzero(ch)):
-            assert any(ch[a:a + 4, b:b + 4].all() for a in range(max(0, i - 3), min(i, 12) + 1)
-                       for b in range(max(0, j - 3), min(j, 12) + 1))
+            assert any(
+                ch[a : a + 4, b : b + 4].all()
+                for a in range(max(0, i - 3), min(i, 12) + 1)
+                for b in range(max(0, j - 3), min(j, 12) + 1)
+            )
 
 
 def test_rate_extremes():

@@ -32,10 +32,10 @@ def test_the_study_command_runs_the_chapter_at_full_scale_into_the_results_folde
     folder = tmp_path / "shipped" / "fixture_chapter"
     given = json.loads((folder / "given.json").read_text())
     assert given["SPATIALDROP_SCALE"] == "1" and given["SPATIALDROP_WORKERS"] == "3"
-    assert given["ATEN_CPU_CAPABILITY"]                      # the reproducible mode's pins reach the kernel
-    assert chapter.read_bytes() == before                    # outputs are thrown away
+    assert given["ATEN_CPU_CAPABILITY"]  # the reproducible mode's pins reach the kernel
+    assert chapter.read_bytes() == before  # outputs are thrown away
     assert "fixture_chapter: 0 runs in" in capsys.readouterr().out
-    assert run_full_study(chapter, workers=1) == chapter.parent / "results" / "fixture_chapter"   # beside it
+    assert run_full_study(chapter, workers=1) == chapter.parent / "results" / "fixture_chapter"  # beside it
 
 
 def test_the_study_command_checks_its_arguments(chapter, tmp_path):

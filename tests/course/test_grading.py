@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import exercise_fixtures as fx
 from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.release import student_notebook
+
+import exercise_fixtures as fx
 
 TIMEOUT = 20  # generous: a loaded 2-core CI machine starts kernels slowly; the hanging fixture costs this once
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,10 +63,23 @@ def graded(tmp_path_factory):
 
     paths = []
     paths.append(save("alice__01_fixture.ipynb", answered(student, CORRECT)))
-    paths.append(save("bob__01_fixture.ipynb", answered(student, {"ex-01-1": "def inverted_dropout_scale(p):\n    return 1 / p"})))
-    paths.append(save("carol__01_fixture.ipynb", answered(student, {**CORRECT, "ex-01-1": "import math\nmath.sqrt(-1)"})))
+    paths.append(
+        save(
+            "bob__01_fixture.ipynb", answered(student, {"ex-01-1": "def inverted_dropout_scale(p):\n    return 1 / p"})
+        )
+    )
+    paths.append(
+        save("carol__01_fixture.ipynb", answered(student, {**CORRECT, "ex-01-1": "import math\nmath.sqrt(-1)"}))
+    )
     paths.append(save("dave__01_fixture.ipynb", answered(student, {**CORRECT, "ex-01-3": "while True:\n    pass"})))
-    paths.append(save("erin__01_fixture.ipynb", answered(student, {**CORRECT, "ex-01-1": CORRECT["ex-01-1"] + "\nfor _ in range(200):\n    print('x' * 50_000)"})))
+    paths.append(
+        save(
+            "erin__01_fixture.ipynb",
+            answered(
+                student, {**CORRECT, "ex-01-1": CORRECT["ex-01-1"] + "\nfor _ in range(200):\n    print('x' * 50_000)"}
+            ),
+        )
+    )
     deleted = answered(student, CORRECT)
     del deleted.cells[find(deleted, "ex-01-3")]
     del deleted.cells[find(deleted, "ex-01-1-check")]
@@ -82,7 +96,9 @@ def graded(tmp_path_factory):
     exiting = answered(student, {**CORRECT, "ex-01-1": "import os\nos._exit(3)"})
     paths.append(save("ken__01_fixture.ipynb", exiting))
     out = base / "out"
-    subs_done = grading.grade(paths, out, source_dir=source, timeout=TIMEOUT, max_output=20_000, log=lambda *a, **k: None)
+    subs_done = grading.grade(
+        paths, out, source_dir=source, timeout=TIMEOUT, max_output=20_000, log=lambda *a, **k: None
+    )
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     table = {(r["student"], r["grade_id"]): r for r in rows}
@@ -128,7 +144,10 @@ def test_submission_that_raises(graded):
     subs, table, _, _ = graded
     points, _, status, feedback = row(table, "carol", "ex-01-1-check")
     assert (points, status) == ("0", "failed")
-    assert feedback.startswith("NameError") and "your solution cell ex-01-1 raised ValueError: math domain error" in feedback
+    assert (
+        feedback.startswith("NameError")
+        and "your solution cell ex-01-1 raised ValueError: math domain error" in feedback
+    )
     assert row(table, "carol", "ex-01-3-check")[0] == "1"  # later exercises still count
 
 
@@ -196,8 +215,24 @@ def test_parse_name():
 def test_cli_grade(tmp_path):
     fx.write_instructor(tmp_path)
     nbformat.write(answered(student_notebook(fx.instructor_notebook()), CORRECT), tmp_path / "zoe__01_fixture.ipynb")
-    done = subprocess.run([sys.executable, "-m", "spatialdrop_edu", "grade", "zoe__01_fixture.ipynb", "--out", "out",
-                           "--source", ".", "--timeout", "30"], cwd=tmp_path, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "spatialdrop_edu",
+            "grade",
+            "zoe__01_fixture.ipynb",
+            "--out",
+            "out",
+            "--source",
+            ".",
+            "--timeout",
+            "30",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "zoe 01_fixture: 3/3" in done.stdout
     assert (tmp_path / "out" / "grades.csv").read_text().count("passed") == 2
@@ -213,8 +248,13 @@ def test_real_chapter_instructor_copy_earns_every_point_and_student_copy_none(pa
     nbformat.write(student, tmp_path / f"empty__{path.name}")
     shutil_copy = tmp_path / f"teacher__{path.name}"
     shutil_copy.write_bytes(path.read_bytes())
-    subs = grading.grade([shutil_copy, tmp_path / f"empty__{path.name}"], tmp_path / "out", source_dir=ROOT / "book",
-                         timeout=600, log=lambda *a, **k: None)
+    subs = grading.grade(
+        [shutil_copy, tmp_path / f"empty__{path.name}"],
+        tmp_path / "out",
+        source_dir=ROOT / "book",
+        timeout=600,
+        log=lambda *a, **k: None,
+    )
     teacher, empty = subs
     assert teacher.problems == []
     auto = lambda s: [r for r in s.rows if r.status != "manual"]  # noqa: E731

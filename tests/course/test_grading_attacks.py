@@ -27,10 +27,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from leakcheck import distinctive, find_leaks
 from spatialdrop_edu.course import grading, sandbox, uids
 from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import verify_summary
+
+from leakcheck import distinctive, find_leaks
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
@@ -42,13 +43,14 @@ CORRECT_LINE = "Correct: inverted dropout drops a fraction p and keeps the mean 
 
 HONEST = {
     "ex-01-1": f"def my_dropout(x, p, rng):  # {MARKER}\n    if p >= 1:\n        return np.zeros_like(x)\n"
-               "    kept = rng.random(x.shape) >= p\n    return x * kept / (1 - p)",
+    "    kept = rng.random(x.shape) >= p\n    return x * kept / (1 - p)",
     "ex-01-2": "def dropout_variance(a, p):\n    keep = 1 - p\n    return a * a * (1 / keep - 1)",
     "ex-01-3": "At test time the outputs come out bigger than in training: multiply them by the keep rate.",
     "ex-01-4": "def fixed_dropout(x, p, training=True):\n    if not training or p == 0:\n        return x\n"
-               "    if p == 1:\n        return x * 0\n    keep = (torch.rand_like(x) >= p).to(x.dtype)\n"
-               "    return x * keep / (1 - p)",
-    "ex-01-5": "def average_variance(a, p, n, rho):\n    one = a * a * p / (1 - p)\n    return one * (1 + (n - 1) * rho) / n",
+    "    if p == 1:\n        return x * 0\n    keep = (torch.rand_like(x) >= p).to(x.dtype)\n"
+    "    return x * keep / (1 - p)",
+    "ex-01-5": "def average_variance(a, p, n, rho):\n    one = a * a * p / (1 - p)\n"
+    "    return one * (1 + (n - 1) * rho) / n",
 }
 
 # --------------------------------------------------------------------------------------------- the attacks
@@ -169,12 +171,14 @@ checks.check_inverted_dropout = types.FunctionType(_fake.__code__.replace(co_nam
 
 #: student: (what the attack does, the problem kinds the summary must name for it).
 ATTACKS = {
-    "patcher": ("replaces every checker with one that reports a pass", {"no verdict", "suspicious code", "added cells"}),
+    "patcher": (
+        "replaces every checker with one that reports a pass",
+        {"no verdict", "suspicious code", "added cells"},
+    ),
     "hider": ("hides the tracebacks of failing checks", {"hidden errors", "suspicious code", "added cells"}),
     "planter": ("plants an IPython startup file for the next student", {"suspicious code", "added cells"}),
     "survivor": ("leaves a setsid process to rewrite the results", {"suspicious code", "added cells"}),
-    "intruder": ("reads the book, the classmates and /proc; writes outside",
-                 {"suspicious code", "added cells"}),
+    "intruder": ("reads the book, the classmates and /proc; writes outside", {"suspicious code", "added cells"}),
     "hog": ("holds more memory than allowed across three processes", {"memory limit", "suspicious code"}),
     "forker": ("forks 100 children", {"process limit", "suspicious code"}),
     "sockets": ("connects to Unix and TCP sockets of the grading machine", {"network blocked", "suspicious code"}),
@@ -205,15 +209,21 @@ def answered(student, answers: dict) -> nbformat.NotebookNode:
 def with_attack(student, code: str) -> nbformat.NotebookNode:
     """The blank student notebook with ``code`` in a new cell right before the first check cell."""
     nb = copy.deepcopy(student)
-    first = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade", False)
-                 and c.cell_type == "code")
+    first = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"
+    )
     nb.cells.insert(first, nbformat.v4.new_code_cell(code))
     return nb
 
 
 def digest_tree(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "__pycache__" not in p.parts}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
 
 
 def leftovers() -> dict[str, list]:
@@ -249,8 +259,9 @@ class Listener:
         self.abstract.bind("\0" + self.abstract_name)
         self.abstract.listen()
         self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.serve, args=(s,), daemon=True)
-                        for s in (self.tcp, self.unix, self.abstract)]
+        self.threads = [
+            threading.Thread(target=self.serve, args=(s,), daemon=True) for s in (self.tcp, self.unix, self.abstract)
+        ]
         for t in self.threads:
             t.start()
 
@@ -287,9 +298,17 @@ def batch(tmp_path_factory):
     grader_home = str(Path.home())
     startup = Path(grader_home) / ".ipython" / "profile_default" / "startup"
     startup_before = sorted(os.listdir(startup)) if startup.is_dir() else []
-    fills = dict(out=str(out), book=str(BOOK), source=str(source), submissions=str(subs),
-                 package=str(sandbox.package_dir()), grader_home=grader_home, unix=listener.unix_path,
-                 abstract=listener.abstract_name, port=listener.port)
+    fills = dict(
+        out=str(out),
+        book=str(BOOK),
+        source=str(source),
+        submissions=str(subs),
+        package=str(sandbox.package_dir()),
+        grader_home=grader_home,
+        unix=listener.unix_path,
+        abstract=listener.abstract_name,
+        port=listener.port,
+    )
     notebooks = {
         "honest": answered(student, HONEST),
         "blank": student,
@@ -311,23 +330,50 @@ def batch(tmp_path_factory):
         path = subs / f"{name}__01_dropout.ipynb"
         nbformat.write(nb, path)
         paths.append(path)
-    before = {"package": digest_tree(sandbox.package_dir()), "source": digest_tree(source), "subs": digest_tree(subs),
-              "book": digest_tree(BOOK)}
+    before = {
+        "package": digest_tree(sandbox.package_dir()),
+        "source": digest_tree(source),
+        "subs": digest_tree(subs),
+        "book": digest_tree(BOOK),
+    }
     said = []
     already = leftovers()  # another grade command's, or an interrupted one's: not this batch's doing
     start = time.monotonic()
-    done = grading.grade(paths, out, source_dir=source, timeout=TIMEOUT, max_output=200_000, max_memory=MEMORY,
-                         max_processes=PROCESSES, jobs=2, log=lambda *a, **k: said.append(" ".join(map(str, a))))
+    done = grading.grade(
+        paths,
+        out,
+        source_dir=source,
+        timeout=TIMEOUT,
+        max_output=200_000,
+        max_memory=MEMORY,
+        max_processes=PROCESSES,
+        jobs=2,
+        log=lambda *a, **k: said.append(" ".join(map(str, a))),
+    )
     seconds = time.monotonic() - start
     time.sleep(5)  # the survivor would have rewritten the results 3 s after its grading
     listener.close()
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    after = {"package": digest_tree(sandbox.package_dir()), "source": digest_tree(source), "subs": digest_tree(subs),
-             "book": digest_tree(BOOK)}
-    return {"subs": {s.student: s for s in done}, "rows": rows, "out": out, "said": said, "seconds": seconds,
-            "before": before, "after": after, "reached": listener.reached, "startup": (startup, startup_before),
-            "fills": fills, "already": already}
+    after = {
+        "package": digest_tree(sandbox.package_dir()),
+        "source": digest_tree(source),
+        "subs": digest_tree(subs),
+        "book": digest_tree(BOOK),
+    }
+    return {
+        "subs": {s.student: s for s in done},
+        "rows": rows,
+        "out": out,
+        "said": said,
+        "seconds": seconds,
+        "before": before,
+        "after": after,
+        "reached": listener.reached,
+        "startup": (startup, startup_before),
+        "fills": fills,
+        "already": already,
+    }
 
 
 def points(batch, student) -> tuple[float, float]:
@@ -338,7 +384,11 @@ def test_honest_scores_full_marks_blank_nothing_and_the_planters_victim_is_untou
     assert points(batch, "honest") == (9, 9), batch["subs"]["honest"].problems
     assert batch["subs"]["honest"].problems == []
     assert points(batch, "blank") == (0, 9)
-    rows = lambda s: [(r["grade_id"], r["points"], r["status"], r["feedback"]) for r in batch["rows"] if r["student"] == s]  # noqa: E731
+
+    def rows(student):
+        mine = [r for r in batch["rows"] if r["student"] == student]
+        return [(r["grade_id"], r["points"], r["status"], r["feedback"]) for r in mine]
+
     assert rows("victim") == rows("blank")
     assert batch["subs"]["victim"].problems == batch["subs"]["blank"].problems
 
@@ -361,7 +411,9 @@ def test_replaced_checkers_and_hidden_tracebacks_are_told_apart_from_a_pass(batc
     patched = {r.grade_id: r for r in batch["subs"]["patcher"].rows}
     assert patched["ex-01-1-check"].status == "failed" and "no verdict" in patched["ex-01-1-check"].feedback
     hidden = {r.grade_id: r for r in batch["subs"]["hider"].rows}
-    assert hidden["ex-01-1-check"].feedback.startswith("ExerciseFailure: your dropout function raised NotImplementedError")
+    assert hidden["ex-01-1-check"].feedback.startswith(
+        "ExerciseFailure: your dropout function raised NotImplementedError"
+    )
     assert "(raised with its traceback hidden)" in hidden["ex-01-1-check"].feedback
 
 

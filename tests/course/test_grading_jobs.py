@@ -14,9 +14,10 @@ import copy
 import nbformat
 import pytest
 
-import exercise_fixtures as fx
 from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.release import student_notebook
+
+import exercise_fixtures as fx
 
 CORRECT = {
     "ex-01-1": "def inverted_dropout_scale(p):\n    return 1 / (1 - p)",
@@ -67,8 +68,14 @@ def runs(tmp_path_factory):
     out = {}
     for jobs in (1, 3):
         said = []
-        grading.grade(paths, base / f"out{jobs}", source_dir=base, timeout=30, jobs=jobs,
-                      log=lambda *a, **k: said.append(" ".join(map(str, a))))
+        grading.grade(
+            paths,
+            base / f"out{jobs}",
+            source_dir=base,
+            timeout=30,
+            jobs=jobs,
+            log=lambda *a, said=said, **k: said.append(" ".join(map(str, a))),
+        )
         out[jobs] = (base / f"out{jobs}", said)
     return out, [p.name.split("__")[0] for p in paths]
 

@@ -18,10 +18,11 @@ import threading
 import nbformat
 import pytest
 
-import exercise_fixtures as fx
 from spatialdrop_edu.course import grading
-from spatialdrop_edu.course.unsandboxed import network_isolation
 from spatialdrop_edu.course.release import student_notebook
+from spatialdrop_edu.course.unsandboxed import network_isolation
+
+import exercise_fixtures as fx
 
 TIMEOUT = 30
 MEMORY = 2**30
@@ -81,8 +82,16 @@ def limited(tmp_path_factory):
         nbformat.write(submission(extra), path)
         paths.append(path)
     out = base / "out"
-    done = grading.grade(paths, out, source_dir=base, timeout=TIMEOUT, max_output=20_000, max_memory=MEMORY,
-                         max_processes=PROCESSES, log=lambda *a, **k: None)
+    done = grading.grade(
+        paths,
+        out,
+        source_dir=base,
+        timeout=TIMEOUT,
+        max_output=20_000,
+        max_memory=MEMORY,
+        max_processes=PROCESSES,
+        log=lambda *a, **k: None,
+    )
     server.close()
     with open(out / "grades.csv", newline="") as f:
         table = {(r["student"], r["grade_id"]): r for r in csv.DictReader(f)}
@@ -154,12 +163,20 @@ def test_cpu_time_limit_stops_the_kernel_and_is_reported(tmp_path):
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-01-3")
     cell.source = "while True:\n    pass"
     nbformat.write(nb, tmp_path / "prepared.ipynb")
-    plan = {"notebook": str(tmp_path / "prepared.ipynb"), "result": str(tmp_path / "result.json"),
-            "executed": str(tmp_path / "executed.ipynb"), "timeout": 60, "max_output": 10000, "cwd": str(tmp_path),
-            "prefix": [sys.executable, "-I", "-S", str(launch.ENTRY), "--cpu", "3", "--"], "checks": {}}
+    plan = {
+        "notebook": str(tmp_path / "prepared.ipynb"),
+        "result": str(tmp_path / "result.json"),
+        "executed": str(tmp_path / "executed.ipynb"),
+        "timeout": 60,
+        "max_output": 10000,
+        "cwd": str(tmp_path),
+        "prefix": [sys.executable, "-I", "-S", str(launch.ENTRY), "--cpu", "3", "--"],
+        "checks": {},
+    }
     (tmp_path / "plan.json").write_text(json.dumps(plan))
-    subprocess.run([sys.executable, str(launch.RUNNER), str(tmp_path / "plan.json")], check=True, timeout=120,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, str(launch.RUNNER), str(tmp_path / "plan.json")], check=True, timeout=120, capture_output=True
+    )
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["problem"] == {"kind": "dead", "cell": 10, "signal": "SIGXCPU"}
     sub = grading.Submission(tmp_path, "zoe", "01_fixture", limits={"cpu": 3})
@@ -175,24 +192,39 @@ def test_grade_stops_where_bubblewrap_does_not_work(tmp_path, monkeypatch):
 
     monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "no `bwrap` command: install bubblewrap")
     with pytest.raises(grading.GradingRefused, match=r"install bubblewrap.*--no-sandbox grades without one"):
-        grading.grade([tmp_path / "zoe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path, log=lambda *a, **k: None)
+        grading.grade(
+            [tmp_path / "zoe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path, log=lambda *a, **k: None
+        )
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the refusal is for root")
 def test_without_a_sandbox_root_is_refused_unless_told(tmp_path):
     with pytest.raises(grading.GradingRefused, match="refusing to grade as root without a sandbox.*--allow-root"):
-        grading.grade([tmp_path / "zoe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path, sandbox=False,
-                      log=lambda *a, **k: None)
+        grading.grade(
+            [tmp_path / "zoe__01_fixture.ipynb"],
+            tmp_path / "out",
+            source_dir=tmp_path,
+            sandbox=False,
+            log=lambda *a, **k: None,
+        )
 
 
 def test_without_a_sandbox_the_warning_and_the_summary_say_what_is_unprotected(tmp_path):
     fx.write_instructor(tmp_path)
     nbformat.write(submission(PROBE), tmp_path / "probe__01_fixture.ipynb")
     said = []
-    done = grading.grade([tmp_path / "probe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path,
-                         timeout=TIMEOUT, max_memory=MEMORY, max_processes=PROCESSES, sandbox=False, allow_root=True,
-                         log=lambda *a, **k: said.append(" ".join(map(str, a))))
+    done = grading.grade(
+        [tmp_path / "probe__01_fixture.ipynb"],
+        tmp_path / "out",
+        source_dir=tmp_path,
+        timeout=TIMEOUT,
+        max_memory=MEMORY,
+        max_processes=PROCESSES,
+        sandbox=False,
+        allow_root=True,
+        log=lambda *a, **k: said.append(" ".join(map(str, a))),
+    )
     warning = said[0]
     assert warning.startswith("WARNING: grading WITHOUT A SANDBOX") and "read and write your files" in warning
     summary = (tmp_path / "out" / "summary.md").read_text()
@@ -214,7 +246,9 @@ def test_the_command_refuses_with_a_message_not_a_traceback(tmp_path):
     nbformat.write(submission(""), tmp_path / "zoe__01_fixture.ipynb")
     base = [sys.executable, "-m", "spatialdrop_edu", "grade", "zoe__01_fixture.ipynb", "--out", "out", "--source", "."]
     done = subprocess.run([*base, "--jobs", "0"], cwd=tmp_path, capture_output=True, text=True)
-    assert done.returncode == 2 and "grade: jobs must be a positive int" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 2 and "grade: jobs must be a positive int" in done.stderr and "Traceback" not in done.stderr
+    )
     if os.geteuid() == 0:
         done = subprocess.run([*base, "--no-sandbox"], cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 2 and "refusing to grade as root without a sandbox" in done.stderr

@@ -17,7 +17,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import exercise_fixtures as fx
 from spatialdrop_edu.checks import _verdict
 from spatialdrop_edu.course import cgroups, grade_runner, launch, sandbox, sandbox_entry, uids
 from spatialdrop_edu.course.records import Row, Submission
@@ -25,6 +24,8 @@ from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import SUMMARY_DIGEST, verify_summary, write_reports
 from spatialdrop_edu.course.restore import restore_instructor_cells
 from spatialdrop_edu.course.scan import CATEGORIES, categories, scan_submission
+
+import exercise_fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(bool(sandbox.bwrap_problem()), reason=f"no sandbox here: {sandbox.bwrap_problem()}")
@@ -44,16 +45,20 @@ def test_the_environment_is_a_whitelist_with_the_reproducible_pins():
 def box(tmp_path):
     (tmp_path / "prepared.ipynb").write_text("{}")
     with uids.lease(1) as (uid,):
-        b = sandbox.Sandbox(uid, tmp_path, tmp_path / "prepared.ipynb", "01_dropout.ipynb", tmp_path / "kernel",
-                            tmpfs_bytes=2**28)
+        b = sandbox.Sandbox(
+            uid, tmp_path, tmp_path / "prepared.ipynb", "01_dropout.ipynb", tmp_path / "kernel", tmpfs_bytes=2**28
+        )
         b.prepare()
         yield b
 
 
 def bound(command: list[str]) -> list[tuple[str, str, str]]:
     """``(option, source, destination)`` of every bind of a bwrap command."""
-    return [(command[i], command[i + 1], command[i + 2]) for i, word in enumerate(command)
-            if word in ("--bind", "--ro-bind")]
+    return [
+        (command[i], command[i + 1], command[i + 2])
+        for i, word in enumerate(command)
+        if word in ("--bind", "--ro-bind")
+    ]
 
 
 def test_the_command_binds_the_package_and_python_only(box):
@@ -67,8 +72,9 @@ def test_the_command_binds_the_package_and_python_only(box):
     sources = {Path(src) for _, src, _ in binds}
     assert ROOT not in sources and ROOT / "book" not in sources
     for src in sources:  # nothing of the repository around the package, nor a folder that holds it
-        assert not (ROOT / "book").is_relative_to(src) and (src == sandbox.package_dir() or ROOT not in src.parents
-                                                            or ".venv" in src.parts), src
+        assert not (ROOT / "book").is_relative_to(src) and (
+            src == sandbox.package_dir() or ROOT not in src.parents or ".venv" in src.parts
+        ), src
     assert ("--ro-bind", str(sandbox.package_dir()), f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu") in binds
 
 
@@ -95,8 +101,9 @@ def test_sandbox_users_are_leased_machine_wide_and_never_root(tmp_path):
             assert ids == [uids.UNPRIVILEGED_UID] * 2
             return
         assert len(set(ids)) == 2 and all(i >= uids.UID_BASE for i in ids)
-        other = subprocess.Popen([sys.executable, "-I", "-c", LEASE_ONE, uids.__file__], stdout=subprocess.PIPE,
-                                 text=True)
+        other = subprocess.Popen(
+            [sys.executable, "-I", "-c", LEASE_ONE, uids.__file__], stdout=subprocess.PIPE, text=True
+        )
         try:
             theirs = int(other.stdout.readline())
         finally:
@@ -139,8 +146,16 @@ def test_inside_the_sandbox(box):
     inner = [sys.executable, "-I", "-S", entry, "--processes", "50", "--memory", str(2**31)]
     if os.geteuid() == 0:
         inner += ["--user", str(box.uid)]
-    command = [*box.command(sandbox.sandbox_env()), *inner, "--", sys.executable, "-c", PROBE, str(ROOT),
-               str(ROOT / "book")]
+    command = [
+        *box.command(sandbox.sandbox_env()),
+        *inner,
+        "--",
+        sys.executable,
+        "-c",
+        PROBE,
+        str(ROOT),
+        str(ROOT / "book"),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout)
@@ -152,8 +167,14 @@ def test_inside_the_sandbox(box):
     inside = {r.relative_to(ROOT.resolve()).parts[0] for r in sandbox.python_roots() if ROOT.resolve() in r.parents}
     assert seen["repo"] == (sorted(inside) if inside else None)
     assert not seen["book"] and not seen["run"]
-    assert seen["writable"] == {"/tmp": True, sandbox.HOME: True, ".": True, "/opt/spatialdrop/spatialdrop_edu": False,
-                                "/usr": False, "/": False}
+    assert seen["writable"] == {
+        "/tmp": True,
+        sandbox.HOME: True,
+        ".": True,
+        "/opt/spatialdrop/spatialdrop_edu": False,
+        "/usr": False,
+        "/": False,
+    }
     assert seen["interfaces"] == ["lo"] and seen["hostname"] == "sandbox"
     assert set(seen["env"]) <= set(sandbox.sandbox_env()) | {"MALLOC_ARENA_MAX", "PWD"}
 
@@ -163,7 +184,12 @@ def test_inside_the_sandbox(box):
 
 def test_the_entry_reads_its_options_and_refuses_wrong_ones():
     options, command = sandbox_entry.parse(["--join", "/a", "--memory", "5", "--processes-relative", "--", "x", "-y"])
-    assert options["join"] == ["/a"] and options["memory"] == 5 and options["processes_relative"] and command == ["x", "-y"]
+    assert (
+        options["join"] == ["/a"]
+        and options["memory"] == 5
+        and options["processes_relative"]
+        and command == ["x", "-y"]
+    )
     with pytest.raises(ValueError, match="--memory takes a whole number"):
         sandbox_entry.parse(["--memory", "4G", "--", "x"])
     with pytest.raises(ValueError, match="a command is needed after --"):
@@ -171,12 +197,36 @@ def test_the_entry_reads_its_options_and_refuses_wrong_ones():
 
 
 def test_the_entry_sets_the_limits_then_becomes_the_command():
-    code = "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0], r.getrlimit(r.RLIMIT_CPU), r.getrlimit(r.RLIMIT_CORE))"
-    done = subprocess.run([sys.executable, "-I", "-S", str(launch.ENTRY), "--memory", str(2**31), "--cpu", "7", "--",
-                           sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    code = (
+        "import resource as r; print(r.getrlimit(r.RLIMIT_AS)[0], r.getrlimit(r.RLIMIT_CPU), "
+        "r.getrlimit(r.RLIMIT_CORE))"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            str(launch.ENTRY),
+            "--memory",
+            str(2**31),
+            "--cpu",
+            "7",
+            "--",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.stdout.split() == [str(2**31), "(7,", "12)", "(0,", "0)"]
-    failed = subprocess.run([sys.executable, "-I", "-S", str(launch.ENTRY), "--bogus", "--", "true"],
-                            capture_output=True, text=True, timeout=60)
+    failed = subprocess.run(
+        [sys.executable, "-I", "-S", str(launch.ENTRY), "--bogus", "--", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert failed.returncode == sandbox_entry.FAILED and "unknown option '--bogus'" in failed.stderr
 
 
@@ -202,8 +252,12 @@ for i in range(30):
 hog = bytearray(400 * 2**20)"""
     try:
         joins = [a for p in group.procs_files() for a in ("--join", str(p))]
-        subprocess.run([sys.executable, "-I", "-S", str(launch.ENTRY), *joins, "--", sys.executable, "-I", "-c", code],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        subprocess.run(
+            [sys.executable, "-I", "-S", str(launch.ENTRY), *joins, "--", sys.executable, "-I", "-c", code],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
         report = group.report()
         assert report["oom_kills"] >= 1 and report["process_hits"] >= 1
         assert group.pids(), "the sleeping children outlived their parent, in the cgroup"
@@ -217,7 +271,9 @@ def test_cgroup_v2_limits_are_written_where_the_controllers_are_delegated(tmp_pa
     base.mkdir()
     (base / "cgroup.controllers").write_text("cpu memory pids\n")
     (base / "cgroup.subtree_control").write_text("")
-    monkeypatch.setattr(cgroups, "own_folders", lambda: {n: cgroups.Controller(n, base, 2) for n in cgroups.CONTROLLERS})
+    monkeypatch.setattr(
+        cgroups, "own_folders", lambda: {n: cgroups.Controller(n, base, 2) for n in cgroups.CONTROLLERS}
+    )
     group = cgroups.create("spatialdrop-x", memory=2**30, processes=64)
     child = base / "spatialdrop-x"
     assert group.procs_files() == [child / "cgroup.procs"]
@@ -232,27 +288,33 @@ def test_cgroup_v2_limits_are_written_where_the_controllers_are_delegated(tmp_pa
 # ----------------------------------------------------------------------------- the scan
 
 
-@pytest.mark.parametrize("category, code", [
-    ("get_ipython", "get_ipython().events.register('pre_run_cell', print)"),
-    ("sys.modules", "import sys\nsys.modules['numpy'] = None"),
-    ("checkers", "from spatialdrop_edu.checks import _harness"),
-    ("checkers", "import spatialdrop_edu.checks as c\nc.check_inverted_dropout = print"),
-    ("checkers", "import spatialdrop_edu.checks as c\nc.ch01_dropout.passed('Correct: yes')"),
-    ("builtins", "__builtins__.print = len"),
-    ("frames", "import inspect\ninspect.currentframe().f_back.f_globals"),
-    ("dynamic code", "exec('x = 1')"),
-    ("processes", "import os\nos.fork()"),
-    ("paths", "open('/work/book/01_dropout.ipynb').read()"),
-    ("magics", "!cat /etc/passwd"),
-])
+@pytest.mark.parametrize(
+    "category, code",
+    [
+        ("get_ipython", "get_ipython().events.register('pre_run_cell', print)"),
+        ("sys.modules", "import sys\nsys.modules['numpy'] = None"),
+        ("checkers", "from spatialdrop_edu.checks import _harness"),
+        ("checkers", "import spatialdrop_edu.checks as c\nc.check_inverted_dropout = print"),
+        ("checkers", "import spatialdrop_edu.checks as c\nc.ch01_dropout.passed('Correct: yes')"),
+        ("builtins", "__builtins__.print = len"),
+        ("frames", "import inspect\ninspect.currentframe().f_back.f_globals"),
+        ("dynamic code", "exec('x = 1')"),
+        ("processes", "import os\nos.fork()"),
+        ("paths", "open('/work/book/01_dropout.ipynb').read()"),
+        ("magics", "!cat /etc/passwd"),
+    ],
+)
 def test_the_scan_names_each_category(category, code):
     assert category in CATEGORIES and category in categories(code)
 
 
 def test_honest_code_is_not_flagged():
-    honest = ["import numpy as np\ndef f(x, p, rng):\n    return np.where(rng.random(x.shape) >= p, x / (1 - p), 0.0)",
-              "model.modules()\nplatform.system()\nlayer.kernel\n%matplotlib inline\n%time f(1)", "x = 'a/b' + '1/2'",
-              "from spatialdrop_edu import checks\nchecks.check_inverted_dropout(my_dropout)\npassed = True"]
+    honest = [
+        "import numpy as np\ndef f(x, p, rng):\n    return np.where(rng.random(x.shape) >= p, x / (1 - p), 0.0)",
+        "model.modules()\nplatform.system()\nlayer.kernel\n%matplotlib inline\n%time f(1)",
+        "x = 'a/b' + '1/2'",
+        "from spatialdrop_edu import checks\nchecks.check_inverted_dropout(my_dropout)\npassed = True",
+    ]
     assert [categories(c) for c in honest] == [[], [], [], []]
 
 

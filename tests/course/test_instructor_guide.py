@@ -44,7 +44,9 @@ def test_guide_is_in_the_toc_before_the_api_reference():
 
 def test_generated_course_plan_matches_the_notebooks():
     want = course_plan(chapters_in_toc(ROOT))
-    assert generated_block(GUIDE.read_text()) == want, "run: python -m spatialdrop_edu exercises --update book/instructors.md"
+    assert generated_block(GUIDE.read_text()) == want, (
+        "run: python -m spatialdrop_edu exercises --update book/instructors.md"
+    )
 
 
 def test_every_shell_command_of_the_guide_is_in_a_tested_block():
@@ -57,8 +59,13 @@ def test_every_shell_command_of_the_guide_is_in_a_tested_block():
 
 
 def _copy_repo(dst: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
-                           check=True).stdout.decode().split("\0")
+    files = (
+        subprocess.run(
+            ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, files):
         src = ROOT / name
         if src.is_file():
@@ -97,21 +104,37 @@ def guide_run(tmp_path_factory):
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
     subprocess.run(["git", "remote", "add", "origin", str(remote)], cwd=repo, check=True)
     url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.org", "VIRTUAL_ENV": str(repo / ".venv")}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.org",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.org",
+        "VIRTUAL_ENV": str(repo / ".venv"),
+    }
     env.pop("MAKEFLAGS", None)
     # nbgrader counts as working when it is installed in the virtualenv (the guide's `pip install` is then a no-op).
-    works = {"needs-docker": _tool_works(["docker", "info"]),
-             "needs-nbgrader": _tool_works([str(ROOT / ".venv" / "bin" / "nbgrader"), "--version"])}
+    works = {
+        "needs-docker": _tool_works(["docker", "info"]),
+        "needs-nbgrader": _tool_works([str(ROOT / ".venv" / "bin" / "nbgrader"), "--version"]),
+    }
     ran, skipped = [], []
     for cls, script in blocks():
         if cls and not works.get(cls, True):
             skipped.append((cls, script))
             continue
         script = script.replace(f"{url}.git", str(remote)).replace(url, str(remote))
-        done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=repo, env=env,
-                              capture_output=True, text=True, timeout=900)
-        assert done.returncode == 0, f"guide block failed:\n{script}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+        done = subprocess.run(
+            ["bash", "-e", "-o", "pipefail", "-c", script],
+            cwd=repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert done.returncode == 0, (
+            f"guide block failed:\n{script}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
+        )
         ran.append((script, done.stdout))
     return repo, remote, ran, skipped
 
@@ -149,8 +172,9 @@ def test_guide_publishes_the_student_branch_and_website(guide_run):
     assert student_nb.returncode == 0 and "NotImplementedError" in student_nb.stdout
     assert "### BEGIN SOLUTION" not in student_nb.stdout
     assert "branch: student" in show("student:_config.yml").stdout
-    tree = subprocess.run(["git", "--git-dir", str(remote), "ls-tree", "-r", "--name-only", "student"],
-                          capture_output=True, text=True).stdout.split()
+    tree = subprocess.run(
+        ["git", "--git-dir", str(remote), "ls-tree", "-r", "--name-only", "student"], capture_output=True, text=True
+    ).stdout.split()
     assert not any(name.startswith(("tests/", "_build/", "benchmarks/")) for name in tree)
     assert show("gh-pages:index.html").returncode == 0
     page = show("gh-pages:book/01_dropout.html").stdout

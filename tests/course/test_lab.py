@@ -22,12 +22,13 @@ import json5
 import nbformat
 import nbformat.sign
 import pytest
-
-import exercise_fixtures as fx
 from lab_server import HAS_JUPYTERLAB, ROOT, VENV, make_lab
+
 from spatialdrop_edu.course import lab
 from spatialdrop_edu.course.cells import SOLUTION_BEGIN, WIDGET_STATE, WIDGET_VIEW
 from spatialdrop_edu.course.release import ReleaseError, displayed_widget_models
+
+import exercise_fixtures as fx
 
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 needs_lab = pytest.mark.skipif(not HAS_JUPYTERLAB, reason=f"JupyterLab is not installed in {VENV} (run make)")
@@ -73,16 +74,23 @@ def test_make_lab_serves_the_student_edition_in_a_working_copy(tmp_path):
 
 
 def make_dry_run(*args) -> str:
-    done = subprocess.run(["make", "--no-print-directory", "-n", "-o", f"{VENV}/.installed", "lab", f"VENV={VENV}", *args],
-                          cwd=ROOT, capture_output=True, text=True, check=True,
-                          env={k: v for k, v in os.environ.items() if k != "EDITION"})
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", f"{VENV}/.installed", "lab", f"VENV={VENV}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "EDITION"},
+    )
     return done.stdout
 
 
 def test_make_lab_opens_the_student_edition_unless_told_otherwise():
-    assert "-m spatialdrop_edu lab --edition student --dir \"lab/student\"  --" in make_dry_run()
+    assert '-m spatialdrop_edu lab --edition student --dir "lab/student"  --' in make_dry_run()
     assert "--edition instructor" in make_dry_run("EDITION=instructor")
-    assert "--dir \"elsewhere\" --refresh -- --port 1" in make_dry_run("LAB_DIR=elsewhere", "LAB_REFRESH=1", "LAB_ARGS=--port 1")
+    assert '--dir "elsewhere" --refresh -- --port 1' in make_dry_run(
+        "LAB_DIR=elsewhere", "LAB_REFRESH=1", "LAB_ARGS=--port 1"
+    )
 
 
 # --------------------------------------------------------------------------- the working copy
@@ -100,7 +108,7 @@ def test_working_copy_is_the_trusted_student_edition(course, tmp_path, monkeypat
     copy_dir = lab.prepare_working_copy(course, tmp_path / "lab" / "student")
     nb = nbformat.read(copy_dir / "01_fixture.ipynb", as_version=4)
     text = json.dumps(nb)
-    assert "keep_probability_fixture" not in text and "rescaling_fixture_marker" not in text   # fx's solution lines
+    assert "keep_probability_fixture" not in text and "rescaling_fixture_marker" not in text  # fx's solution lines
     assert "raise NotImplementedError()" in text
     assert sorted(p.name for p in copy_dir.iterdir()) == sorted(["01_fixture.ipynb", lab.WORKING_COPY_MARKER])
     assert (copy_dir / lab.WORKING_COPY_MARKER).is_file()
@@ -182,28 +190,50 @@ def state_of(nb):
     return nb.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state")
 
 
-@pytest.mark.parametrize("path", [p for p in CHAPTERS if state_of(nbformat.read(p, as_version=4))], ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "path", [p for p in CHAPTERS if state_of(nbformat.read(p, as_version=4))], ids=lambda p: p.stem
+)
 def test_saving_an_untouched_chapter_writes_back_what_was_stored(tmp_path, path):
     stored = json.loads(path.read_text(encoding="utf-8"))
     (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     sent = copy.deepcopy(stored)
-    sent["metadata"]["widgets"][WIDGET_STATE]["state"] = {}   # JupyterLab 4 sends only live widgets' state
+    sent["metadata"]["widgets"][WIDGET_STATE]["state"] = {}  # JupyterLab 4 sends only live widgets' state
     assert save(tmp_path, path.name, sent) == stored
 
 
 def widget_notebook(state, displayed):
     """A notebook displaying the widgets ``displayed``, with ``state`` as its stored widget state."""
-    cells = [{"cell_type": "code", "metadata": {}, "source": "", "execution_count": 1, "outputs": [
-        {"output_type": "display_data", "metadata": {}, "data": {WIDGET_VIEW: {"model_id": m, "version_major": 2,
-                                                                             "version_minor": 0}}}]}
-             for m in displayed]
-    meta = {"widgets": {WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}} if state is not None else {}
+    cells = [
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": "",
+            "execution_count": 1,
+            "outputs": [
+                {
+                    "output_type": "display_data",
+                    "metadata": {},
+                    "data": {WIDGET_VIEW: {"model_id": m, "version_major": 2, "version_minor": 0}},
+                }
+            ],
+        }
+        for m in displayed
+    ]
+    meta = (
+        {"widgets": {WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}}
+        if state is not None
+        else {}
+    )
     return {"cells": cells, "metadata": meta, "nbformat": 4, "nbformat_minor": 5}
 
 
 def test_hook_live_state_wins_disk_fills_in_and_undisplayed_models_go(tmp_path):
-    disk = {"old": {"state": {"value": 1, "layout": "IPY_MODEL_lay"}}, "lay": {"state": {}},
-            "gone": {"state": {"value": 9}}, "shown": {"state": {"value": 2}}}
+    disk = {
+        "old": {"state": {"value": 1, "layout": "IPY_MODEL_lay"}},
+        "lay": {"state": {}},
+        "gone": {"state": {"value": 9}},
+        "shown": {"state": {"value": 2}},
+    }
     (tmp_path / "n.ipynb").write_text(json.dumps(widget_notebook(disk, ["old", "shown"])))
     live = {"shown": {"state": {"value": 5}}, "stale": {"state": {}}}
     got = state_of(save(tmp_path, "n.ipynb", widget_notebook(live, ["old", "shown"])))
@@ -239,8 +269,11 @@ def test_binder_gets_the_course_jupyterlab(tmp_path):
     """binder/postBuild makes the settings and the pre-save hook of `make lab` the Binder image's own."""
     venv = tmp_path / "venv"  # stands for Binder's environment: the settings land under its prefix
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
-           "PATH": f"{venv / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "PATH": f"{venv / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "jupyter_server_config.json").write_text('{"ServerApp": {"ip": "0.0.0.0"}}')
     subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], cwd=ROOT, env=env, check=True)

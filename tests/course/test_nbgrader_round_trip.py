@@ -43,8 +43,9 @@ def nbgrader_cli(course: Path, *args: str) -> subprocess.CompletedProcess:
     # nbgrader runs `alembic` (its database migrations) from PATH: the virtualenv's bin folder comes first.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     env = {**os.environ, "PATH": path, "KERAS_BACKEND": "torch", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True,
-                          text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done
 
@@ -97,11 +98,15 @@ def round_trip(tmp_path_factory):
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        cells = {(student, g.name): (g.score, g.auto_score, g.needs_manual_grade)
-                 for student in ANSWERS for g in gb.find_submission_notebook(CHAPTER.stem, ASSIGNMENT, student).grades}
+        cells = {
+            (student, g.name): (g.score, g.auto_score, g.needs_manual_grade)
+            for student in ANSWERS
+            for g in gb.find_submission_notebook(CHAPTER.stem, ASSIGNMENT, student).grades
+        }
 
-    subs = grading.grade(sorted(ours.glob("*/*.ipynb")), base / "grades", source_dir=ROOT / "book", timeout=300,
-                         log=lambda *a, **k: None)
+    subs = grading.grade(
+        sorted(ours.glob("*/*.ipynb")), base / "grades", source_dir=ROOT / "book", timeout=300, log=lambda *a, **k: None
+    )
     return exported, cells, {s.student: s for s in subs}, released
 
 

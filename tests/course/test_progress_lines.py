@@ -12,8 +12,11 @@ def model(name, **state):
 
 def bar(prefix, left, value, total, right, style="success"):
     return {
-        f"{prefix}box": model("HBoxModel", children=[f"IPY_MODEL_{prefix}l", f"IPY_MODEL_{prefix}p",
-                                                     f"IPY_MODEL_{prefix}r"], layout=f"IPY_MODEL_{prefix}lay"),
+        f"{prefix}box": model(
+            "HBoxModel",
+            children=[f"IPY_MODEL_{prefix}l", f"IPY_MODEL_{prefix}p", f"IPY_MODEL_{prefix}r"],
+            layout=f"IPY_MODEL_{prefix}lay",
+        ),
         f"{prefix}l": model("HTMLModel", value=left),
         f"{prefix}p": model("FloatProgressModel", value=value, max=total, bar_style=style),
         f"{prefix}r": model("HTMLModel", value=right),
@@ -22,14 +25,18 @@ def bar(prefix, left, value, total, right, style="success"):
 
 
 def view(model_id):
-    return nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {"model_id": model_id, "version_major": 2},
-                                                        "text/plain": "HBox(children=...)"})
+    return nbformat.v4.new_output(
+        "display_data",
+        data={WIDGET_VIEW: {"model_id": model_id, "version_major": 2}, "text/plain": "HBox(children=...)"},
+    )
 
 
 def notebook():
-    models = {**bar("a", "runs:\u2007100%", 35, 35, "\u200735/35\u2007[03:18&lt;00:00,\u200711.25s/it]"),
-              **bar("b", "training: stopped early at epoch 26 (best: 18):\u2007100%", 26, 26, "\u200726/26"),
-              "slider": model("IntSliderModel", value=3)}
+    models = {
+        **bar("a", "runs:\u2007100%", 35, 35, "\u200735/35\u2007[03:18&lt;00:00,\u200711.25s/it]"),
+        **bar("b", "training: stopped early at epoch 26 (best: 18):\u2007100%", 26, 26, "\u200726/26"),
+        "slider": model("IntSliderModel", value=3),
+    }
     nb = nbformat.v4.new_notebook()
     runs = nbformat.v4.new_code_cell("for run in tqdm(runs): ...", outputs=[view("abox"), view("bbox")])
     text = nbformat.v4.new_output("stream", name="stdout", text="35 runs\n")

@@ -15,11 +15,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import exercise_fixtures as fx
-import leakcheck
 from spatialdrop_edu import REPOSITORY_URL
 from spatialdrop_edu.course import cells
 from spatialdrop_edu.course import release as rel
+
+import exercise_fixtures as fx
+import leakcheck
 
 ROOT = Path(__file__).resolve().parents[2]
 JB = str(Path(sys.executable).with_name("jupyter-book"))
@@ -65,7 +66,10 @@ def test_solution_region_becomes_stub_and_keeps_the_signature(student):
         'def inverted_dropout_scale(p):\n    """The factor that inverted dropout multiplies the kept units by."""\n'
         "    # YOUR CODE HERE\n    raise NotImplementedError()"
     )
-    assert student.cells[10].source == '# YOUR CODE HERE\nraise NotImplementedError()\nprint("expected zeros:", expected_zeros_fixture)'
+    assert (
+        student.cells[10].source
+        == '# YOUR CODE HERE\nraise NotImplementedError()\nprint("expected zeros:", expected_zeros_fixture)'
+    )
 
 
 def test_mark_scheme_is_removed_and_the_question_kept(student):
@@ -73,7 +77,9 @@ def test_mark_scheme_is_removed_and_the_question_kept(student):
 
 
 def test_markdown_solution_without_markers_is_replaced_wholesale():
-    cell = nbformat.v4.new_markdown_cell("The answer is 42.", metadata=fx.nbgrader("ex-09-1", solution=True, grade=True, points=1))
+    cell = nbformat.v4.new_markdown_cell(
+        "The answer is 42.", metadata=fx.nbgrader("ex-09-1", solution=True, grade=True, points=1)
+    )
     nb = nbformat.v4.new_notebook(cells=[cell])
     assert rel.student_notebook(nb).cells[0].source == "YOUR ANSWER HERE"
 
@@ -109,7 +115,9 @@ def test_hide_input_tag_is_dropped_from_solution_cells_only(instructor, student)
 
 
 def test_instructor_only_regions_are_dropped_from_pages_and_markdown_cells(tmp_path):
-    cell = nbformat.v4.new_markdown_cell("Keep this.\n% BEGIN INSTRUCTOR ONLY\nTeacher note_fixture.\n% END INSTRUCTOR ONLY\nAnd this.")
+    cell = nbformat.v4.new_markdown_cell(
+        "Keep this.\n% BEGIN INSTRUCTOR ONLY\nTeacher note_fixture.\n% END INSTRUCTOR ONLY\nAnd this."
+    )
     assert rel.student_notebook(nbformat.v4.new_notebook(cells=[cell])).cells[0].source == "Keep this.\nAnd this."
     root = tmp_path / "root"
     (root / "book").mkdir(parents=True)
@@ -135,11 +143,14 @@ def test_instructor_notebook_is_not_modified(instructor):
     assert json.dumps(instructor, sort_keys=True) == before
 
 
-@pytest.mark.parametrize("source", [
-    "### BEGIN SOLUTION\nx = 1",
-    "x = 1\n### END SOLUTION",
-    "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "### BEGIN SOLUTION\nx = 1",
+        "x = 1\n### END SOLUTION",
+        "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION",
+    ],
+)
 def test_unbalanced_markers_refuse_to_release(source):
     nb = nbformat.v4.new_notebook(cells=[fx.solution_cell(source, "ex-09-1")])
     with pytest.raises(rel.ReleaseError):
@@ -157,8 +168,12 @@ def test_student_notebook_has_no_distinctive_solution_text(tmp_path, instructor)
 
 def test_cli_release_writes_student_notebooks_and_refuses_the_source_folder(tmp_path):
     src = Path(fx.write_instructor(tmp_path))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "spatialdrop_edu", "release", *a],  # noqa: E731
-                                    capture_output=True, text=True, cwd=tmp_path)
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "spatialdrop_edu", "release", *args], capture_output=True, text=True, cwd=tmp_path
+        )
+
     done = run(str(src), "--out", "student")
     assert done.returncode == 0, done.stderr
     assert "NotImplementedError" in (tmp_path / "student" / src.name).read_text()
@@ -203,9 +218,14 @@ FIXTURE_TOC = "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/01_f
 
 
 def build(source: Path, out: Path) -> Path:
-    done = subprocess.run([JB, "build", str(source), "--path-output", str(out), "-W", "-n", "--keep-going"],
-                          capture_output=True, text=True)
-    assert done.returncode == 0 and "WARNING" not in done.stdout + done.stderr, done.stdout[-3000:] + done.stderr[-3000:]
+    done = subprocess.run(
+        [JB, "build", str(source), "--path-output", str(out), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0 and "WARNING" not in done.stdout + done.stderr, (
+        done.stdout[-3000:] + done.stderr[-3000:]
+    )
     return out / "_build" / "html"
 
 
@@ -232,8 +252,11 @@ def test_instructor_site_shows_solutions_folded(fixture_sites):
     instructor, _, _ = fixture_sites
     page = (instructor / "book" / "01_fixture.html").read_text()
     # a <details> element without the `open` attribute: closed until the reader clicks "Show code cell source"
-    folded = re.findall(r'<details class="[^"]*\bhide above-input\b[^"]*">\s*<summary[^>]*>(.*?)</summary>(.*?)</details>',
-                        page, flags=re.S)
+    folded = re.findall(
+        r'<details class="[^"]*\bhide above-input\b[^"]*">\s*<summary[^>]*>(.*?)</summary>(.*?)</details>',
+        page,
+        flags=re.S,
+    )
     assert len(folded) == 2, "both solution cells are folded"
     assert all("Show code cell source" in summary for summary, _ in folded)
     assert "keep_probability_fixture = 1.0 - p" in leakcheck.normalise(re.sub(r"<[^>]+>", "", folded[0][1]))
@@ -350,8 +373,11 @@ def test_real_instructor_site_folds_every_solution(real_instructor_site):
         nb = nbformat.read(path, as_version=4)
         solutions = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
         page = (real_instructor_site / "book" / f"{path.stem}.html").read_text()
-        folded = re.findall(r'<details class="[^"]*\bhide above-input\b[^"]*">\s*<summary[^>]*>(.*?)</summary>(.*?)</details>',
-                            page, flags=re.S)
+        folded = re.findall(
+            r'<details class="[^"]*\bhide above-input\b[^"]*">\s*<summary[^>]*>(.*?)</summary>(.*?)</details>',
+            page,
+            flags=re.S,
+        )
         texts = [leakcheck.normalise(html_unescape(re.sub(r"<[^>]+>", "", body))) for _, body in folded]
         for cell in solutions:
             first = next(ln.strip() for ln in cell.source.split("### BEGIN SOLUTION", 1)[-1].splitlines() if ln.strip())

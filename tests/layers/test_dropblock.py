@@ -59,7 +59,7 @@ def test_gamma_is_the_papers_formula_on_square_maps(feat, block, p):
 def test_gamma_generalises_per_axis_and_clamps_the_block():
     assert block_gamma(0.2, 3, (6, 10)) == pytest.approx(0.2 * 6 / (3 * 4) * 10 / (3 * 8))
     assert block_gamma(0.2, 3, (10,)) == pytest.approx(0.2 * 10 / (3 * 8))
-    assert block_gamma(0.2, 50, (6, 10)) == pytest.approx(0.2)      # clamped to the map: one seed per map
+    assert block_gamma(0.2, 50, (6, 10)) == pytest.approx(0.2)  # clamped to the map: one seed per map
     for b in range(1, 12):
         assert 0 < block_gamma(0.3, b, (11, 7)) <= 0.3
 
@@ -73,10 +73,10 @@ def test_paper_rate_overshoots_the_exact_rate_by_at_most_the_overlap_term(p, blo
     gamma = block_gamma(p, block, size)
     keep = keep_probability(p, block, size)
     covers = np.round(np.log(keep) / np.log1p(-gamma)).astype(int)
-    assert gamma * covers.mean() == pytest.approx(p)                   # no overlap: exactly p
+    assert gamma * covers.mean() == pytest.approx(p)  # no overlap: exactly p
     bias = p - expected_drop_fraction(p, block, size)
     assert 0 <= bias <= gamma**2 * (covers * (covers - 1) / 2).mean() + 1e-15
-    assert bias < 0.2 * p            # measured: 4% to 15% of p at these sizes (more for large p and small maps)
+    assert bias < 0.2 * p  # measured: 4% to 15% of p at these sizes (more for large p and small maps)
 
 
 def test_border_units_are_dropped_less_often_than_the_middle():
@@ -95,7 +95,7 @@ def test_block_size_one_is_element_dropout():
     units = zero.numel()
     assert abs(zero.double().mean().item() - p) <= binomial_fraction_bound(p, units)
     kept = y[~zero]
-    assert torch.allclose(kept, kept[0].expand_as(kept))               # one scale for every kept unit
+    assert torch.allclose(kept, kept[0].expand_as(kept))  # one scale for every kept unit
     # no spatial structure: a unit and its right neighbour are both dropped with probability p^2
     both = (zero[..., :, 1:] & zero[..., :, :-1]).double()
     # pairs (i, i+1) and (i+1, i+2) share a unit, so the pair indicators are not independent: use every other pair
@@ -108,11 +108,11 @@ def test_a_block_covering_the_map_is_spatial_dropout(block):
     p, shape = 0.4, (256, 16, 12, 12)
     y = sde.drop_block(torch.ones(shape), p, block_size=block, generator=gen(2))
     zero = (y == 0).flatten(2)
-    assert torch.equal(zero.all(2), zero.any(2))                       # each channel all kept or all zero
+    assert torch.equal(zero.all(2), zero.any(2))  # each channel all kept or all zero
     maps = zero.all(2).double()
     assert abs(maps.mean().item() - p) <= binomial_fraction_bound(p, maps.numel())
     clamped = sde.drop_block(torch.ones(shape), p, block_size=12, generator=gen(2))
-    assert torch.equal(y, clamped)                                     # a larger block is clamped to the map
+    assert torch.equal(y, clamped)  # a larger block is clamped to the map
 
 
 def test_1d_limits():
@@ -201,7 +201,7 @@ def test_expected_output_is_input_times_keep_probability_over_its_mean():
     samples = y.flatten(0, 1)
     err = SIGMAS * samples.std(0) / math.sqrt(samples.shape[0])
     assert torch.all((samples.mean(0) - expected).abs() <= err + 1e-12)
-    assert not torch.allclose(expected, x[0, 0], rtol=0.02)            # and that is not the input
+    assert not torch.allclose(expected, x[0, 0], rtol=0.02)  # and that is not the input
 
 
 # ----------------------------------------------------------------------------- layouts, graphs, schedules
@@ -236,9 +236,14 @@ def test_identity_in_eval_and_with_p_zero_and_zeros_with_p_one():
     assert torch.equal(z, sde.drop_block(x, 0.5, 3, generator=gen(1)))
 
 
-@pytest.mark.parametrize("make, shape", [(lambda: sde.DropBlock2d(0.3, 3), (2, 4, 9, 9)),
-                                         (lambda: sde.DropBlock2d(0.3, 4, data_format="channels_last"), (2, 9, 8, 4)),
-                                         (lambda: sde.DropBlock1d(0.3, 3), (2, 4, 16))])
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda: sde.DropBlock2d(0.3, 3), (2, 4, 9, 9)),
+        (lambda: sde.DropBlock2d(0.3, 4, data_format="channels_last"), (2, 9, 8, 4)),
+        (lambda: sde.DropBlock1d(0.3, 3), (2, 4, 16)),
+    ],
+)
 def test_torch_compile_fullgraph_and_jit_trace(make, shape):
     torch.compiler.reset()
     model = torch.nn.Sequential(make(), torch.nn.ReLU()).train()
@@ -254,8 +259,12 @@ def test_torch_compile_fullgraph_and_jit_trace(make, shape):
 
 def test_linear_schedule_and_setting_p_on_a_model():
     assert [sde.linear_drop_schedule(s, 10, 0.2) for s in (0, 5, 10, 20)] == pytest.approx([0, 0.1, 0.2, 0.2])
-    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), sde.DropBlock2d(0.0, 3),
-                                torch.nn.Sequential(sde.DropBlock1d(0.0, 3)), sde.Dropout(0.5))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3),
+        sde.DropBlock2d(0.0, 3),
+        torch.nn.Sequential(sde.DropBlock1d(0.0, 3)),
+        sde.Dropout(0.5),
+    )
     assert sde.set_drop_rate(model, 0.15) == 2
     assert model[1].p == 0.15 and model[2][0].p == 0.15 and model[3].p == 0.5
     with pytest.raises(ValueError, match="p must be a probability"):
@@ -284,15 +293,21 @@ def test_linear_schedule_and_setting_p_on_a_model():
         (lambda: sde.DropBlock2d(0.1, 3, data_format="NHWC"), ValueError, "data_format must be"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, -3), ValueError, "block_size must be a positive int"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), -0.1, 3), ValueError, "p must be a probability"),
-        (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, spatial_dims=3), ValueError,
-         "spatial_dims must be 1 or 2"),
+        (
+            lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, spatial_dims=3),
+            ValueError,
+            "spatial_dims must be 1 or 2",
+        ),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5), 0.1, 3, generator=0), TypeError, "generator must be None"),
         (lambda: sde.drop_block(torch.ones(3, 5, 5), 0.1, 3), ValueError, "batched rank-4 input"),
         (lambda: sde.drop_block(torch.ones(2, 3, 5, 5, dtype=torch.long), 0.1, 3), TypeError, "floating-point"),
         (lambda: sde.drop_block([[1.0]], 0.1, 3), TypeError, "input must be a torch.Tensor"),
         (lambda: sde.DropBlock1d(0.1, 3)(torch.ones(2, 3, 4, 4)), ValueError, r"DropBlock1d needs a batched rank-3"),
-        (lambda: sde.DropBlock2d(0.1, 3, data_format="channels_last")(torch.ones(3, 4, 4)), ValueError,
-         r"\(N, H, W, C\)"),
+        (
+            lambda: sde.DropBlock2d(0.1, 3, data_format="channels_last")(torch.ones(3, 4, 4)),
+            ValueError,
+            r"\(N, H, W, C\)",
+        ),
         (lambda: block_gamma(0.1, 3, (0, 4)), ValueError, "size must be"),
     ],
 )
@@ -324,7 +339,7 @@ def _centred_blocks(width: int, b: int) -> set:
                 out = np.full((width, width), pattern.min())
             else:
                 pad = np.pad(pattern, ((b - 1) // 2, b // 2), constant_values=np.inf)
-                out = np.array([[pad[y:y + b, x:x + b].min() for x in range(width)] for y in range(width)])
+                out = np.array([[pad[y : y + b, x : x + b].min() for x in range(width)] for y in range(width)])
             blocks.add(tuple(np.flatnonzero(out == 0)))
     return blocks
 

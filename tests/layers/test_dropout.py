@@ -18,6 +18,7 @@ from spatialdrop_edu import (
     layer_mask,
     spatial_dropout,
 )
+
 from stats import binomial_fraction_bound, inverted_mean_bound
 
 LAYERS = {1: SpatialDropout1d, 2: SpatialDropout2d, 3: SpatialDropout3d}
@@ -198,7 +199,10 @@ def test_empty_input_passes_through():
 
 
 def test_repr_says_the_configuration():
-    assert repr(SpatialDropout2d(0.25, data_format="channels_last")) == "SpatialDropout2d(p=0.25, data_format='channels_last')"
+    assert (
+        repr(SpatialDropout2d(0.25, data_format="channels_last"))
+        == "SpatialDropout2d(p=0.25, data_format='channels_last')"
+    )
     assert repr(Dropout(0.1, noise_shape=(None, 1))) == "Dropout(p=0.1, noise_shape=(None, 1))"
 
 
@@ -212,12 +216,28 @@ def test_repr_says_the_configuration():
         (lambda: Dropout(0.5, noise_shape=(2, 0)), ValueError, r"noise_shape entries must be positive ints or None"),
         (lambda: SpatialDropout2d(0.5)(torch.ones(3, 8, 8)), ValueError, r"rank-3 input .* ambiguous"),
         (lambda: SpatialDropout2d(0.5)(torch.ones(2, 3, 8)), ValueError, r"ambiguous"),
-        (lambda: SpatialDropout1d(0.5)(torch.ones(2, 3, 4, 4)), ValueError, r"expects a rank-3 \(N, C, L\) or unbatched rank-2 \(C, L\) input, got a rank-4"),
-        (lambda: SpatialDropout2d(0.5)(torch.ones(2, 3, 4, 4, dtype=torch.int64)), TypeError, r"floating-point tensor .* torch.int64"),
+        (
+            lambda: SpatialDropout1d(0.5)(torch.ones(2, 3, 4, 4)),
+            ValueError,
+            r"expects a rank-3 \(N, C, L\) or unbatched rank-2 \(C, L\) input, got a rank-4",
+        ),
+        (
+            lambda: SpatialDropout2d(0.5)(torch.ones(2, 3, 4, 4, dtype=torch.int64)),
+            TypeError,
+            r"floating-point tensor .* torch.int64",
+        ),
         (lambda: SpatialDropout2d(0.5)([[1.0]]), TypeError, r"input must be a torch.Tensor, got list"),
-        (lambda: Dropout(0.5, noise_shape=(3, 1))(torch.ones(2, 4)), ValueError, r"cannot broadcast to the input shape \(2, 4\)"),
+        (
+            lambda: Dropout(0.5, noise_shape=(3, 1))(torch.ones(2, 4)),
+            ValueError,
+            r"cannot broadcast to the input shape \(2, 4\)",
+        ),
         (lambda: dropout(torch.ones(2), p=-0.5), ValueError, r"p must be a probability"),
-        (lambda: spatial_dropout(torch.ones(2, 3, 4), 0.5, spatial_dims=0), ValueError, r"spatial_dims must be 1, 2 or 3"),
+        (
+            lambda: spatial_dropout(torch.ones(2, 3, 4), 0.5, spatial_dims=0),
+            ValueError,
+            r"spatial_dims must be 1, 2 or 3",
+        ),
     ],
 )
 def test_bad_input_raises_its_documented_error(call, error, message):

@@ -1,4 +1,5 @@
-"""The layers in deployed models: torch.jit.trace, torch.compile (fullgraph, dynamic shapes, inductor), torch.export, ONNX."""
+"""The layers in deployed models: torch.jit.trace, torch.compile (fullgraph, dynamic shapes, inductor),
+torch.export, ONNX."""
 
 import io
 
@@ -67,8 +68,9 @@ def test_onnx_export_of_a_model_in_eval_mode():
     onnx = pytest.importorskip("onnx", reason="the onnx package is not installed (pip install onnx)")
     m = model(sde.SpatialDropout2d(0.5)).eval()
     buffer = io.BytesIO()
-    torch.onnx.export(m, (torch.randn(1, 3, 5, 5),), buffer, dynamo=False, input_names=["x"],
-                      dynamic_axes={"x": {0: "batch"}})
+    torch.onnx.export(
+        m, (torch.randn(1, 3, 5, 5),), buffer, dynamo=False, input_names=["x"], dynamic_axes={"x": {0: "batch"}}
+    )
     graph = onnx.load_from_string(buffer.getvalue()).graph
     assert [n.op_type for n in graph.node] == ["Conv", "Relu"]  # eval-mode dropout is the identity: no node
 
@@ -78,6 +80,8 @@ def test_inplace_is_the_second_argument_as_in_pytorch():
     layer = sde.SpatialDropout2d(0.5, True)
     y = layer(x)
     assert y is x and set(x.unique().tolist()) <= {0.0, 2.0}
-    with pytest.raises(TypeError, match=r"inplace must be True or False, got 'channels_last' \(data_format is keyword-only"):
+    with pytest.raises(
+        TypeError, match=r"inplace must be True or False, got 'channels_last' \(data_format is keyword-only"
+    ):
         sde.SpatialDropout2d(0.5, "channels_last")
     assert "inplace=True" in repr(layer)

@@ -19,15 +19,36 @@ from spatialdrop_edu import (  # noqa: E402
     resolve_noise_shape,
 )
 from spatialdrop_edu.analysis.layer_table import measure_noise_shape  # noqa: E402
+
 from stats import binomial_fraction_bound  # noqa: E402
 
 CASES = [
     # (keras layer, our layer, data_format, input shape)
     (lambda p, s=None: keras.layers.SpatialDropout1D(p, seed=s), SpatialDropout1d, "channels_last", (16, 7, 12)),
-    (lambda p, s=None: keras.layers.SpatialDropout2D(p, data_format="channels_last", seed=s), SpatialDropout2d, "channels_last", (16, 5, 6, 12)),
-    (lambda p, s=None: keras.layers.SpatialDropout2D(p, data_format="channels_first", seed=s), SpatialDropout2d, "channels_first", (16, 12, 5, 6)),
-    (lambda p, s=None: keras.layers.SpatialDropout3D(p, data_format="channels_last", seed=s), SpatialDropout3d, "channels_last", (8, 3, 4, 5, 12)),
-    (lambda p, s=None: keras.layers.SpatialDropout3D(p, data_format="channels_first", seed=s), SpatialDropout3d, "channels_first", (8, 12, 3, 4, 5)),
+    (
+        lambda p, s=None: keras.layers.SpatialDropout2D(p, data_format="channels_last", seed=s),
+        SpatialDropout2d,
+        "channels_last",
+        (16, 5, 6, 12),
+    ),
+    (
+        lambda p, s=None: keras.layers.SpatialDropout2D(p, data_format="channels_first", seed=s),
+        SpatialDropout2d,
+        "channels_first",
+        (16, 12, 5, 6),
+    ),
+    (
+        lambda p, s=None: keras.layers.SpatialDropout3D(p, data_format="channels_last", seed=s),
+        SpatialDropout3d,
+        "channels_last",
+        (8, 3, 4, 5, 12),
+    ),
+    (
+        lambda p, s=None: keras.layers.SpatialDropout3D(p, data_format="channels_first", seed=s),
+        SpatialDropout3d,
+        "channels_first",
+        (8, 12, 3, 4, 5),
+    ),
 ]
 IDS = ["1D-last", "2D-last", "2D-first", "3D-last", "3D-first"]
 

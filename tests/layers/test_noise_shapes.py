@@ -57,7 +57,11 @@ def test_shorter_noise_shape_aligns_right_as_numpy_broadcasting():
 @pytest.mark.parametrize(
     "noise, message",
     [
-        ((2, 1), r"cannot broadcast to the input shape \(3, 4\): axis 0 has size 3, so its noise size must be 3, 1 or None, got 2"),
+        (
+            (2, 1),
+            r"cannot broadcast to the input shape \(3, 4\): axis 0 has size 3, "
+            r"so its noise size must be 3, 1 or None, got 2",
+        ),
         ((3, 4, 1), r"has 3 entries but the input has only 2 axes"),
         ((3, 4.0), r"noise_shape entries must be ints or None, got 4.0"),
         ((3, True), r"noise_shape entries must be ints or None, got True"),
@@ -76,7 +80,11 @@ def test_noise_shape_must_be_a_sequence():
 @pytest.mark.parametrize(
     "call, error, message",
     [
-        (lambda: noise_shape((2, 3, 4), "channel"), ValueError, "kind must be one of 'element', 'spatial', got 'channel'"),
+        (
+            lambda: noise_shape((2, 3, 4), "channel"),
+            ValueError,
+            "kind must be one of 'element', 'spatial', got 'channel'",
+        ),
         (lambda: noise_shape((2, 3, 4), "spatial", "NCHW"), ValueError, "data_format must be 'channels_first'"),
         (lambda: noise_shape((2, 3), "spatial"), ValueError, r"at least one spatial axis .* got \(2, 3\) with 2"),
         (lambda: noise_shape((2, -3, 4)), ValueError, "input_shape must be a sequence of non-negative ints"),

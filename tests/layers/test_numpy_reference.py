@@ -31,7 +31,9 @@ def test_original_convention_trains_unscaled_and_scales_at_inference(p, seed):
     x = np.random.default_rng(seed).normal(size=(6, 7))
     y, mask = numpy_dropout(x, p, np.random.default_rng(seed), convention="original", return_mask=True)
     np.testing.assert_array_equal(y, np.where(mask, x, 0.0))
-    np.testing.assert_allclose(numpy_dropout(x, p, np.random.default_rng(0), training=False, convention="original"), x * (1 - p))
+    np.testing.assert_allclose(
+        numpy_dropout(x, p, np.random.default_rng(0), training=False, convention="original"), x * (1 - p)
+    )
 
 
 def test_inverted_inference_is_the_identity():

@@ -61,17 +61,22 @@ def test_mnist1d_leaves_global_random_state_alone():
     tdata._mnist1d_arrays.cache_clear()
     np.random.seed(123)
     random.seed(123)
-    load_mnist1d(data_seed=7)           # make_dataset calls np.random.seed(args.seed) inside
+    load_mnist1d(data_seed=7)  # make_dataset calls np.random.seed(args.seed) inside
     after = np.random.rand(), random.random()
     np.random.seed(123)
     random.seed(123)
     assert after == (np.random.rand(), random.random())
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"train_size": 0}, "train_size"), ({"train_size": 3501}, "train_size"), ({"val_size": 4000}, "val_size"),
-    ({"seed": -1}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"train_size": 0}, "train_size"),
+        ({"train_size": 3501}, "train_size"),
+        ({"val_size": 4000}, "val_size"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_mnist1d_rejects_bad_sizes(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         load_mnist1d(**kwargs)
@@ -84,11 +89,15 @@ def test_texture_regions_are_disjoint_no_patch_crosses_the_line():
     for label, name in enumerate(("brick", "grass", "gravel")):
         image = load_photo(name).astype(np.float32)
         split = int(round(image.shape[0] * (1 - test_fraction)))
-        where = {image[r:r + patch, c:c + patch].tobytes(): r          # every window of the grid -> its top row
-                 for r in range(0, image.shape[0] - patch + 1, stride)
-                 for c in range(0, image.shape[1] - patch + 1, stride)}
-        tops = {part: np.array([where[p.tobytes()] for p in x[y == label][:, 0].numpy()])
-                for part, (x, y) in (("train", d.train), ("val", d.val), ("test", d.test))}
+        where = {
+            image[r : r + patch, c : c + patch].tobytes(): r  # every window of the grid -> its top row
+            for r in range(0, image.shape[0] - patch + 1, stride)
+            for c in range(0, image.shape[1] - patch + 1, stride)
+        }
+        tops = {
+            part: np.array([where[p.tobytes()] for p in x[y == label][:, 0].numpy()])
+            for part, (x, y) in (("train", d.train), ("val", d.val), ("test", d.test))
+        }
         assert (tops["train"] + patch <= split).all() and (tops["val"] + patch <= split).all()
         assert (tops["test"] >= split).all()
         assert len(tops["test"]) > 0 and len(tops["train"]) > 0
@@ -96,7 +105,7 @@ def test_texture_regions_are_disjoint_no_patch_crosses_the_line():
 
 def test_texture_patches_counts_and_labels():
     d = texture_patches(patch=16, stride=16, test_fraction=0.25, val_fraction=0.2)
-    n_train_region = (384 // 16) * (512 // 16)          # rows 0..383 of each 512 x 512 photo
+    n_train_region = (384 // 16) * (512 // 16)  # rows 0..383 of each 512 x 512 photo
     assert len(d.train[1]) + len(d.val[1]) == 3 * n_train_region
     assert len(d.test[1]) == 3 * (128 // 16) * (512 // 16)
     assert sorted(set(d.train[1].tolist())) == [0, 1, 2]
@@ -107,16 +116,17 @@ def test_texture_patches_counts_and_labels():
         texture_patches(("brick", "nope"))
 
 
-@pytest.mark.parametrize("height, width, patch, stride, cut", [(64, 64, 16, 16, 48), (50, 31, 7, 3, 33),
-                                                               (20, 20, 5, 1, 10)])
+@pytest.mark.parametrize(
+    "height, width, patch, stride, cut", [(64, 64, 16, 16, 48), (50, 31, 7, 3, 33), (20, 20, 5, 1, 10)]
+)
 def test_region_corners_of_two_bands_never_share_a_pixel_and_miss_no_window(height, width, patch, stride, cut):
     top = region_corners(height, width, patch, stride, (0, cut))
     bottom = region_corners(height, width, patch, stride, (cut, height))
     used = np.zeros((height, width), bool)
     for r, c in top:
         assert r + patch <= cut and c + patch <= width
-        used[r:r + patch, c:c + patch] = True
-    assert not any(used[r:r + patch, c:c + patch].any() for r, c in bottom)
+        used[r : r + patch, c : c + patch] = True
+    assert not any(used[r : r + patch, c : c + patch].any() for r, c in bottom)
     rows = len(range(0, cut - patch + 1, stride))
     assert len(top) == rows * len(range(0, width - patch + 1, stride))
     with pytest.raises(ValueError, match="rows must satisfy"):
@@ -124,17 +134,18 @@ def test_region_corners_of_two_bands_never_share_a_pixel_and_miss_no_window(heig
 
 
 def test_per_class_subset_keeps_n_of_each_class():
-    x, y = torch.arange(30.)[:, None], torch.tensor([0] * 10 + [1] * 12 + [2] * 8)
+    x, y = torch.arange(30.0)[:, None], torch.tensor([0] * 10 + [1] * 12 + [2] * 8)
     xs, ys = per_class_subset((x, y), 4, seed=3)
-    assert ys.bincount().tolist() == [4, 4, 4] and torch.equal(xs[:, 0].long(), torch.nonzero(
-        torch.isin(torch.arange(30), xs[:, 0].long())).flatten())
+    assert ys.bincount().tolist() == [4, 4, 4] and torch.equal(
+        xs[:, 0].long(), torch.nonzero(torch.isin(torch.arange(30), xs[:, 0].long())).flatten()
+    )
     assert per_class_subset((x, y), None, seed=0)[0] is x
 
 
 def test_face_patches_disjoint_images_and_balanced_labels():
     d = face_patches(seed=0)
     allx = torch.cat([d.train[0], d.val[0], d.test[0]]).reshape(200, -1)
-    assert len(torch.unique(allx, dim=0)) == 200                  # every image exactly once
+    assert len(torch.unique(allx, dim=0)) == 200  # every image exactly once
     assert int(torch.cat([d.train[1], d.val[1], d.test[1]]).sum()) == 100
 
 
@@ -162,10 +173,10 @@ def test_denoising_noise_has_the_given_sigma_and_is_fixed_by_the_seed():
     c = denoising_patches(("camera",), patch=16, sigma=0.1, seed=4)
     noise = a.test[0] - a.test[1]
     n = noise.numel()
-    assert abs(float(noise.std()) - 0.1) < 5 * 0.1 / math.sqrt(2 * n)     # 5 sigma of the sample std
+    assert abs(float(noise.std()) - 0.1) < 5 * 0.1 / math.sqrt(2 * n)  # 5 sigma of the sample std
     assert abs(float(noise.mean())) < 5 * 0.1 / math.sqrt(n)
     assert torch.equal(a.test[0], b.test[0]) and not torch.equal(a.test[0], c.test[0])
-    assert torch.equal(a.test[1], c.test[1])           # the clean test set does not depend on the seed
+    assert torch.equal(a.test[1], c.test[1])  # the clean test set does not depend on the seed
 
 
 def test_denoising_subsets_and_bad_arguments():
@@ -216,8 +227,12 @@ def test_load_fashion_mnist_parses_a_tiny_local_copy(tmp_path):
     train_y = rng.integers(0, 10, 12).astype(np.uint8)
     test_x = rng.integers(0, 256, (3, 28, 28)).astype(np.uint8)
     test_y = np.array([0, 5, 9], dtype=np.uint8)
-    for key, arr in (("train_images", train_x), ("train_labels", train_y), ("test_images", test_x),
-                     ("test_labels", test_y)):
+    for key, arr in (
+        ("train_images", train_x),
+        ("train_labels", train_y),
+        ("test_images", test_x),
+        ("test_labels", test_y),
+    ):
         _write_idx(tmp_path / tdata.FASHION_MNIST_FILES[key], arr, 0x08)
     d = load_fashion_mnist(tmp_path, val_size=4, seed=0)
     assert d.train[0].shape == (8, 1, 28, 28) and d.val[0].shape == (4, 1, 28, 28) and d.test[0].shape == (3, 1, 28, 28)

@@ -8,11 +8,21 @@ import torch
 from spatialdrop_edu.training import TinyUNet, denoising_config, denoising_data, denoising_model, path_ablation
 from spatialdrop_edu.training.denoising import copy_report, path_contributions, psnr, train_denoiser, uncertainty_report
 
-SMALL = dict(photos=["camera", "coffee"], patch=16, stride=16, max_train=48, max_val=16, max_test=24, epochs=2,
-             batch_size=16, channels=4)
+SMALL = dict(
+    photos=["camera", "coffee"],
+    patch=16,
+    stride=16,
+    max_train=48,
+    max_val=16,
+    max_test=24,
+    epochs=2,
+    batch_size=16,
+    channels=4,
+)
 
 
 # -- PSNR ---------------------------------------------------------------------------------------
+
 
 def test_psnr_matches_the_formula_and_is_inf_when_exact():
     g = torch.Generator().manual_seed(0)
@@ -30,6 +40,7 @@ def test_psnr_matches_the_formula_and_is_inf_when_exact():
 
 
 # -- copying measures ---------------------------------------------------------------------------
+
 
 def test_copy_report_on_a_copy_and_on_a_perfect_denoiser():
     g = torch.Generator().manual_seed(1)
@@ -69,6 +80,7 @@ def test_path_ablation_switches_each_path_off_once():
 
 # -- MC dropout against the error ------------------------------------------------------------------
 
+
 def test_uncertainty_report_correlations():
     g = torch.Generator().manual_seed(3)
     clean = torch.rand(5, 1, 8, 8, generator=g)
@@ -76,10 +88,11 @@ def test_uncertainty_report_correlations():
     r = uncertainty_report(clean + err, err, clean)
     assert r["pixel_corr"] == pytest.approx(1.0) and r["image_corr"] > 0.9
     r = uncertainty_report(clean + err, torch.rand(5, 1, 8, 8, generator=g), clean)
-    assert abs(r["pixel_corr"]) < 5 / math.sqrt(320)                # independent: 5 sigma of a null correlation
+    assert abs(r["pixel_corr"]) < 5 / math.sqrt(320)  # independent: 5 sigma of a null correlation
 
 
 # -- training ----------------------------------------------------------------------------------
+
 
 def test_training_improves_on_the_input_and_is_reproducible():
     config = denoising_config(**{**SMALL, "epochs": 4, "max_train": 96})
@@ -90,5 +103,5 @@ def test_training_improves_on_the_input_and_is_reproducible():
         h = train_denoiser(net, data, epochs=4, batch_size=16, seed=0, device="cpu", progress=False)
         runs.append(h)
     assert runs[0]["val_psnr"] == runs[1]["val_psnr"]
-    assert runs[0]["val_psnr"][-1] > runs[0]["val_psnr"][0] + 3           # it learns
+    assert runs[0]["val_psnr"][-1] > runs[0]["val_psnr"][0] + 3  # it learns
     assert runs[0]["best_val_psnr"] == max(runs[0]["val_psnr"])

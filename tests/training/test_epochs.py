@@ -18,6 +18,7 @@ def epoch_log(monkeypatch):
     def logged(model, *args, **kwargs):
         log.append((id(model), torch.get_num_threads()))
         return train_epoch(model, *args, **kwargs)
+
     monkeypatch.setattr(epochs, "train_epoch", logged)
     return log
 
@@ -29,15 +30,16 @@ def test_one_helper_behind_the_name():
 def test_warm_up_epochs_are_discarded_and_timed_epochs_interleaved_with_one_thread(epoch_log):
     before = torch.get_num_threads()
     configs = [T.mnist1d_config(**MNIST_TINY), T.mnist1d_config(dropout="element", p=0.2, **MNIST_TINY)]
-    times = T.epoch_times(configs, rounds=4, epochs=2, warmup=1, names=["none", "element"], device="cpu",
-                          order="alternate")
+    times = T.epoch_times(
+        configs, rounds=4, epochs=2, warmup=1, names=["none", "element"], device="cpu", order="alternate"
+    )
     assert [len(t) for t in times] == [4 * 2, 4 * 2] and all(v > 0 for t in times for v in t)
     assert len(epoch_log) == 2 * 1 + 2 * 4 * 2 and {threads for _, threads in epoch_log} == {1}
     models = [model for model, _ in epoch_log]
     first, second = models[0], models[1]
-    assert first != second                                                    # one warm-up epoch each, first
+    assert first != second  # one warm-up epoch each, first
     timed = models[2:]
-    assert timed == [first, first, second, second, second, second, first, first] * 2   # order reversed each round
+    assert timed == [first, first, second, second, second, second, first, first] * 2  # order reversed each round
     assert times.orders == [("none", "element"), ("element", "none")] * 2
     assert torch.get_num_threads() == before
 
@@ -73,13 +75,16 @@ def test_configurations_of_no_or_both_kinds_are_refused():
         epochs.config_kind(["dropout"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"configs": []}, "configs must hold at least one"),
-    ({"names": ["a", "a"]}, "names must be 2 distinct strings"),
-    ({"rounds": 0}, "rounds must be a positive int"),
-    ({"epochs": 0}, "epochs must be a positive int"),
-    ({"order": "sideways"}, "order must be one of"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"configs": []}, "configs must hold at least one"),
+        ({"names": ["a", "a"]}, "names must be 2 distinct strings"),
+        ({"rounds": 0}, "rounds must be a positive int"),
+        ({"epochs": 0}, "epochs must be a positive int"),
+        ({"order": "sideways"}, "order must be one of"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, message):
     arguments = {"configs": [T.mnist1d_config(**MNIST_TINY)] * 2, **kwargs}
     with pytest.raises(ValueError, match=message):

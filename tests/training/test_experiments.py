@@ -16,8 +16,17 @@ from spatialdrop_edu.training import (
 )
 
 TINY = {"train_per_class": 5, "val_per_class": 10, "epochs": 3}
-SMALL = dict(photos=["camera", "coffee"], patch=16, stride=16, max_train=48, max_val=16, max_test=24, epochs=2,
-             batch_size=16, channels=4)
+SMALL = dict(
+    photos=["camera", "coffee"],
+    patch=16,
+    stride=16,
+    max_train=48,
+    max_val=16,
+    max_test=24,
+    epochs=2,
+    batch_size=16,
+    channels=4,
+)
 
 
 def test_patch_data_standardises_with_training_statistics_and_keeps_test_fixed():
@@ -34,11 +43,13 @@ def test_patch_data_needs_the_fashion_mnist_files():
 
 
 def test_patch_trial_is_deterministic_json_ready_and_honours_augment_and_decay():
-    configs = [patch_config(**TINY), patch_config(dropout="spatial", p=0.3, augment="dihedral",
-                                              weight_decay=1e-3, **TINY)]
+    configs = [
+        patch_config(**TINY),
+        patch_config(dropout="spatial", p=0.3, augment="dihedral", weight_decay=1e-3, **TINY),
+    ]
     records = run_study(lambda c, s: patch_trial(c, s, device="cpu"), configs, [0, 1], progress=False)
     again = patch_trial(records[3]["config"], 1, device="cpu")
-    strip = lambda r: {k: v for k, v in r.items() if k not in ("epoch_time", "wall_time")}   # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("epoch_time", "wall_time")}  # noqa: E731
     assert strip(again) == strip(records[3]["result"])
     assert json.loads(json.dumps(records)) == records
     assert records[0]["result"]["curves"] != records[2]["result"]["curves"]

@@ -60,15 +60,32 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(ROOT / "spatialdrop_edu", src / "spatialdrop_edu",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
-         "-w", str(tmp_path / "dist"), str(src)])
+    shutil.copytree(
+        ROOT / "spatialdrop_edu", src / "spatialdrop_edu", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(src),
+        ]
+    )
     wheel = next((tmp_path / "dist").glob("spatialdrop_edu-*.whl"))
     with zipfile.ZipFile(wheel) as archive:  # the package data a learner's install needs
         names = set(archive.namelist())
-    assert {"spatialdrop_edu/reproducible.env", "spatialdrop_edu/course/lab_settings/overrides.json5",
-            f"spatialdrop_edu/results/{CHAPTER}/study.jsonl"} <= names
+    assert {
+        "spatialdrop_edu/reproducible.env",
+        "spatialdrop_edu/course/lab_settings/overrides.json5",
+        f"spatialdrop_edu/results/{CHAPTER}/study.jsonl",
+    } <= names
 
     # A fresh environment that sees this one's packages, and installs the wheel into itself.
     venv = tmp_path / "venv"
@@ -77,10 +94,17 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
     purelib = Path(run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).strip())
     (purelib / "_this_environment.pth").write_text("\n".join(site.getsitepackages()) + "\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "SPATIALDROP_RESULTS")}
-    env.update(OFFLINE, HOME=str(tmp_path / "home"), SPATIALDROP_CACHE=str(tmp_path / "cache"),
-               MPLCONFIGDIR=str(tmp_path / "mpl"), JUPYTER_DATA_DIR=str(tmp_path / "jupyter"))
-    run([python, "-m", "pip", "install", "--no-index", "--no-deps", "--force-reinstall", "-q",
-         f"{wheel}[keras,data]"], env=env)
+    env.update(
+        OFFLINE,
+        HOME=str(tmp_path / "home"),
+        SPATIALDROP_CACHE=str(tmp_path / "cache"),
+        MPLCONFIGDIR=str(tmp_path / "mpl"),
+        JUPYTER_DATA_DIR=str(tmp_path / "jupyter"),
+    )
+    run(
+        [python, "-m", "pip", "install", "--no-index", "--no-deps", "--force-reinstall", "-q", f"{wheel}[keras,data]"],
+        env=env,
+    )
     run([python, "-c", CHECK_REQUIREMENTS], env=env)
 
     # The chapter alone in an empty folder, with one last cell that says which package it used.
@@ -92,13 +116,16 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
     run([python, "-c", EXECUTE], cwd=alone, env=env)
 
     executed = nbformat.read(alone / "executed.ipynb", as_version=4)
-    text = {i: "".join(o.get("text", "") for o in c.get("outputs", [])) for i, c in enumerate(executed.cells)
-            if c.cell_type == "code"}
+    text = {
+        i: "".join(o.get("text", "") for o in c.get("outputs", []))
+        for i, c in enumerate(executed.cells)
+        if c.cell_type == "code"
+    }
     where = next(t for t in text.values() if t.startswith("WHERE")).split()
-    assert Path(where[1]).is_relative_to(purelib) and Path(where[2]) == venv       # the wheel's package, not ours
+    assert Path(where[1]).is_relative_to(purelib) and Path(where[2]) == venv  # the wheel's package, not ours
     meta = json.loads((purelib / "spatialdrop_edu" / "results" / CHAPTER / "meta.json").read_text())
     full = [t for t in text.values() if t.startswith("full study:")]
     assert full and f"full study: {meta['runs']} runs" in full[0], text
     assert not any("No full-scale results" in t for t in text.values())
-    assert not (alone / "results").exists()                                        # no full run of its own
+    assert not (alone / "results").exists()  # no full run of its own
     assert list((tmp_path / "cache" / "studies" / CHAPTER).glob("*/study.jsonl"))  # the small study, cached

@@ -43,13 +43,13 @@ def test_history_shape_and_values(data):
     assert all(0 <= a <= 1 for a in h["train_acc"] + h["val_acc"])
     assert all(t > 0 for t in h["epoch_time"])
     assert h["best_val_loss"] == min(h["val_loss"]) and h["val_loss"][h["best_epoch"] - 1] == h["best_val_loss"]
-    assert h["train_loss"][-1] < h["train_loss"][0]          # it learns
+    assert h["train_loss"][-1] < h["train_loss"][0]  # it learns
 
 
 def test_early_stopping_stops_and_restores_best(data):
     model, h = fit_cnn(data, 0, epochs=200, patience=3, lr=3e-2)
     assert h["epochs_run"] < 200
-    assert h["epochs_run"] == h["best_epoch"] + 3           # stopped exactly `patience` epochs after the best
+    assert h["epochs_run"] == h["best_epoch"] + 3  # stopped exactly `patience` epochs after the best
     assert all(v >= h["best_val_loss"] for v in h["val_loss"])
     loss, acc = evaluate(model, *data.val)
     assert loss == pytest.approx(h["best_val_loss"], rel=1e-5) and acc == pytest.approx(h["best_val_acc"])
@@ -64,8 +64,15 @@ def test_evaluate_restores_mode_and_batches_agree(data):
     assert model.training and a[1] == b[1] and a[0] == pytest.approx(b[0], rel=1e-5)
 
 
-@pytest.mark.parametrize("kwargs, fragment", [({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"),
-                                              ({"patience": 0}, "patience"), ({"seed": -3}, "seed")])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"patience": 0}, "patience"),
+        ({"seed": -3}, "seed"),
+    ],
+)
 def test_bad_arguments(data, kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         train(mnist1d_cnn(), data, progress=False, device="cpu", **kwargs)
@@ -85,14 +92,14 @@ def test_without_restore_best_the_last_weights_stay_and_with_patience_the_best_c
     assert evaluate(model, *data.val)[0] == pytest.approx(h["val_loss"][-1], rel=1e-5)
     torch.manual_seed(0)
     model = patch_cnn(num_classes=3)
-    h = train(model, data, epochs=6, patience=1, lr=0.3, seed=0, device="cpu", progress=False)   # lr 0.3 diverges
+    h = train(model, data, epochs=6, patience=1, lr=0.3, seed=0, device="cpu", progress=False)  # lr 0.3 diverges
     assert h["kept_epoch"] == h["best_epoch"] and h["epochs_run"] <= 6
     assert evaluate(model, *data.val)[0] == pytest.approx(min(h["val_loss"]), rel=1e-5)
 
 
 def test_eval_mode_restores_every_modules_own_mode_even_on_error():
     model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5), nn.BatchNorm1d(2)).train()
-    model[2].eval()                                                 # mixed modes, as MC dropout leaves them
+    model[2].eval()  # mixed modes, as MC dropout leaves them
     with pytest.raises(RuntimeError):
         with eval_mode(model):
             assert not any(m.training for m in model.modules())
@@ -106,17 +113,32 @@ def test_train_steps_calls_its_hook_once_per_minibatch():
     model = nn.Linear(1, 1)
     seen = []
     batches = [(torch.full((2, 1), float(i)), torch.zeros(2, 1)) for i in range(3)]
-    train_steps(model, torch.optim.SGD(model.parameters(), lr=0.0), batches, lambda m, b: F.mse_loss(m(b[0]), b[1]),
-                on_step=lambda loss, batch: seen.append((loss.item() >= 0, batch[0][0, 0].item())))
+    train_steps(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        batches,
+        lambda m, b: F.mse_loss(m(b[0]), b[1]),
+        on_step=lambda loss, batch: seen.append((loss.item() >= 0, batch[0][0, 0].item())),
+    )
     assert seen == [(True, 0.0), (True, 1.0), (True, 2.0)] and model.training
 
 
 def test_fit_monitors_either_direction_and_stops_after_patience():
     model = nn.Linear(1, 1)
     scores = iter([1.0, 3.0, 2.0, 2.5, 0.5, 9.0])
-    h = fit(model, torch.optim.SGD(model.parameters(), lr=0.0), lambda: [], lambda m, b: None, epochs=6,
-            evaluate=lambda: {"score": next(scores)}, monitor="score", higher_is_better=True, patience=2, device="cpu",
-            progress=False)
+    h = fit(
+        model,
+        torch.optim.SGD(model.parameters(), lr=0.0),
+        lambda: [],
+        lambda m, b: None,
+        epochs=6,
+        evaluate=lambda: {"score": next(scores)},
+        monitor="score",
+        higher_is_better=True,
+        patience=2,
+        device="cpu",
+        progress=False,
+    )
     assert h["score"] == [1.0, 3.0, 2.0, 2.5] and h["best_epoch"] == 2 and h["best_score"] == 3.0
     assert h["epochs_run"] == 4 and h["kept_epoch"] == 2 and list(h)[:3] == ["epoch", "score", "epoch_time"]
 
@@ -143,11 +165,11 @@ def test_early_stopped_bar_ends_complete_green_and_says_so(data, notebook_bars):
     assert h["epochs_run"] < 200
     (bar,) = notebook_bars
     label, progress, _ = bar.container.children
-    assert progress.bar_style == "success"                  # not "danger": red is for errors
+    assert progress.bar_style == "success"  # not "danger": red is for errors
     assert progress.value == progress.max == bar.n == bar.total == h["epochs_run"]
-    label_text = label.value.replace("\u2007", " ")                # tqdm pads the label with figure spaces
+    label_text = label.value.replace("\u2007", " ")  # tqdm pads the label with figure spaces
     assert f"run A: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in label_text
-    assert bar.container.layout.visibility != "hidden"      # kept on screen, so the learner sees why it ended
+    assert bar.container.layout.visibility != "hidden"  # kept on screen, so the learner sees why it ended
 
 
 def test_bar_of_a_full_run_closes_as_before(data, notebook_bars):
@@ -155,7 +177,7 @@ def test_bar_of_a_full_run_closes_as_before(data, notebook_bars):
     (bar,) = notebook_bars
     _, progress, _ = bar.container.children
     assert progress.bar_style != "danger" and progress.value == progress.max == 2
-    assert bar.container.layout.visibility == "hidden"      # leave=False: a finished bar disappears
+    assert bar.container.layout.visibility == "hidden"  # leave=False: a finished bar disappears
 
 
 def test_early_stopped_bar_in_a_terminal_ends_at_100_percent(data, capsys):

@@ -16,7 +16,7 @@ def test_mc_predict_keeps_batchnorm_in_eval_and_restores_modes():
     mean, std = mc_predict(net, torch.rand(3, 1, 16, 16), passes=6, seed=2)
     assert modes == [False] * 6
     assert all(torch.equal(m.running_mean, s) for m, s in zip(bn, stats))
-    assert all(m.training for m in net.modules())                  # restored to training mode
+    assert all(m.training for m in net.modules())  # restored to training mode
     assert mean.shape == std.shape == (3, 1, 16, 16) and float(std.max()) > 0
     again, _ = mc_predict(net, torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0)), 6, seed=2)
     same, _ = mc_predict(net, torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0)), 6, seed=2)

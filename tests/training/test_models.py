@@ -19,15 +19,22 @@ from spatialdrop_edu.training import (
 )
 
 BUILDERS = [(mnist1d_cnn, (6, 1, 40), 1), (patch_cnn, (6, 1, 16, 16), 2)]
-KIND = {("element", 1): sde.Dropout, ("spatial", 1): sde.SpatialDropout1d, ("dropblock", 1): sde.DropBlock1d,
-        ("element", 2): sde.Dropout, ("spatial", 2): sde.SpatialDropout2d, ("dropblock", 2): sde.DropBlock2d}
+KIND = {
+    ("element", 1): sde.Dropout,
+    ("spatial", 1): sde.SpatialDropout1d,
+    ("dropblock", 1): sde.DropBlock1d,
+    ("element", 2): sde.Dropout,
+    ("spatial", 2): sde.SpatialDropout2d,
+    ("dropblock", 2): sde.DropBlock2d,
+}
 
 
 def dropout_inputs(model, x):
     """The feature maps entering each dropout layer, and the layer's output, in training mode."""
     seen = []
-    hooks = [m.register_forward_hook(lambda m, i, o: seen.append((i[0].detach(), o.detach())))
-             for m in dropout_layers(model)]
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: seen.append((i[0].detach(), o.detach()))) for m in dropout_layers(model)
+    ]
     model.train()
     with torch.no_grad():
         model(x)
@@ -49,11 +56,11 @@ def test_variant_rate_and_placement(builder, shape, dims, variant, placement):
     convs = [i for i, m in enumerate(model) if isinstance(m, (torch.nn.Conv1d, torch.nn.Conv2d))]
     drops = [i for i, m in enumerate(model) if m in layers]
     if placement == "early" and drops:
-        assert convs[0] < drops[0] < convs[1]          # between the first and second conv
+        assert convs[0] < drops[0] < convs[1]  # between the first and second conv
     if placement == "late" and drops:
         assert drops[0] > convs[-1]
     for d in drops:
-        assert isinstance(model[d - 1], torch.nn.ReLU)   # after the block's ReLU
+        assert isinstance(model[d - 1], torch.nn.ReLU)  # after the block's ReLU
     assert model(torch.randn(shape)).shape == (shape[0], 10 if builder is mnist1d_cnn else 3)
 
 
@@ -72,11 +79,11 @@ def test_spatial_variant_drops_whole_feature_maps(builder, shape, dims):
 def test_element_variant_drops_units_inside_maps():
     torch.manual_seed(0)
     model = mnist1d_cnn("element", 0.5, "early")
-    (inp, out), = dropout_inputs(model, torch.rand(8, 1, 40) + 0.1)
+    ((inp, out),) = dropout_inputs(model, torch.rand(8, 1, 40) + 0.1)
     positive = inp > 0
     zeroed = (out == 0) & positive
-    partly = zeroed.any(-1) & (~zeroed & positive).any(-1)       # maps with some units dropped and some kept
-    rich = positive.sum(-1) >= 8                                 # all 8+ coins equal: probability 2 * 0.5**8
+    partly = zeroed.any(-1) & (~zeroed & positive).any(-1)  # maps with some units dropped and some kept
+    rich = positive.sum(-1) >= 8  # all 8+ coins equal: probability 2 * 0.5**8
     assert rich.sum() > 50 and partly[rich].float().mean() > 0.9
 
 
@@ -96,10 +103,14 @@ def test_p_zero_and_none_hold_no_dropout_layer_and_eval_is_deterministic():
     assert torch.equal(model(x), model(x))
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    ({"dropout": "gaussian", "p": 0.1}, "dropout"), ({"dropout": "spatial", "p": 1.5}, "p"),
-    ({"dropout": "spatial", "p": 0.1, "placement": "middle"}, "placement"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"dropout": "gaussian", "p": 0.1}, "dropout"),
+        ({"dropout": "spatial", "p": 1.5}, "p"),
+        ({"dropout": "spatial", "p": 0.1, "placement": "middle"}, "placement"),
+    ],
+)
 def test_bad_arguments_are_named(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment):
         mnist1d_cnn(**kwargs)
@@ -113,8 +124,10 @@ def test_make_dropout_rejects_other_ranks():
 
 # -- the U-Net ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dropout, kind", [("element", "Dropout"), ("spatial", "SpatialDropout2d"),
-                                           ("dropblock", "DropBlock2d")])
+
+@pytest.mark.parametrize(
+    "dropout, kind", [("element", "Dropout"), ("spatial", "SpatialDropout2d"), ("dropblock", "DropBlock2d")]
+)
 @pytest.mark.parametrize("placement, count", [("top", 1), ("all", 2)])
 def test_variant_and_placement_put_the_layers_on_the_skips(dropout, kind, placement, count):
     net = TinyUNet(dropout, 0.3, placement, channels=4)
@@ -138,7 +151,7 @@ def test_spatial_skip_dropout_drops_whole_skip_maps_only():
     assert torch.equal(x[:, :4], up)
     kept = x[:, 4:].flatten(2).abs().sum(-1) > 0
     active = skip.flatten(2).abs().sum(-1) > 0
-    assert torch.allclose(x[:, 4:][kept], 2 * skip[kept])      # kept maps scaled by 1/(1-p)
+    assert torch.allclose(x[:, 4:][kept], 2 * skip[kept])  # kept maps scaled by 1/(1-p)
     assert (~kept & active).any() and kept.any()
 
 
@@ -154,7 +167,7 @@ def test_ablation_zeroes_the_named_path():
     with net.ablated("bottleneck"):
         net(x)
     assert torch.all(seen["deep"] == 0)
-    assert net.ablate == set()                        # restored
+    assert net.ablate == set()  # restored
     with pytest.raises(ValueError, match="paths"):
         with net.ablated("decoder"):
             pass

@@ -25,7 +25,7 @@ def records():
 
 def test_trial_is_deterministic_and_json_ready(records):
     again = mnist1d_trial(records[2]["config"], records[2]["seed"], device="cpu")
-    strip = lambda r: {k: v for k, v in r.items() if k not in ("epoch_time", "wall_time")}   # noqa: E731
+    strip = lambda r: {k: v for k, v in r.items() if k not in ("epoch_time", "wall_time")}  # noqa: E731
     assert strip(again) == strip(records[2]["result"])
     assert json.loads(json.dumps(records)) == records
     r = records[0]["result"]
@@ -39,8 +39,9 @@ def test_config_rejects_unknown_settings():
 
 
 def test_epoch_times_one_list_per_config():
-    times = epoch_times([mnist1d_config(**TINY), mnist1d_config(dropout="spatial", p=0.2, **TINY)], rounds=2,
-                        epochs=2, device="cpu")
+    times = epoch_times(
+        [mnist1d_config(**TINY), mnist1d_config(dropout="spatial", p=0.2, **TINY)], rounds=2, epochs=2, device="cpu"
+    )
     assert [len(t) for t in times] == [4, 4] and all(v > 0 for t in times for v in t)
 
 
@@ -64,6 +65,6 @@ def test_comparison_figure(records):
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0.3"]
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend == ["none (95% CI)", "element", "spatial"]
-    dots = [c for c in ax.collections if c.get_offsets().shape[0] == 2]      # the per-seed points, 2 seeds each
+    dots = [c for c in ax.collections if c.get_offsets().shape[0] == 2]  # the per-seed points, 2 seeds each
     assert len(dots) >= 2
     assert plot_comparison(rows).axes[0].get_ylabel() == "test_acc"

@@ -45,7 +45,7 @@ def test_a_full_run_beside_the_notebook_is_preferred(tmp_path, monkeypatch):
     assert full_results(chapter) == shipped_results(chapter)
     own = local_results(chapter)
     run_study(fake_run, [{"a": 1}], [0], own / "study.jsonl", progress=False)
-    assert full_results(chapter) == shipped_results(chapter)          # no meta.json yet: not a finished study
+    assert full_results(chapter) == shipped_results(chapter)  # no meta.json yet: not a finished study
     write_meta(own)
     assert full_results(chapter).resolve() == (tmp_path / "results" / chapter).resolve()
     monkeypatch.setenv("SPATIALDROP_RESULTS", str(tmp_path / "elsewhere"))
@@ -65,8 +65,8 @@ def test_meta_is_derived_from_the_records_and_not_rewritten_when_nothing_was_add
     assert meta["torch"] == prov["torch"] and meta["cpu_threads"] == prov["threads"]
     assert meta["finished"] == prov["finished"][:10] and meta["platform"] == prov["platform"]
     before = (tmp_path / "meta.json").stat().st_mtime_ns
-    os.utime(tmp_path / "meta.json", ns=(before - 10**9, before - 10**9))   # so that a rewrite would show
-    run_study(fake_run, [{"a": 1}, {"a": 2}], [0, 1], path, progress=False)   # a full run that adds nothing
+    os.utime(tmp_path / "meta.json", ns=(before - 10**9, before - 10**9))  # so that a rewrite would show
+    run_study(fake_run, [{"a": 1}, {"a": 2}], [0, 1], path, progress=False)  # a full run that adds nothing
     assert write_meta(tmp_path, settings={"seeds": 2}) == meta
     assert (tmp_path / "meta.json").stat().st_mtime_ns == before - 10**9
     run_study(fake_run, [{"a": 3}], [0], path, progress=False)
@@ -75,9 +75,11 @@ def test_meta_is_derived_from_the_records_and_not_rewritten_when_nothing_was_add
 
 
 def test_meta_lists_what_the_runs_disagree_on():
-    records = [{"result": {}, "provenance": {"cpu": "A", "threads": 1, "finished": "2026-01-02T00:00:00Z"}},
-               {"result": {}, "provenance": {"cpu": "B", "threads": 1, "finished": "2026-03-04T00:00:00Z"}},
-               {"result": {}}]   # a run recorded before provenance existed
+    records = [
+        {"result": {}, "provenance": {"cpu": "A", "threads": 1, "finished": "2026-01-02T00:00:00Z"}},
+        {"result": {}, "provenance": {"cpu": "B", "threads": 1, "finished": "2026-03-04T00:00:00Z"}},
+        {"result": {}},
+    ]  # a run recorded before provenance existed
     meta = study_meta(records)
     assert meta["cpu"] == ["A", "B", None] and meta["cpu_threads"] == [1, None] and meta["finished"] == "2026-03-04"
 
@@ -113,11 +115,11 @@ def test_the_small_study_is_found_again_after_a_restart(tmp_path, monkeypatch):
         assert key["threads"] == 1 and key["torch"] == torch.__version__ and key["device"] == "cpu"
         assert study_cache("07_train_images") != folder and study_cache("06_train_mnist1d", device="meta") != folder
         torch.set_num_threads(2)
-        assert study_cache("06_train_mnist1d") != folder                 # other threads, other results: elsewhere
+        assert study_cache("06_train_mnist1d") != folder  # other threads, other results: elsewhere
         torch.set_num_threads(1)
         with monkeypatch.context() as patch:
             patch.setenv("ATEN_CPU_CAPABILITY", "default")
-            assert study_cache("06_train_mnist1d") != folder             # other pins: elsewhere
+            assert study_cache("06_train_mnist1d") != folder  # other pins: elsewhere
     finally:
         torch.set_num_threads(threads)
     # A restarted kernel: a new process with the same environment finds the same folder and its two runs
@@ -131,7 +133,12 @@ def test_the_chapters_find_their_studies_through_the_package(chapter):
     nb = nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4)
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert f'CHAPTER = "{chapter}"' in code
-    for call in ("T.full_results(CHAPTER)", "T.local_results(CHAPTER)", "T.study_cache(CHAPTER", "T.write_meta(",
-                 "executor=executor"):
+    for call in (
+        "T.full_results(CHAPTER)",
+        "T.local_results(CHAPTER)",
+        "T.study_cache(CHAPTER",
+        "T.write_meta(",
+        "executor=executor",
+    ):
         assert call in code, call
     assert "tempfile" not in code and 'Path("results' not in code and "lambda c, s" not in code

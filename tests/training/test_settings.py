@@ -27,7 +27,7 @@ def test_stored_configurations_load_and_are_made_again_unchanged(chapter, run):
     for record in records:
         config = record["config"]
         made = make_config(run, **config)
-        assert made == config and json.dumps(made) == json.dumps(config)     # same values, same order
+        assert made == config and json.dumps(made) == json.dumps(config)  # same values, same order
         assert list(run.defaults) == list(config)
 
 
@@ -36,27 +36,30 @@ def test_defaults_come_in_order_and_settings_override_them():
     assert list(config) == list(MNIST1D.defaults) and config["p"] == 0.2 and config["train_size"] == 500
     assert patch_config()["patience"] is None and denoising_config(photos=("camera",))["photos"] == ["camera"]
     with pytest.raises(TypeError):
-        MNIST1D.defaults["p"] = 0.5                       # the defaults are read-only
+        MNIST1D.defaults["p"] = 0.5  # the defaults are read-only
 
 
-@pytest.mark.parametrize("make, settings, error, fragment", [
-    (mnist1d_config, {"rate": 0.1}, ValueError, "unknown settings"),
-    (patch_config, {"augment": "cutout"}, ValueError, "augment"),
-    (patch_config, {"dataset": "cifar"}, ValueError, "dataset"),
-    (denoising_config, {"colour": True}, ValueError, "unknown settings"),
-    (mnist1d_config, {"p": 1.5}, ValueError, "p must be a probability"),
-    (mnist1d_config, {"p": "0.1"}, TypeError, "p must be a real number"),
-    (mnist1d_config, {"epochs": 0}, ValueError, "epochs must be a positive int"),
-    (mnist1d_config, {"epochs": 2.5}, TypeError, "epochs must be a positive int"),
-    (mnist1d_config, {"placement": "top"}, ValueError, "placement"),
-    (denoising_config, {"placement": "late"}, ValueError, "placement"),
-    (denoising_config, {"photos": ["camera", "moon"]}, ValueError, "photos"),
-    (denoising_config, {"photos": "camera"}, TypeError, "photos"),
-    (denoising_config, {"sigma": 0}, ValueError, "sigma"),
-    (patch_config, {"weight_decay": -1e-3}, ValueError, "weight_decay"),
-    (patch_config, {"patience": 0}, ValueError, "patience"),
-    (patch_config, {"data_root": 3}, TypeError, "data_root"),
-])
+@pytest.mark.parametrize(
+    "make, settings, error, fragment",
+    [
+        (mnist1d_config, {"rate": 0.1}, ValueError, "unknown settings"),
+        (patch_config, {"augment": "cutout"}, ValueError, "augment"),
+        (patch_config, {"dataset": "cifar"}, ValueError, "dataset"),
+        (denoising_config, {"colour": True}, ValueError, "unknown settings"),
+        (mnist1d_config, {"p": 1.5}, ValueError, "p must be a probability"),
+        (mnist1d_config, {"p": "0.1"}, TypeError, "p must be a real number"),
+        (mnist1d_config, {"epochs": 0}, ValueError, "epochs must be a positive int"),
+        (mnist1d_config, {"epochs": 2.5}, TypeError, "epochs must be a positive int"),
+        (mnist1d_config, {"placement": "top"}, ValueError, "placement"),
+        (denoising_config, {"placement": "late"}, ValueError, "placement"),
+        (denoising_config, {"photos": ["camera", "moon"]}, ValueError, "photos"),
+        (denoising_config, {"photos": "camera"}, TypeError, "photos"),
+        (denoising_config, {"sigma": 0}, ValueError, "sigma"),
+        (patch_config, {"weight_decay": -1e-3}, ValueError, "weight_decay"),
+        (patch_config, {"patience": 0}, ValueError, "patience"),
+        (patch_config, {"data_root": 3}, TypeError, "data_root"),
+    ],
+)
 def test_every_setting_is_checked(make, settings, error, fragment):
     with pytest.raises(error, match=fragment):
         make(**settings)

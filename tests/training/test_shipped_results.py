@@ -27,14 +27,45 @@ from spatialdrop_edu.training.workers import RunContext, call_run
 
 #: Per study: its run, its configuration builder, and the settings the chapter chooses (the rest are the toolkit's).
 STUDIES = {
-    "06_train_mnist1d": (experiments.mnist1d_trial, settings.mnist1d_config,
-                         ("dropout", "p", "train_size", "epochs", "patience")),
-    "07_train_images": (experiments.patch_trial, settings.patch_config,
-                        ("dataset", "data_root", "train_per_class", "val_per_class", "epochs", "dropout", "p",
-                         "placement", "weight_decay", "augment", "patience")),
-    "08_unet_copycat": (experiments.denoising_trial, settings.denoising_config,
-                        ("dropout", "p", "placement", "patch", "stride", "sigma", "epochs", "max_train", "max_val",
-                         "max_test", "mc_passes")),
+    "06_train_mnist1d": (
+        experiments.mnist1d_trial,
+        settings.mnist1d_config,
+        ("dropout", "p", "train_size", "epochs", "patience"),
+    ),
+    "07_train_images": (
+        experiments.patch_trial,
+        settings.patch_config,
+        (
+            "dataset",
+            "data_root",
+            "train_per_class",
+            "val_per_class",
+            "epochs",
+            "dropout",
+            "p",
+            "placement",
+            "weight_decay",
+            "augment",
+            "patience",
+        ),
+    ),
+    "08_unet_copycat": (
+        experiments.denoising_trial,
+        settings.denoising_config,
+        (
+            "dropout",
+            "p",
+            "placement",
+            "patch",
+            "stride",
+            "sigma",
+            "epochs",
+            "max_train",
+            "max_val",
+            "max_test",
+            "mc_passes",
+        ),
+    ),
 }
 TIMINGS = {"wall_time", "epoch_time"}
 FIRST_EPOCH_TOLERANCE = 1e-3
@@ -54,7 +85,7 @@ def test_stored_configurations_are_what_the_toolkit_builds_today(chapter):
     assert len(records) == meta["runs"] and {r["seed"] for r in records} == set(range(meta["settings"]["seeds"]))
     for record in records:
         config = record["config"]
-        rebuilt = build(**{name: config[name] for name in chosen})   # the chapter's choices, the toolkit's defaults
+        rebuilt = build(**{name: config[name] for name in chosen})  # the chapter's choices, the toolkit's defaults
         assert rebuilt == config, {k: (config.get(k), rebuilt.get(k)) for k in rebuilt if config.get(k) != rebuilt[k]}
         assert record["config"]["epochs"] == meta["settings"]["epochs"]
 
@@ -66,8 +97,9 @@ def rerun(request):
     run = STUDIES[chapter][0]
     record = min(records_of(chapter), key=lambda r: r["result"]["wall_time"])
     threads = record["provenance"]["threads"]
-    result, prov = call_run(lambda c, s: run(c, s, device="cpu"), record["config"], record["seed"],
-                            RunContext.here(threads=threads))
+    result, prov = call_run(
+        lambda c, s: run(c, s, device="cpu"), record["config"], record["seed"], RunContext.here(threads=threads)
+    )
     return chapter, record, json.loads(json.dumps(result)), prov
 
 
@@ -86,8 +118,13 @@ def test_a_rerun_reproduces_the_record_bit_for_bit_under_its_conditions(rerun):
     here = {"ATen kernels": prov["cpu_capability"], "torch": prov["torch"], "threads": prov["threads"]}
     then = {"ATen kernels": capability, "torch": made["torch"], "threads": made["threads"]}
     if here != then:
-        pytest.skip(f"{chapter}: the record was made under {then}, this run under {here}; only the first epoch "
-                    "is comparable (the other test)")
-    differing = {k: (record["result"][k], result[k]) for k in record["result"]
-                 if k not in TIMINGS and record["result"][k] != result[k]}
+        pytest.skip(
+            f"{chapter}: the record was made under {then}, this run under {here}; only the first epoch "
+            "is comparable (the other test)"
+        )
+    differing = {
+        k: (record["result"][k], result[k])
+        for k in record["result"]
+        if k not in TIMINGS and record["result"][k] != result[k]
+    }
     assert not differing, (chapter, sorted(differing)[:5])

@@ -10,8 +10,20 @@ from spatialdrop_edu.training import mean_ci, paired_differences, run_study, sel
 from spatialdrop_edu.training.study import load_runs, run_key, t_cdf
 
 # Two-sided 95% critical values t_{0.975, df}, from any printed table of Student's t
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262, 10: 2.228, 19: 2.093, 29: 2.045, 30: 2.042,
-        60: 2.000, 120: 1.980}
+T975 = {
+    1: 12.706,
+    2: 4.303,
+    3: 3.182,
+    4: 2.776,
+    5: 2.571,
+    9: 2.262,
+    10: 2.228,
+    19: 2.093,
+    29: 2.045,
+    30: 2.042,
+    60: 2.000,
+    120: 1.980,
+}
 
 
 @pytest.mark.parametrize("df, value", sorted(T975.items()))
@@ -25,7 +37,7 @@ def test_t_quantile_matches_scipy_and_inverts_cdf():
         for q in (0.005, 0.1, 0.5, 0.9, 0.975, 0.995):
             assert t_quantile(q, df) == pytest.approx(stats.t.ppf(q, df), rel=1e-7, abs=1e-9)
             assert t_cdf(t_quantile(q, df), df) == pytest.approx(q, abs=1e-10)
-    assert t_quantile(0.975, 10**6) == pytest.approx(1.959964, abs=1e-5)   # the normal limit
+    assert t_quantile(0.975, 10**6) == pytest.approx(1.959964, abs=1e-5)  # the normal limit
 
 
 def test_t_quantile_rejects_bad_input():
@@ -88,7 +100,7 @@ def test_interrupted_study_resumes_with_only_missing_runs(tmp_path):
 
     records = run_study(counting, CONFIGS, SEEDS, path, progress=True)
     everything = [run_key(c, s) for c in CONFIGS for s in SEEDS]
-    assert resumed_calls == everything[7:]                     # only the missing runs ran
+    assert resumed_calls == everything[7:]  # only the missing runs ran
     assert not set(resumed_calls) & set(calls)
     assert outcomes(records) == outcomes(full)
     assert summarize(records, "score") == summarize(full, "score")
@@ -99,7 +111,7 @@ def test_half_written_last_line_is_ignored_and_rerun(tmp_path):
     path = tmp_path / "s.jsonl"
     run_study(fake_run, CONFIGS[:1], SEEDS[:2], path, progress=False)
     with open(path, "a") as handle:
-        handle.write('{"config": {"a": 1, "name": "x"}, "seed": 2, "res')   # killed while writing
+        handle.write('{"config": {"a": 1, "name": "x"}, "seed": 2, "res')  # killed while writing
     ran = []
     run_study(lambda c, s: ran.append(s) or fake_run(c, s), CONFIGS[:1], SEEDS[:3], path, progress=False)
     assert ran == [2]
@@ -131,7 +143,7 @@ def test_summarize_rows_and_paired_differences():
     assert (row["mean"], row["half_width"], row["low"], row["high"], row["n"]) == (m, h, m - h, m + h, 5)
     diffs = paired_differences(records, "score", CONFIGS[0])
     assert [d["name"] for d in diffs] == ["y", "z"]
-    assert diffs[0]["values"] == [10.0] * 5 and diffs[0]["half_width"] == 0.0   # the seed effect cancels
+    assert diffs[0]["values"] == [10.0] * 5 and diffs[0]["half_width"] == 0.0  # the seed effect cancels
     assert select_best(rows, "name")["z"]["a"] == 3
     assert select_best(rows, "metric")["score"]["a"] == 3
     assert select_best(rows, "metric", higher_is_better=False)["score"]["a"] == 1
@@ -151,14 +163,14 @@ def test_a_torn_last_line_does_not_swallow_the_next_record(tmp_path):
     path = tmp_path / "s.jsonl"
     run_study(fake_run, CONFIGS[:1], SEEDS[:1], path, progress=False)
     with open(path, "a") as handle:
-        handle.write('{"config": {"a": 1, "name": "x"}, "seed": 1, "res')   # killed while writing, no newline
+        handle.write('{"config": {"a": 1, "name": "x"}, "seed": 1, "res')  # killed while writing, no newline
     run_study(fake_run, CONFIGS[:1], SEEDS[:3], path, progress=False)
     lines = path.read_text().splitlines()
-    assert len(lines) == 4 and lines[1].endswith('"res')                 # the torn line stands alone
+    assert len(lines) == 4 and lines[1].endswith('"res')  # the torn line stands alone
     assert sorted(r["seed"] for r in load_runs(path).values()) == [0, 1, 2]
     ran = []
     run_study(lambda c, s: ran.append(s) or fake_run(c, s), CONFIGS[:1], SEEDS[:3], path, progress=False)
-    assert ran == []                                                       # both new records were found again
+    assert ran == []  # both new records were found again
 
 
 def test_every_record_says_what_ran_it(tmp_path):
@@ -166,12 +178,24 @@ def test_every_record_says_what_ran_it(tmp_path):
     record = run_study(fake_run, CONFIGS[:1], SEEDS[:1], path, threads=1, progress=False)[0]
     prov = json.loads(path.read_text())["provenance"]
     assert record["provenance"] == prov
-    for key in ("device", "torch", "cpu", "cpu_capability", "threads", "pins", "python", "spatialdrop_edu",
-                "commit", "platform", "finished", "pins_set_in_worker"):
+    for key in (
+        "device",
+        "torch",
+        "cpu",
+        "cpu_capability",
+        "threads",
+        "pins",
+        "python",
+        "spatialdrop_edu",
+        "commit",
+        "platform",
+        "finished",
+        "pins_set_in_worker",
+    ):
         assert key in prov, key
     assert prov["threads"] == 1 and prov["torch"] == torch.__version__ and prov["device"] is None
     assert prov["cpu_capability"] == torch.backends.cpu.get_cpu_capability().lower()
-    assert prov["pins_set_in_worker"] == []                 # this process's own pins: nothing to set
+    assert prov["pins_set_in_worker"] == []  # this process's own pins: nothing to set
     device_run = run_study(lambda c, s: {"device": "cpu"}, [{"a": 1}], [0], progress=False)[0]
     assert device_run["provenance"]["device"] == "cpu"
 
@@ -181,13 +205,13 @@ def test_seeds_and_threads_are_set_inside_each_run():
         return {"draw": torch.rand(1).item(), "threads": torch.get_num_threads()}
 
     before = torch.get_num_threads()
-    torch.manual_seed(12345)   # what ran before must not leak into a run
+    torch.manual_seed(12345)  # what ran before must not leak into a run
     first = run_study(draws, [{"a": 1}], [0, 1], threads=1, progress=False)
     torch.rand(100)
     second = run_study(draws, [{"a": 1}], [1, 0], threads=1, progress=False)
     assert [r["result"] for r in first] == [r["result"] for r in reversed(second)]
     assert first[0]["result"]["draw"] != first[1]["result"]["draw"] and first[0]["result"]["threads"] == 1
-    assert torch.get_num_threads() == before                # the caller's thread count is restored
+    assert torch.get_num_threads() == before  # the caller's thread count is restored
     with pytest.raises(ValueError, match="threads"):
         run_study(draws, [{"a": 1}], [0], threads=0, progress=False)
 
@@ -199,7 +223,7 @@ class Job:
         self.queue, self.fn, self.args, self.value = queue, fn, args, None
         queue.append(self)
 
-    def done(self):   # the jobs finish in reverse order of submission, one per look
+    def done(self):  # the jobs finish in reverse order of submission, one per look
         if self.value is None and self.queue and self.queue[-1] is self:
             self.value = self.fn(*self.args)
             self.queue.pop()
@@ -223,9 +247,9 @@ def test_any_executor_with_submit_and_futures_in_any_order(tmp_path):
     serial = run_study(fake_run, CONFIGS, SEEDS, None, progress=False)
     path = tmp_path / "s.jsonl"
     records = run_study(fake_run, CONFIGS, SEEDS, path, executor=LastFirstExecutor(), progress=False)
-    assert outcomes(records) == outcomes(serial)                       # grid order, whatever the order of completion
+    assert outcomes(records) == outcomes(serial)  # grid order, whatever the order of completion
     written = [(r["config"]["a"], r["seed"]) for r in map(json.loads, path.read_text().splitlines())]
-    assert written == [(c["a"], s) for c in CONFIGS for s in SEEDS][::-1]     # appended as they finished
+    assert written == [(c["a"], s) for c in CONFIGS for s in SEEDS][::-1]  # appended as they finished
     ran = []
     run_study(lambda c, s: ran.append(s), CONFIGS, SEEDS, path, executor=LastFirstExecutor(), progress=False)
     assert ran == []
@@ -244,5 +268,5 @@ def test_runs_of_other_conditions_are_named_in_a_warning(monkeypatch):
     with pytest.warns(RuntimeWarning) as caught:
         run_study(fake_run, CONFIGS[:1], SEEDS[:3], progress=False)
     messages = sorted(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
-    assert len(messages) == 2                                  # once each, not once per run
+    assert len(messages) == 2  # once each, not once per run
     assert "ATen's other kernels" in messages[0] and "NPY_DISABLE_CPU_FEATURES set after" in messages[1]

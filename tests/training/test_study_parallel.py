@@ -21,8 +21,10 @@ from spatialdrop_edu.training import patch_config, patch_trial, run_study, study
 from spatialdrop_edu.training.study import run_key
 
 TRIAL = functools.partial(patch_trial, device="cpu")
-PATCH_CONFIGS = [patch_config(epochs=2, train_per_class=5),
-                 patch_config(epochs=2, train_per_class=5, dropout="spatial", p=0.3)]
+PATCH_CONFIGS = [
+    patch_config(epochs=2, train_per_class=5),
+    patch_config(epochs=2, train_per_class=5, dropout="spatial", p=0.3),
+]
 TIMINGS = ("wall_time", "epoch_time")
 CONFIGS = [{"a": a} for a in (1, 2, 3)]
 SEEDS = [0, 1, 2, 3, 4]
@@ -58,16 +60,16 @@ def tensor_run(config, seed):
 
 @pytest.fixture(scope="module")
 def serial():
-    return run_study(TRIAL, PATCH_CONFIGS, [0, 1], threads=1, progress=False)   # one thread per run: the chapters'
+    return run_study(TRIAL, PATCH_CONFIGS, [0, 1], threads=1, progress=False)  # one thread per run: the chapters'
 
 
 def test_worker_processes_give_the_serial_results(serial, tmp_path):
-    with ProcessPoolExecutor(2) as pool:                      # the platform's default start method (fork on Linux)
-        forked = run_study(TRIAL, PATCH_CONFIGS, [0, 1], tmp_path / "a.jsonl", executor=pool, threads=1,
-                           progress=False)
-    with study_executor(2) as pool:                           # the chapters' pool: fresh (spawned) workers
-        spawned = run_study(TRIAL, PATCH_CONFIGS, [0, 1], tmp_path / "b.jsonl", executor=pool, threads=1,
-                            progress=False)
+    with ProcessPoolExecutor(2) as pool:  # the platform's default start method (fork on Linux)
+        forked = run_study(TRIAL, PATCH_CONFIGS, [0, 1], tmp_path / "a.jsonl", executor=pool, threads=1, progress=False)
+    with study_executor(2) as pool:  # the chapters' pool: fresh (spawned) workers
+        spawned = run_study(
+            TRIAL, PATCH_CONFIGS, [0, 1], tmp_path / "b.jsonl", executor=pool, threads=1, progress=False
+        )
     assert outcomes(forked) == outcomes(serial) and outcomes(spawned) == outcomes(serial)
     assert sorted(stored(tmp_path / "b.jsonl")) == sorted(run_key(c, s) for c in PATCH_CONFIGS for s in (0, 1))
     assert {r["provenance"]["threads"] for r in spawned} == {1}
@@ -99,15 +101,29 @@ def check_interrupted_then_resumed(executor, tmp_path, monkeypatch):
     with monkeypatch.context() as patch:
         interrupt_on_third_wait(patch)
         with pytest.raises(KeyboardInterrupt):
-            run_study(functools.partial(flaky, log=str(first_log)), CONFIGS, SEEDS, path, executor=executor,
-                      threads=1, progress=False)
+            run_study(
+                functools.partial(flaky, log=str(first_log)),
+                CONFIGS,
+                SEEDS,
+                path,
+                executor=executor,
+                threads=1,
+                progress=False,
+            )
     kept = stored(path)
     assert len(kept) == len(set(kept)) and 2 <= len(kept) < len(every) and set(kept) <= set(every)
-    time.sleep(0.5)   # runs cancelled while in flight end on their own; the resumed study must not count them
-    records = run_study(functools.partial(flaky, log=str(second_log)), CONFIGS, SEEDS, path, executor=executor,
-                        threads=1, progress=False)
-    assert sorted(started(second_log)) == sorted(set(every) - set(kept))   # only the missing runs, each once
-    assert sorted(stored(path)) == sorted(every)                          # nothing lost, nothing twice
+    time.sleep(0.5)  # runs cancelled while in flight end on their own; the resumed study must not count them
+    records = run_study(
+        functools.partial(flaky, log=str(second_log)),
+        CONFIGS,
+        SEEDS,
+        path,
+        executor=executor,
+        threads=1,
+        progress=False,
+    )
+    assert sorted(started(second_log)) == sorted(set(every) - set(kept))  # only the missing runs, each once
+    assert sorted(stored(path)) == sorted(every)  # nothing lost, nothing twice
     assert [r["result"]["score"] for r in records] == [10 * c["a"] + s for c in CONFIGS for s in SEEDS]
 
 
@@ -120,11 +136,25 @@ def test_a_failing_run_stops_no_other_and_is_the_only_one_to_run_again(tmp_path)
     path, first_log, second_log = tmp_path / "s.jsonl", tmp_path / "first.log", tmp_path / "second.log"
     with ProcessPoolExecutor(2) as pool:
         with pytest.raises(RuntimeError, match="planned failure"):
-            run_study(functools.partial(flaky, log=str(first_log), fail=(2, 1)), CONFIGS, SEEDS, path,
-                      executor=pool, threads=1, progress=False)
+            run_study(
+                functools.partial(flaky, log=str(first_log), fail=(2, 1)),
+                CONFIGS,
+                SEEDS,
+                path,
+                executor=pool,
+                threads=1,
+                progress=False,
+            )
         assert sorted(stored(path)) == sorted(run_key(c, s) for c in CONFIGS for s in SEEDS if (c["a"], s) != (2, 1))
-        run_study(functools.partial(flaky, log=str(second_log)), CONFIGS, SEEDS, path, executor=pool, threads=1,
-                  progress=False)
+        run_study(
+            functools.partial(flaky, log=str(second_log)),
+            CONFIGS,
+            SEEDS,
+            path,
+            executor=pool,
+            threads=1,
+            progress=False,
+        )
     assert started(second_log) == [run_key({"a": 2}, 1)]
 
 
@@ -135,11 +165,12 @@ def test_an_interrupt_of_the_caller_keeps_the_finished_runs(tmp_path, monkeypatc
         with pytest.raises(KeyboardInterrupt):
             run_study(functools.partial(flaky, log=str(log)), CONFIGS, SEEDS, path, executor=pool, progress=False)
     kept = stored(path)
-    assert len(kept) == len(set(kept)) and set(kept) <= set(started(log))   # not started: cancelled, not stored
-    assert len(set(started(log)) - set(kept)) <= 2              # lost: at most the runs in progress, one per worker
+    assert len(kept) == len(set(kept)) and set(kept) <= set(started(log))  # not started: cancelled, not stored
+    assert len(set(started(log)) - set(kept)) <= 2  # lost: at most the runs in progress, one per worker
     ran = []
-    run_study(lambda c, s: ran.append(run_key(c, s)) or {"score": 10 * c["a"] + s}, CONFIGS, SEEDS, path,
-              progress=False)
+    run_study(
+        lambda c, s: ran.append(run_key(c, s)) or {"score": 10 * c["a"] + s}, CONFIGS, SEEDS, path, progress=False
+    )
     assert sorted(ran + kept) == sorted(run_key(c, s) for c in CONFIGS for s in SEEDS)
 
 
@@ -157,13 +188,13 @@ def test_a_worker_started_without_the_pins_gets_them_before_it_chooses_kernels(m
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     monkeypatch.delenv("NPY_DISABLE_CPU_FEATURES", raising=False)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pool.submit(os.getpid).result()                       # the worker starts without the two variables
+        pool.submit(os.getpid).result()  # the worker starts without the two variables
         monkeypatch.setenv("ATEN_CPU_CAPABILITY", "default")  # the caller's pins, from now on
         monkeypatch.setenv("NPY_DISABLE_CPU_FEATURES", "X86_V4")
         with pytest.warns(RuntimeWarning) as caught:
             record = run_study(tensor_run, [{"a": 1}], [0], executor=pool, threads=1, progress=False)[0]
     prov = record["provenance"]
-    assert prov["cpu_capability"] == "default"                # held: set before the worker's first kernel
+    assert prov["cpu_capability"] == "default"  # held: set before the worker's first kernel
     assert {"ATEN_CPU_CAPABILITY", "NPY_DISABLE_CPU_FEATURES"} <= set(prov["pins_set_in_worker"])
     assert prov["pins"]["ATEN_CPU_CAPABILITY"] == "default"
     messages = " ".join(str(w.message) for w in caught)
@@ -175,9 +206,10 @@ def dask_executor():
     """A real Dask cluster on this machine: a scheduler and two worker processes of one thread each."""
     distributed = pytest.importorskip("distributed")
     cloudpickle = pytest.importorskip("cloudpickle")
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])   # the workers cannot import this test module
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    )
     client = distributed.Client(cluster)
     try:
         yield client.get_executor()
@@ -188,8 +220,9 @@ def dask_executor():
 
 
 def test_a_dask_cluster_gives_the_serial_results_and_resumes(serial, dask_executor, tmp_path, monkeypatch):
-    records = run_study(TRIAL, PATCH_CONFIGS, [0, 1], tmp_path / "d.jsonl", executor=dask_executor, threads=1,
-                        progress=False)
+    records = run_study(
+        TRIAL, PATCH_CONFIGS, [0, 1], tmp_path / "d.jsonl", executor=dask_executor, threads=1, progress=False
+    )
     assert outcomes(records) == outcomes(serial)
     assert all(r["provenance"]["cpu_capability"] == serial[0]["provenance"]["cpu_capability"] for r in records)
     check_interrupted_then_resumed(dask_executor, tmp_path, monkeypatch)
