@@ -258,20 +258,16 @@ def neighbour_fill(x, keep, neighbours: int = 8) -> np.ndarray:
         raise ValueError(f"x must be 2-D and keep a boolean mask of its shape, got {x.shape} and {keep.shape}.")
     if neighbours not in (4, 8):
         raise ValueError(f"neighbours must be 4 or 8, got {neighbours!r}.")
-    offsets = [(-1, 0), (1, 0), (0, -1), (0, 1)]
-    if neighbours == 8:
-        offsets += [(-1, -1), (-1, 1), (1, -1), (1, 1)]
-    kx = np.pad(np.where(keep, x, 0.0), 1)
-    km = np.pad(keep.astype(float), 1)
-    h, w = x.shape
-    total = np.zeros_like(x)
-    count = np.zeros_like(x)
-    for dy, dx in offsets:
-        total += kx[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
-        count += km[1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w]
+    from scipy.ndimage import correlate
+
+    # Normalized convolution: the kept values and the kept indicator, each summed over the neighbourhood
+    # (zeros beyond the border), divide to the mean of the kept neighbours.
+    kernel = np.ones((3, 3)) if neighbours == 8 else np.array([[0.0, 1, 0], [1, 0, 1], [0, 1, 0]])
+    kernel[1, 1] = 0.0
+    signal = correlate(np.where(keep, x, 0.0), kernel, mode="constant", cval=0.0)
+    weight = correlate(keep.astype(float), kernel, mode="constant", cval=0.0)
     fallback = float(x[keep].mean()) if keep.any() else 0.0
-    filled = np.where(count > 0, total / np.maximum(count, 1.0), fallback)
-    return np.where(keep, x, filled)
+    return np.where(keep, x, np.where(weight > 0, signal / np.where(weight > 0, weight, 1.0), fallback))
 
 
 def removed_fraction(

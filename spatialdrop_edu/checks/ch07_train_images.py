@@ -154,17 +154,31 @@ def check_region_split(region_split) -> None:
 
     Examples::
 
-        >>> from spatialdrop_edu.training.data import region_corners
-        >>> def ref(height, width, patch, stride, test_fraction):
+        >>> def split(height, width, patch, stride, test_fraction):
         ...     cut = round(height * (1 - test_fraction))
-        ...     return (region_corners(height, width, patch, stride, (0, cut)),
-        ...             region_corners(height, width, patch, stride, (cut, height)))
-        >>> check_region_split(ref)
+        ...     lefts = range(0, width - patch + 1, stride)
+        ...     band = lambda top, bottom: [(r, c) for r in range(top, bottom - patch + 1, stride) for c in lefts]
+        ...     return band(0, cut), band(cut, height)
+        >>> check_region_split(split)
         Correct: training and test patches never share a pixel, and no patch that fits is lost.
+
+        The package's own :func:`~spatialdrop_edu.training.data.region_corners` is not an answer::
+
+            >>> from spatialdrop_edu.training.data import region_corners
+            >>> def delegated(height, width, patch, stride, test_fraction):
+            ...     cut = round(height * (1 - test_fraction))
+            ...     return (region_corners(height, width, patch, stride, (0, cut)),
+            ...             region_corners(height, width, patch, stride, (cut, height)))
+            >>> check_region_split(delegated)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            spatialdrop_edu.checks._harness.ExerciseFailure: your region_split calls the package's region_corners: ...
     """
     for height, width, patch, stride, frac in SPLIT_CASES:
         case = f"height={height}, width={width}, patch={patch}, stride={stride}, test_fraction={frac}"
-        result = run_student_code(region_split, height, width, patch, stride, frac, what="your region_split")
+        result = run_student_code(
+            region_split, height, width, patch, stride, frac, what="your region_split", forbid=(region_corners,)
+        )
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             fail(f"region_split must return two lists (train, test); with {case} it returned {type(result).__name__}.")
         train, test = _corners(result[0], "the training corners"), _corners(result[1], "the test corners")

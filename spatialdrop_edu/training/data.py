@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import itertools
 import random
 import struct
 from pathlib import Path
@@ -130,7 +131,8 @@ def region_corners(height: int, width: int, patch: int, stride: int, rows: tuple
     top, bottom = rows
     if not 0 <= top <= bottom <= height:
         raise ValueError(f"rows must satisfy 0 <= rows[0] <= rows[1] <= height = {height}, got {rows!r}.")
-    return [(r, c) for r in range(top, bottom - patch + 1, stride) for c in range(0, width - patch + 1, stride)]
+    tops, lefts = range(top, bottom - patch + 1, stride), range(0, width - patch + 1, stride)
+    return list(itertools.product(tops, lefts))
 
 
 @functools.lru_cache(maxsize=16)

@@ -13,8 +13,8 @@ configuration, with the per-seed values, their mean and a 95% confidence interva
     \bar x \pm t_{0.975,\, n-1} \frac{s}{\sqrt n},
 
 where :math:`s` is the sample standard deviation and :math:`t_{0.975,\,n-1}` the quantile of
-Student's t distribution with :math:`n - 1` degrees of freedom (:func:`t_quantile`, computed here
-without SciPy). Tables are lists of dicts, one per row.
+Student's t distribution with :math:`n - 1` degrees of freedom (:func:`t_quantile`, from
+``scipy.stats``). Tables are lists of dicts, one per row.
 """
 
 from __future__ import annotations
@@ -46,39 +46,8 @@ __all__ = [
 # -- Student's t -----------------------------------------------------------------------------------
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the regularised incomplete beta function (modified Lentz's method)."""
-    tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = 1.0 / (d if abs(d) > tiny else tiny)
-    h = d
-    for m in range(1, 500):
-        m2 = 2 * m
-        for aa in (m * (b - m) * x / ((qam + m2) * (a + m2)), -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))):
-            d = 1.0 + aa * d
-            d = 1.0 / (d if abs(d) > tiny else tiny)
-            c = 1.0 + aa / c
-            c = c if abs(c) > tiny else tiny
-            h *= d * c
-        if abs(d * c - 1.0) < 1e-15:
-            break
-    return h
-
-
-def _betainc(a: float, b: float, x: float) -> float:
-    """The regularised incomplete beta function :math:`I_x(a, b)`."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return math.exp(log_front) * _betacf(a, b, x) / a
-    return 1.0 - math.exp(log_front) * _betacf(b, a, 1.0 - x) / b
-
-
 def t_cdf(t: float, df: float) -> float:
-    """The cumulative distribution function of Student's t with ``df`` degrees of freedom.
+    """The cumulative distribution function of Student's t with ``df`` degrees of freedom (``scipy.stats.t``).
 
     Examples::
 
@@ -87,14 +56,15 @@ def t_cdf(t: float, df: float) -> float:
         >>> round(t_cdf(2.776445, 4), 6)
         0.975
     """
-    if df <= 0:
+    if not df > 0:
         raise ValueError(f"df must be positive (degrees of freedom), got {df!r}.")
-    tail = 0.5 * _betainc(df / 2.0, 0.5, df / (df + t * t))
-    return 1.0 - tail if t >= 0 else tail
+    from scipy import stats
+
+    return float(stats.t.cdf(t, df))
 
 
 def t_quantile(q: float, df: float) -> float:
-    """The ``q`` quantile of Student's t with ``df`` degrees of freedom (bisection on :func:`t_cdf`).
+    """The ``q`` quantile of Student's t with ``df`` degrees of freedom (``scipy.stats.t``).
 
     Args:
         q: a probability in ``(0, 1)``.
@@ -107,17 +77,11 @@ def t_quantile(q: float, df: float) -> float:
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be a probability in (0, 1), got {q!r}.")
-    if q < 0.5:
-        return -t_quantile(1.0 - q, df)
-    lo, hi = 0.0, 1.0
-    while t_cdf(hi, df) < q:
-        hi *= 2.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if t_cdf(mid, df) < q else (lo, mid)
-        if hi - lo < 1e-12 * max(1.0, hi):
-            break
-    return 0.5 * (lo + hi)
+    if not df > 0:
+        raise ValueError(f"df must be positive (degrees of freedom), got {df!r}.")
+    from scipy import stats
+
+    return float(stats.t.ppf(q, df))
 
 
 def mean_ci(values, level: float = 0.95) -> tuple[float, float]:

@@ -8,7 +8,6 @@ from torch import nn
 import spatialdrop_edu as sde
 from spatialdrop_edu import checks
 from spatialdrop_edu.training.augment import augment_batch, dihedral
-from spatialdrop_edu.training.data import region_corners
 
 from helpers import OwnCoins, fails_with, passes
 
@@ -18,6 +17,11 @@ def model(early=None, late=None, after_pool=None):
     layers += [nn.Conv2d(8, 16, 3, padding=1), nn.ReLU()] + ([] if late is None else [late])
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()] + ([] if after_pool is None else [after_pool])
     return nn.Sequential(*layers, nn.Linear(16, 3))
+
+
+def region_corners(height, width, patch, stride, rows):
+    """The windows of a band of rows, written out: the package's own is off limits inside a checked answer."""
+    return [(r, c) for r in range(rows[0], rows[1] - patch + 1, stride) for c in range(0, width - patch + 1, stride)]
 
 
 def ref_split(height, width, patch, stride, test_fraction):
@@ -116,6 +120,18 @@ def off_by_one(height, width, patch, stride, test_fraction):
 )
 def test_split_mistakes_get_their_hint(answer, fragment):
     fails_with(checks.check_region_split, answer, fragment)
+
+
+def test_split_delegated_to_the_package_earns_nothing():
+    from spatialdrop_edu.training import data
+
+    def delegated(height, width, patch, stride, test_fraction):
+        cut = round(height * (1 - test_fraction))
+        return data.region_corners(height, width, patch, stride, (0, cut)), data.region_corners(
+            height, width, patch, stride, (cut, height)
+        )
+
+    fails_with(checks.check_region_split, delegated, "calls the package's region_corners")
 
 
 def one_for_batch(x, generator):

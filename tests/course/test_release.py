@@ -394,3 +394,25 @@ def test_detector_finds_every_chapters_solutions_in_the_instructor_site(real_ins
         page = real_instructor_site / "book" / f"{path.stem}.html"
         found = leakcheck.find_leaks([page], lines, words, phrases)
         assert lines and found, f"{path.name}: no distinctive solution text found on its instructor page"
+
+
+def test_no_solution_line_is_in_the_package_source():
+    """The student website shows the package's source (its API pages link it): no exercise's answer may sit there.
+
+    Exercises that re-implement a package function (3.2's fill, 7.2's region split) are written differently from
+    the package, whose checkers also refuse an answer that calls it (``run_student_code(forbid=...)``).
+    """
+
+    def code_lines(text):
+        return {line.split("#")[0].strip() for line in text.splitlines()} - {""}
+
+    solution = set()
+    for path in CHAPTERS:
+        for secret in leakcheck.split_notebook(nbformat.read(path, as_version=4))[0]:
+            solution |= {line for line in code_lines(secret) if len(line) >= 24}
+    assert solution, "the detector found no solution lines at all"
+    for path in sorted((ROOT / "spatialdrop_edu").rglob("*.py")):
+        if "checks" in path.parts:  # instructor-only on the website (public_text)
+            continue
+        shared = solution & code_lines(path.read_text())
+        assert not shared, f"{path.relative_to(ROOT)} holds solution lines: {sorted(shared)}"
