@@ -2,6 +2,7 @@
 
 * :mod:`~spatialdrop_edu.course.cells`: the one home of nbgrader cell metadata and cell sources.
 * :mod:`~spatialdrop_edu.course.execute`: run notebooks the way the course commits them.
+* :mod:`~spatialdrop_edu.course.progress_lines`: finished progress bars stored as their final line of text.
 * :mod:`~spatialdrop_edu.course.release`: student editions of notebooks and of the whole book.
 * :mod:`~spatialdrop_edu.course.grading`: check a class's submissions, each in a sandbox of its own:
   :mod:`~spatialdrop_edu.course.restore` and :mod:`~spatialdrop_edu.course.scan` read a submission,

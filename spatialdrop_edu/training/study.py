@@ -38,6 +38,7 @@ __all__ = [
     "t_quantile",
     "t_cdf",
     "paired_differences",
+    "paired_difference",
     "select_best",
     "markdown_table",
 ]
@@ -353,7 +354,8 @@ def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
         level: the confidence level of the interval.
 
     Returns:
-        Rows (dicts) in the order configurations first appear, with the configuration's keys and
+        Rows (dicts) in the order configurations first appear, with the configuration's keys, the
+        configuration itself as ``"config"`` (to look a row's runs up, or to run it again), and
         ``"metric"``, ``"n"``, ``"values"`` (by seed order), ``"seeds"``, ``"mean"``,
         ``"half_width"``, ``"low"``, ``"high"``.
 
@@ -361,8 +363,8 @@ def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
 
         >>> recs = [{"config": {"p": 0.1}, "seed": s, "result": {"acc": v}} for s, v in enumerate([0.5, 0.7])]
         >>> row = summarize(recs, "acc")[0]
-        >>> row["p"], row["n"], round(row["mean"], 2), round(row["half_width"], 3)
-        (0.1, 2, 0.6, 1.271)
+        >>> row["p"], row["config"], row["n"], round(row["mean"], 2), round(row["half_width"], 3)
+        (0.1, {'p': 0.1}, 2, 0.6, 1.271)
     """
     groups: dict[str, list] = {}
     for record in records:
@@ -374,6 +376,7 @@ def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
         rows.append(
             {
                 **group[0]["config"],
+                "config": group[0]["config"],
                 "metric": metric,
                 "n": len(values),
                 "values": values,
@@ -407,6 +410,36 @@ def paired_differences(records, metric: str, baseline: dict, level: float = 0.95
         if r["config"] != baseline and r["seed"] in base
     ]
     return summarize(diffs, metric, level)
+
+
+def paired_difference(a: dict, b: dict, level: float = 0.95) -> tuple[float, float]:
+    """The mean of ``b - a`` seed by seed, and the half-width of its interval: two rows of :func:`summarize`.
+
+    Only the seeds both rows ran count. Runs with the same seed share the data split, the initial
+    weights and the batch order, so the pairs remove what the seed does to both (see
+    :func:`paired_differences`, which compares every configuration with one baseline).
+
+    Args:
+        a: a row of :func:`summarize` (its ``"seeds"`` and ``"values"``).
+        b: another row of the same metric.
+        level: the confidence level of the interval.
+
+    Raises:
+        ValueError: fewer than two seeds in common.
+
+    Examples::
+
+        >>> a = {"seeds": [0, 1, 2], "values": [0.50, 0.60, 0.70]}
+        >>> b = {"seeds": [2, 1, 0], "values": [0.75, 0.62, 0.56]}
+        >>> mean, half = paired_difference(a, b)
+        >>> round(mean, 3), round(half, 3)
+        (0.043, 0.052)
+    """
+    theirs = dict(zip(a["seeds"], a["values"]))
+    diffs = [v - theirs[s] for s, v in zip(b["seeds"], b["values"]) if s in theirs]
+    if len(diffs) < 2:
+        raise ValueError(f"a and b must share at least two seeds to be paired, got {len(diffs)} in common.")
+    return mean_ci(diffs, level)
 
 
 def select_best(rows, group: str, *, higher_is_better: bool = True) -> dict:

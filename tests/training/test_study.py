@@ -6,7 +6,15 @@ import math
 import pytest
 import torch
 
-from spatialdrop_edu.training import mean_ci, paired_differences, run_study, select_best, summarize, t_quantile
+from spatialdrop_edu.training import (
+    mean_ci,
+    paired_difference,
+    paired_differences,
+    run_study,
+    select_best,
+    summarize,
+    t_quantile,
+)
 from spatialdrop_edu.training.study import load_runs, run_key, t_cdf
 
 # Two-sided 95% critical values t_{0.975, df}, from any printed table of Student's t
@@ -270,3 +278,21 @@ def test_runs_of_other_conditions_are_named_in_a_warning(monkeypatch):
     messages = sorted(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
     assert len(messages) == 2  # once each, not once per run
     assert "ATen's other kernels" in messages[0] and "NPY_DISABLE_CPU_FEATURES set after" in messages[1]
+
+
+def test_rows_keep_their_configuration_and_pair_by_seed():
+    recs = [
+        {"config": {"p": p}, "seed": s, "result": {"acc": 0.5 + p + 0.01 * s * (1 + p)}}
+        for p in (0.0, 0.5)
+        for s in (0, 1, 2, 3)
+    ]
+    rows = summarize(recs, "acc")
+    assert [r["config"] for r in rows] == [{"p": 0.0}, {"p": 0.5}]
+    m, h = paired_difference(rows[0], rows[1])
+    diffs = [0.5 + 0.005 * s for s in range(4)]
+    assert m == pytest.approx(sum(diffs) / 4) and h == pytest.approx(mean_ci(diffs)[1])
+    # only shared seeds count, in any order
+    shuffled = {**rows[1], "seeds": [3, 2, 1, 0, 9], "values": rows[1]["values"][::-1] + [5.0]}
+    assert paired_difference(rows[0], shuffled) == pytest.approx((m, h))
+    with pytest.raises(ValueError, match="share at least two seeds"):
+        paired_difference(rows[0], {"seeds": [0, 7], "values": [0.1, 0.2]})
