@@ -30,22 +30,10 @@ from urllib.parse import urlsplit
 
 import nbformat
 import pytest
+
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from lab_server import HAS_JUPYTERLAB, VENV, make_lab
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--metrics-recording-only",
-    "--no-default-browser-check",
-]
 CHAPTER, UNTOUCHED = "01_dropout.ipynb", "02_noise_shapes.ipynb"
 RAW_MYST = re.compile(r"\{(?:doc|cite|func|class|ref|admonition|bibliography)\}|:class:|:filter:|```|^%", re.M)
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

@@ -32,25 +32,13 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from chromium import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 FAILURES = Path(os.environ.get("BROWSER_FAILURES", ROOT / "_build" / "browser-failures"))
 # Folders of the built site that hold assets, not pages.
 ASSET_DIRS = {"_static", "_vendor", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--metrics-recording-only",
-    "--no-default-browser-check",
-]
 COLAB = "https://colab.research.google.com/github/"
 BINDER = "https://mybinder.org/v2/gh/"
 
