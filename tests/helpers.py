@@ -11,6 +11,19 @@ from torch import nn
 
 from spatialdrop_edu.checks import ExerciseFailure
 
+#: A denoising run small enough for a unit test: two photos, a few dozen 16 x 16 patches, two epochs, 4 channels.
+SMALL_DENOISING = dict(
+    photos=["camera", "coffee"],
+    patch=16,
+    stride=16,
+    max_train=48,
+    max_val=16,
+    max_test=24,
+    epochs=2,
+    batch_size=16,
+    channels=4,
+)
+
 
 def fails_with(check, answer, *fragments) -> str:
     """Run a checker on a wrong ``answer``: it must raise ``ExerciseFailure`` whose message holds every fragment."""

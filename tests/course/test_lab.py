@@ -22,13 +22,13 @@ import json5
 import nbformat
 import nbformat.sign
 import pytest
-from lab_server import HAS_JUPYTERLAB, ROOT, VENV, make_lab
 
 from spatialdrop_edu.course import lab
 from spatialdrop_edu.course.cells import SOLUTION_BEGIN, WIDGET_STATE, WIDGET_VIEW
 from spatialdrop_edu.course.release import ReleaseError, displayed_widget_models
 
 import exercise_fixtures as fx
+from lab_server import HAS_JUPYTERLAB, ROOT, VENV, make_lab
 
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 needs_lab = pytest.mark.skipif(not HAS_JUPYTERLAB, reason=f"JupyterLab is not installed in {VENV} (run make)")

@@ -8,18 +8,7 @@ import torch
 from spatialdrop_edu.training import TinyUNet, denoising_config, denoising_data, denoising_model, path_ablation
 from spatialdrop_edu.training.denoising import copy_report, path_contributions, psnr, train_denoiser, uncertainty_report
 
-SMALL = dict(
-    photos=["camera", "coffee"],
-    patch=16,
-    stride=16,
-    max_train=48,
-    max_val=16,
-    max_test=24,
-    epochs=2,
-    batch_size=16,
-    channels=4,
-)
-
+from helpers import SMALL_DENOISING
 
 # -- PSNR ---------------------------------------------------------------------------------------
 
@@ -95,7 +84,7 @@ def test_uncertainty_report_correlations():
 
 
 def test_training_improves_on_the_input_and_is_reproducible():
-    config = denoising_config(**{**SMALL, "epochs": 4, "max_train": 96})
+    config = denoising_config(**{**SMALL_DENOISING, "epochs": 4, "max_train": 96})
     data = denoising_data(config, 0)
     runs = []
     for _ in range(2):

@@ -15,18 +15,9 @@ from spatialdrop_edu.training import (
     summarize,
 )
 
+from helpers import SMALL_DENOISING
+
 TINY = {"train_per_class": 5, "val_per_class": 10, "epochs": 3}
-SMALL = dict(
-    photos=["camera", "coffee"],
-    patch=16,
-    stride=16,
-    max_train=48,
-    max_val=16,
-    max_test=24,
-    epochs=2,
-    batch_size=16,
-    channels=4,
-)
 
 
 def test_patch_data_standardises_with_training_statistics_and_keeps_test_fixed():
@@ -58,7 +49,10 @@ def test_patch_trial_is_deterministic_json_ready_and_honours_augment_and_decay()
 
 
 def test_denoising_trial_is_json_and_resumable(tmp_path):
-    configs = [denoising_config(**SMALL), denoising_config(**SMALL, dropout="spatial", p=0.3, mc_passes=3)]
+    configs = [
+        denoising_config(**SMALL_DENOISING),
+        denoising_config(**SMALL_DENOISING, dropout="spatial", p=0.3, mc_passes=3),
+    ]
     path = tmp_path / "study.jsonl"
     records = run_study(lambda c, s: denoising_trial(c, s, device="cpu"), configs, [0], path, progress=False)
     json.dumps(records)
@@ -66,7 +60,7 @@ def test_denoising_trial_is_json_and_resumable(tmp_path):
     assert "mc_pixel_corr" not in base and -1 <= spatial["mc_pixel_corr"] <= 1
     for key in ("test_psnr", "noise_transfer", "ablate_skip1", "ablate_bottleneck", "skip_share_up1", "epoch_time"):
         assert key in base
-    assert len(base["curves"]["val_psnr"]) == SMALL["epochs"]
+    assert len(base["curves"]["val_psnr"]) == SMALL_DENOISING["epochs"]
     calls = []
     run_study(lambda c, s: calls.append(1), configs, [0], path, progress=False)
     assert calls == []
