@@ -145,19 +145,7 @@ class SubmissionCgroups:
     def kill(self, grace: float = 5.0, timeout: float = 10.0) -> int:
         """Give the processes in the cgroups ``grace`` seconds to end (a sandbox's end them all, a moment after its
         kernel is stopped), then SIGKILL whatever is left and wait until it is gone; return how many were left."""
-        deadline = time.monotonic() + grace
-        while self.pids() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        first = self.pids()
-        deadline = time.monotonic() + timeout
-        while (left := self.pids()) and time.monotonic() < deadline:
-            for pid in left:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            time.sleep(0.05)
-        return len(first)
+        return kill_and_wait(self.pids, grace, timeout)
 
     def remove(self) -> int:
         """Kill what is left, remove the cgroups; return how many processes had to be killed."""
@@ -173,6 +161,30 @@ class SubmissionCgroups:
                     time.sleep(0.05)
         self.created = [p for p in self.created if p.exists()]
         return survivors
+
+
+def kill_and_wait(find, grace: float = 5.0, timeout: float = 10.0) -> int:
+    """Give the processes ``find()`` lists ``grace`` seconds to end, then SIGKILL whatever it still lists until it
+    lists nothing or ``timeout`` seconds pass; return how many were left after the grace.
+
+    Args:
+        find: a function returning the process ids to end now (a cgroup's members, a user's processes).
+        grace: seconds to wait for them to end on their own.
+        timeout: seconds to keep killing.
+    """
+    deadline = time.monotonic() + grace
+    while find() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    first = find()
+    deadline = time.monotonic() + timeout
+    while (left := find()) and time.monotonic() < deadline:
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.05)
+    return len(first)
 
 
 def create(name: str, *, memory: int, processes: int) -> SubmissionCgroups:

@@ -24,7 +24,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,19 +85,7 @@ def user_processes(uid: int) -> list[int]:
 def kill_user_processes(uid: int, grace: float = 5.0, timeout: float = 10.0) -> int:
     """Give the processes of user ``uid`` (a sandbox's own, graded as root) ``grace`` seconds to end, then SIGKILL
     what is left and wait until it is gone; return how many were left."""
-    deadline = time.monotonic() + grace
-    while user_processes(uid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    first = user_processes(uid)
-    deadline = time.monotonic() + timeout
-    while (left := user_processes(uid)) and time.monotonic() < deadline:
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.05)
-    return len(first)
+    return cgroups.kill_and_wait(lambda: user_processes(uid), grace, timeout)
 
 
 def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, policy: Policy, env: dict):
@@ -133,18 +120,7 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
             "--",
         ]
         inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
-        inner = [
-            sys.executable,
-            "-I",
-            "-S",
-            inner_entry,
-            "--memory",
-            str(policy.memory),
-            "--cpu",
-            str(policy.cpu),
-            "--processes",
-            str(policy.processes),
-        ]
+        inner = _entry_with_limits(inner_entry, policy)
         if os.geteuid() == 0:
             inner += ["--user", str(box.uid)]
         plan.update(
@@ -161,22 +137,25 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
     return box, group
 
 
-def _plain_plan(plan: dict, private: Path, policy: Policy) -> None:
-    """Fill ``plan`` with the command of a kernel without a sandbox: rlimits and, where allowed, no network."""
-    prefix = [
+def _entry_with_limits(entry: str, policy: Policy) -> list[str]:
+    """The command of ``sandbox_entry.py`` (at ``entry``) setting the batch's memory, CPU time and process limits."""
+    return [
         sys.executable,
         "-I",
         "-S",
-        str(ENTRY),
+        entry,
         "--memory",
         str(policy.memory),
         "--cpu",
         str(policy.cpu),
         "--processes",
         str(policy.processes),
-        "--processes-relative",
-        "--",
     ]
+
+
+def _plain_plan(plan: dict, private: Path, policy: Policy) -> None:
+    """Fill ``plan`` with the command of a kernel without a sandbox: rlimits and, where allowed, no network."""
+    prefix = [*_entry_with_limits(str(ENTRY), policy), "--processes-relative", "--"]
     if policy.network:
         prefix = [*NETNS_CMD, *prefix]
     plan.update(
