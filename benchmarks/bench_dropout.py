@@ -68,25 +68,19 @@ def compiled_case(shape, p, mode, rounds, repeats, device, threads) -> dict:
     )
     ref = "torch.nn.Dropout2d (compiled)"
     versus = {name: times.compare(name, ref) for name in fns}
-    return {
-        "operation": "SpatialDropout2d under torch.compile",
-        "shape": list(shape),
-        "mode": mode,
-        "device": str(device),
-        "p": p,
-        "rounds": rounds,
-        "repeats": repeats,
-        "timing": times.describe(),
-        "warnings": times.warnings(),
-        "ms": {name: 1e3 * times.median(name) for name in fns},
-        "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
-        "ratio": {name: c.ratio for name, c in versus.items()},
-        "interval": {name: [c.low, c.high] for name, c in versus.items()},
-        "verdict": {name: c.verdict for name, c in versus.items()},
-        "sentence": {name: str(c) for name, c in versus.items()},
-        "fastest_reference": ref,
-        "skipped": {},
-    }
+    return cost.timing_row(
+        times,
+        versus,
+        operation="SpatialDropout2d under torch.compile",
+        shape=shape,
+        mode=mode,
+        device=device,
+        p=p,
+        rounds=rounds,
+        repeats=repeats,
+        reference=ref,
+        skipped={},
+    )
 
 
 def print_table(rows) -> None:

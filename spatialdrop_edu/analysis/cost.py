@@ -330,6 +330,50 @@ def peak_extra_bytes(fn, x: torch.Tensor, mode: str = "forward") -> int:
     return max(int(extra), 0)
 
 
+def timing_row(
+    times,
+    versus: dict,
+    *,
+    operation: str,
+    shape,
+    mode: str,
+    device,
+    p: float,
+    rounds: int,
+    repeats: int,
+    reference: str,
+    skipped: dict,
+) -> dict:
+    """One JSON row of a timing comparison: what was timed, how, and each function against ``reference``.
+
+    Args:
+        times: the timings (:func:`time_layers`).
+        versus: ``{name: times.compare(name, reference)}``.
+        operation, shape, mode, device, p, rounds, repeats: what was timed and how, recorded as given.
+        reference: the name every ratio is taken against.
+        skipped: ``{name: why}`` of the references that could not run.
+    """
+    return {
+        "operation": operation,
+        "shape": list(shape),
+        "mode": mode,
+        "device": str(device),
+        "p": p,
+        "rounds": rounds,
+        "repeats": repeats,
+        "timing": times.describe(),
+        "warnings": times.warnings(),
+        "ms": {name: 1e3 * times.median(name) for name in versus},
+        "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in versus},
+        "ratio": {name: c.ratio for name, c in versus.items()},
+        "interval": {name: [c.low, c.high] for name, c in versus.items()},
+        "verdict": {name: c.verdict for name, c in versus.items()},
+        "sentence": {name: str(c) for name, c in versus.items()},
+        "fastest_reference": reference,
+        "skipped": skipped,
+    }
+
+
 def compare(
     operation: str,
     shape,
@@ -383,25 +427,19 @@ def compare(
     times = time_layers(fns, x, mode, rounds=rounds, repeats=repeats, threads=threads)
     fastest = min(refs, key=times.median)
     versus = {name: times.compare(name, fastest, margin=margin) for name in fns}
-    row = {
-        "operation": operation,
-        "shape": list(shape),
-        "mode": mode,
-        "device": str(device),
-        "p": p,
-        "rounds": rounds,
-        "repeats": repeats,
-        "timing": times.describe(),
-        "warnings": times.warnings(),
-        "ms": {name: 1e3 * times.median(name) for name in fns},
-        "iqr_ms": {name: [1e3 * q for q in times.iqr(name)] for name in fns},
-        "ratio": {name: c.ratio for name, c in versus.items()},
-        "interval": {name: [c.low, c.high] for name, c in versus.items()},
-        "verdict": {name: c.verdict for name, c in versus.items()},
-        "sentence": {name: str(c) for name, c in versus.items()},
-        "fastest_reference": fastest,
-        "skipped": skipped,
-    }
+    row = timing_row(
+        times,
+        versus,
+        operation=operation,
+        shape=shape,
+        mode=mode,
+        device=device,
+        p=p,
+        rounds=rounds,
+        repeats=repeats,
+        reference=fastest,
+        skipped=skipped,
+    )
     if memory and device.type == "cpu":
         row["extra_bytes"] = {name: peak_extra_bytes(fn, x, mode) for name, fn in fns.items()}
     return row
