@@ -39,6 +39,7 @@ __all__ = [
     "t_cdf",
     "paired_differences",
     "paired_difference",
+    "verdict",
     "select_best",
     "markdown_table",
 ]
@@ -440,6 +441,24 @@ def paired_difference(a: dict, b: dict, level: float = 0.95) -> tuple[float, flo
     if len(diffs) < 2:
         raise ValueError(f"a and b must share at least two seeds to be paired, got {len(diffs)} in common.")
     return mean_ci(diffs, level)
+
+
+def verdict(row: dict) -> str:
+    """What a row's interval says of its difference: ``"better"``, ``"worse"`` or ``"within the noise"``.
+
+    ``row`` is a row of :func:`paired_differences` (or any row with ``"low"`` and ``"high"``): the
+    difference is resolved only when its whole interval lies on one side of 0.
+
+    Examples::
+
+        >>> verdict({"low": 0.01, "high": 0.05}), verdict({"low": -0.02, "high": 0.03})
+        ('better', 'within the noise')
+    """
+    if row["low"] > 0:
+        return "better"
+    if row["high"] < 0:
+        return "worse"
+    return "within the noise"
 
 
 def select_best(rows, group: str, *, higher_is_better: bool = True) -> dict:

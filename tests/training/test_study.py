@@ -296,3 +296,10 @@ def test_rows_keep_their_configuration_and_pair_by_seed():
     assert paired_difference(rows[0], shuffled) == pytest.approx((m, h))
     with pytest.raises(ValueError, match="share at least two seeds"):
         paired_difference(rows[0], {"seeds": [0, 7], "values": [0.1, 0.2]})
+
+
+def test_a_verdict_needs_the_whole_interval_on_one_side_of_zero():
+    from spatialdrop_edu.training import verdict
+
+    assert verdict({"low": 1e-9, "high": 1.0}) == "better" and verdict({"low": -1.0, "high": -1e-9}) == "worse"
+    assert verdict({"low": 0.0, "high": 1.0}) == verdict({"low": -1.0, "high": 0.0}) == "within the noise"
