@@ -40,7 +40,8 @@ def channel_maps(mask, data_format: str = "channels_first") -> np.ndarray:
 
         >>> channel_maps(np.ones((3, 4, 5))).shape
         (3, 4, 5)
-        >>> channel_maps(np.ones((7, 2)), "channels_last").shape    # (timesteps, channels)
+        >>> sequence = np.ones((7, 2))  # (timesteps, channels)
+        >>> channel_maps(sequence, "channels_last").shape
         (2, 1, 7)
     """
     check_data_format(data_format)
@@ -162,7 +163,8 @@ def plot_zero_count_histogram(observed, counts, probabilities, *, ax=None, title
 
     Examples::
 
-        >>> fig = plot_zero_count_histogram(np.array([0, 2, 2]), np.array([0, 2, 4]), np.array([.25, .5, .25]))
+        >>> observed, counts = np.array([0, 2, 2]), np.array([0, 2, 4])
+        >>> fig = plot_zero_count_histogram(observed, counts, np.array([.25, .5, .25]))
         >>> fig.axes[0].get_xlabel()
         'number of zeroed units'
     """

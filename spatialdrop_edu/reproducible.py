@@ -120,7 +120,8 @@ def provenance(device=None) -> dict:
     Examples::
 
         >>> record = provenance("cpu")
-        >>> record["device"], record["cpu_capability"] in {"default", "avx2", "avx512", "no avx"}
+        >>> kernels = {"default", "avx2", "avx512", "no avx"}
+        >>> record["device"], record["cpu_capability"] in kernels
         ('cpu', True)
     """
     import torch

@@ -21,7 +21,8 @@ Examples::
 
     >>> import torch
     >>> x = torch.randn(64, 256)
-    >>> t = measure({"relu": lambda: x.relu(), "mm": lambda: x @ x.T}, rounds=6, repeats=3)
+    >>> fns = {"relu": lambda: x.relu(), "mm": lambda: x @ x.T}
+    >>> t = measure(fns, rounds=6, repeats=3)
     >>> t.names, t.threads, len(t["mm"])
     (('relu', 'mm'), 1, 18)
     >>> t.compare("mm", "relu").verdict in ("slower", "faster", "within the noise")
@@ -245,8 +246,8 @@ class Timings:
 
         Examples::
 
-            >>> t = measure({"a": lambda: None, "b": lambda: None}, rounds=2, repeats=2, warmup=1,
-            ...             order="alternate")
+            >>> fns = {"a": lambda: None, "b": lambda: None}
+            >>> t = measure(fns, rounds=2, repeats=2, warmup=1, order="alternate")
             >>> print(t.describe().split(",")[0])
             1 thread
             >>> print(t.describe().splitlines()[1])
@@ -264,7 +265,7 @@ class Timings:
         shares = [s for s in map(self.descheduled_share, self.names) if s is not None]
         if shares:
             fate = "not counted" if self.clock == "cpu" else "left out"
-            lines[-1] += f"; descheduled: up to {max(shares):.0%} of calls ({fate})"
+            lines[-1] += f"; descheduled calls: up to {max(shares):.0%} ({fate})"
         return "\n".join(lines)
 
     def warnings(self) -> list[str]:
@@ -370,8 +371,8 @@ def measure(
     Examples::
 
         >>> calls = []
-        >>> t = measure({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
-        ...             rounds=4, repeats=1, warmup=1, order="alternate")
+        >>> fns = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+        >>> t = measure(fns, rounds=4, repeats=1, warmup=1, order="alternate")
         >>> t.orders
         [('a', 'b'), ('b', 'a'), ('a', 'b'), ('b', 'a')]
         >>> "".join(calls)   # the warm-up round, then the four timed rounds
@@ -463,7 +464,8 @@ def slice_share(seconds, slice_s: float = SLICE, tolerance: float = 5e-5) -> flo
 
     Examples::
 
-        >>> slice_share([0.01600, 0.04001, 0.04799])   # a busy machine's 16.00, 40.01, 47.99 ms
+        >>> # a busy machine's 16.00, 40.01, 47.99 ms
+        >>> slice_share([0.01600, 0.04001, 0.04799])
         1.0
         >>> slice_share([0.00012, 0.0033, 0.0061])
         0.0

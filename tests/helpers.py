@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from spatialdrop_edu.checks import ExerciseFailure
+from spatialdrop_edu.checks._harness import PAGE_WIDTH
 
 #: A denoising run small enough for a unit test: two photos, a few dozen 16 x 16 patches, two epochs, 4 channels.
 SMALL_DENOISING = dict(
@@ -59,11 +60,13 @@ def titled_axes(fig) -> list:
 
 
 def passes(check, *answers, capsys) -> None:
-    """Every answer passes the checker, which returns ``None`` and prints one line starting ``Correct:`` for each."""
+    """Every answer passes the checker, which returns ``None`` and prints one message starting ``Correct:`` for
+    each, wrapped to fit the website's page (:data:`~spatialdrop_edu.checks._harness.PAGE_WIDTH` columns)."""
     for answer in answers:
         assert check(answer) is None
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == len(answers) and all(line.startswith("Correct:") for line in out), out
+    out = capsys.readouterr().out.strip()
+    assert out.count("Correct:") == len(answers) and out.startswith("Correct:"), out
+    assert all(len(line) <= PAGE_WIDTH for line in out.splitlines()), out
 
 
 def seed_extremes_reproduce(widget, seed, key: str) -> None:

@@ -158,6 +158,17 @@ def test_scheduler_slices_are_recognised():
     assert any("multiples of 4 ms" in w for w in t.warnings())
 
 
+def test_the_description_fits_the_page_in_the_worst_case():
+    """Three lines of at most 80 columns (the website's code blocks), even with every call descheduled, ten warm-up
+    calls, a thread count restored and the longest wording of every part."""
+    wall = {"a": [[1.0] * 10] * 100}
+    cpu = {"a": [[0.001] * 10] * 100}  # every call waited: 100% descheduled
+    t = timing.Timings(("a",), wall, cpu, [("a",)] * 100, "cpu", 16, 64, 10, 10, "alternate")
+    assert t.descheduled_share("a") == 1.0
+    lines = t.describe().splitlines()
+    assert len(lines) == 3 and all(len(line) <= 80 for line in lines), lines
+
+
 # -- what it leaves behind -----------------------------------------------------------------------------
 
 

@@ -43,7 +43,8 @@ def conv_variance_shift(x, weight, p: float, kind: str = "element") -> dict:
 
         >>> import torch
         >>> x = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-        >>> s = conv_variance_shift(x, torch.ones(1, 1, 1, 1), 0.5)      # no conv at all: the formula
+        >>> # a 1 x 1 kernel of one: no conv at all, so the formula holds
+        >>> s = conv_variance_shift(x, torch.ones(1, 1, 1, 1), 0.5)
         >>> bool(abs(s["ratio"][0] - s["formula"]) < 1e-12)
         True
     """

@@ -70,10 +70,12 @@ def autocorrelation(image, max_lag: int = 32) -> np.ndarray:
 
     Examples::
 
-        >>> ramp = np.add.outer(np.arange(8.0), np.arange(8.0))   # neighbours differ by a constant
+        >>> # a ramp: neighbours differ by a constant
+        >>> ramp = np.add.outer(np.arange(8.0), np.arange(8.0))
         >>> np.round(autocorrelation(ramp, 2), 3).tolist()
         [1.0, 1.0, 1.0]
-        >>> stripes = np.tile([1.0, -1.0], (8, 4))   # lag 1: -1 across columns, +1 down rows
+        >>> # stripes: at lag 1, -1 across columns and +1 down rows
+        >>> stripes = np.tile([1.0, -1.0], (8, 4))
         >>> np.round(autocorrelation(stripes, 2), 3).tolist()
         [1.0, 0.0, 1.0]
     """
@@ -103,8 +105,10 @@ def mean_autocorrelation(maps, max_lag: int = 32) -> tuple[np.ndarray, int]:
 
     Examples::
 
-        >>> maps = np.stack([np.add.outer(np.arange(8.0), np.arange(8.0)), np.zeros((8, 8))])
-        >>> curve, live = mean_autocorrelation(maps, 2); live, np.round(curve, 3).tolist()
+        >>> ramp = np.add.outer(np.arange(8.0), np.arange(8.0))
+        >>> maps = np.stack([ramp, np.zeros((8, 8))])
+        >>> curve, live = mean_autocorrelation(maps, 2)
+        >>> live, np.round(curve, 3).tolist()
         (1, [1.0, 1.0, 1.0])
     """
     maps = np.asarray(maps, dtype=float)
@@ -138,7 +142,8 @@ def correlation_length(image=None, *, curve=None, max_lag: int = 32, level: floa
 
     Examples::
 
-        >>> correlation_length(curve=np.exp(-(np.arange(10) / 4.0) ** 2))   # Gaussian, 1/e at 4
+        >>> # a Gaussian curve, at 1/e at lag 4
+        >>> correlation_length(curve=np.exp(-(np.arange(10) / 4.0) ** 2))
         4.0...
     """
     if (image is None) == (curve is None):
@@ -173,8 +178,10 @@ def radial_power_spectrum(image, *, window: str = "hann"):
 
     Examples::
 
-        >>> f, pw = radial_power_spectrum(np.random.default_rng(0).standard_normal((64, 64)), window="none")
-        >>> float(f[0]), float(f[-1]), bool(0.7 < pw.mean() < 1.3)     # white noise: flat, at its variance 1
+        >>> noise = np.random.default_rng(0).standard_normal((64, 64))
+        >>> f, pw = radial_power_spectrum(noise, window="none")
+        >>> # white noise: flat, at its variance 1
+        >>> float(f[0]), float(f[-1]), bool(0.7 < pw.mean() < 1.3)
         (0.015625, 0.5, True)
     """
     x = _image(image)
@@ -273,7 +280,9 @@ def injected_variance(weights, covariance, p: float, kind: str = "element", *, m
         >>> n, rho = 9, 0.8
         >>> C = np.full((n, n), rho) + (1 - rho) * np.eye(n)
         >>> w = np.full(n, 1 / n)
-        >>> round(injected_variance(w, C, 0.5), 4), round(injected_variance(w, C, 0.5, "spatial"), 4)
+        >>> element = injected_variance(w, C, 0.5)
+        >>> spatial = injected_variance(w, C, 0.5, "spatial")
+        >>> round(element, 4), round(spatial, 4)
         (0.1111, 0.8222)
     """
     p = check_probability(p)
@@ -318,11 +327,14 @@ def sampled_injected_variance(field, weights, p: float, kind: str, rng: np.rando
     Examples::
 
         >>> r = np.random.default_rng(0)
-        >>> s = sampled_injected_variance(r.standard_normal((64, 64)), np.full((3, 3), 1 / 9), 0.5, "element", r)
+        >>> x, mean3 = r.standard_normal((64, 64)), np.full((3, 3), 1 / 9)
+        >>> s = sampled_injected_variance(x, mean3, 0.5, "element", r)
         >>> bool(abs(s["measured"] - s["predicted"]) < 5 * s["stderr"])
         True
-        >>> d = sampled_injected_variance(r.standard_normal((64, 64)), [[-1.0, 1.0]], 0.5, "spatial", r)
-        >>> round(d["measured"] / d["signal"], 6)     # shared coin, p = 0.5: noise-to-signal p/(1-p) = 1
+        >>> x = r.standard_normal((64, 64))
+        >>> d = sampled_injected_variance(x, [[-1.0, 1.0]], 0.5, "spatial", r)
+        >>> # a shared coin, p = 0.5: noise-to-signal p/(1-p) = 1
+        >>> round(d["measured"] / d["signal"], 6)
         1.0
     """
     p = check_probability(p)
@@ -384,9 +396,11 @@ def weight_gradient_stats(
 
         >>> r = np.random.default_rng(0)
         >>> x, d = r.standard_normal((2, 8, 8)), r.standard_normal((1, 6, 6))
-        >>> s = weight_gradient_stats(x, d, 0.5, "spatial", "original", draws=50, rng=r)
-        >>> ratios = s["grads"][:, 0, :, 0, 0] / s["g0"][0, :, 0, 0]   # per draw and input channel
-        >>> sorted({round(float(v), 6) for v in ratios.ravel()})            # a channel: all or nothing
+        >>> s = weight_gradient_stats(x, d, 0.5, "spatial", "original",
+        ...                           draws=50, rng=r)
+        >>> # per draw and input channel: a channel is all or nothing
+        >>> ratios = s["grads"][:, 0, :, 0, 0] / s["g0"][0, :, 0, 0]
+        >>> sorted({round(float(v), 6) for v in ratios.ravel()})
         [0.0, 1.0]
     """
     import torch
@@ -458,7 +472,8 @@ def cross_channel_stats(maps) -> dict:
 
         >>> r = np.random.default_rng(0)
         >>> a, b = r.standard_normal((2, 32, 32))
-        >>> s = cross_channel_stats(np.stack([a, b, a + b]))     # the third is the sum of the others
+        >>> # the third channel is the sum of the others
+        >>> s = cross_channel_stats(np.stack([a, b, a + b]))
         >>> np.round(s["r2"], 6).tolist()
         [1.0, 1.0, 1.0]
         >>> bool(cross_channel_stats(np.stack([a, b]))["mean_abs_correlation"] < 0.1)

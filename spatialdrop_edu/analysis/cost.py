@@ -179,7 +179,8 @@ def time_layers(fns: dict, x: torch.Tensor, mode: str = "forward+backward", **me
 
     Examples::
 
-        >>> t = time_layers({"relu": torch.relu, "tanh": torch.tanh}, torch.randn(8, 16), rounds=3, repeats=2)
+        >>> fns = {"relu": torch.relu, "tanh": torch.tanh}
+        >>> t = time_layers(fns, torch.randn(8, 16), rounds=3, repeats=2)
         >>> t.names, len(t["relu"])
         (('relu', 'tanh'), 6)
     """
@@ -204,9 +205,13 @@ def dropout_parts(x: torch.Tensor, p: float = 0.3) -> dict:
     Examples::
 
         >>> parts = dropout_parts(torch.ones(4, 8, 16, 16))
-        >>> {name: coins_drawn(fn) for name, fn in parts.items()}
-        {'element coins (bernoulli_)': 8192, 'element coins (rand_like)': 8192, 'spatial coins (bernoulli_)': 32, \
-'full-size multiply': 0, 'N·C multiply': 0}
+        >>> for name, fn in parts.items():
+        ...     print(f"{name}: {coins_drawn(fn)}")
+        element coins (bernoulli_): 8192
+        element coins (rand_like): 8192
+        spatial coins (bernoulli_): 32
+        full-size multiply: 0
+        N·C multiply: 0
     """
     p = check_probability(p)
     n, c = x.shape[:2]
@@ -314,7 +319,8 @@ def peak_extra_bytes(fn, x: torch.Tensor, mode: str = "forward") -> int:
 
         >>> import spatialdrop_edu as sde
         >>> x = torch.ones(8, 16, 32, 32)
-        >>> peak_extra_bytes(sde.SpatialDropout2d(0.5), x)   # one float per (sample, channel)
+        >>> # one float per (sample, channel)
+        >>> peak_extra_bytes(sde.SpatialDropout2d(0.5), x)
         512
     """
     check_choice(mode, MODES, "mode")
@@ -415,7 +421,8 @@ def compare(
     Examples::
 
         >>> row = compare("SpatialDropout1d", (4, 8, 32), rounds=3, repeats=1)
-        >>> row["fastest_reference"], row["ratio"]["torch.nn.Dropout1d"], row["extra_bytes"]["ours"]
+        >>> (row["fastest_reference"], row["ratio"]["torch.nn.Dropout1d"],
+        ...  row["extra_bytes"]["ours"])
         ('torch.nn.Dropout1d', 1.0, 128)
     """
     device = torch.device("cpu" if device is None else device)

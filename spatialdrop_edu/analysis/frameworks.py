@@ -190,7 +190,8 @@ def describe_call(layer, input_shape, seeds=(0, 1, 2)) -> dict:
     Examples::
 
         >>> from spatialdrop_edu import SpatialDropout1d
-        >>> describe_call(SpatialDropout1d(0.5), (6, 10))["noise_shape"]      # unbatched (C, L)
+        >>> # an unbatched input (C, L)
+        >>> describe_call(SpatialDropout1d(0.5), (6, 10))["noise_shape"]
         (6, 1)
     """
     shape = check_shape(input_shape)
@@ -248,7 +249,8 @@ def seeded_feature_maps(image, channels: int = 8, kernel_size: int = 5, seed: in
 
     Examples::
 
-        >>> maps = seeded_feature_maps(np.random.default_rng(0).random((40, 80)), channels=4, size=32)
+        >>> photo = np.random.default_rng(0).random((40, 80))
+        >>> maps = seeded_feature_maps(photo, channels=4, size=32)
         >>> maps.shape, bool((maps >= 0).all())
         (torch.Size([1, 4, 16, 32]), True)
     """

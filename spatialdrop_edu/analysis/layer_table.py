@@ -93,7 +93,8 @@ def dropout_layer_table() -> list[dict]:
     Examples::
 
         >>> rows = dropout_layer_table()
-        >>> [r["example noise shape"] for r in rows if r["layer"] == "keras.layers.SpatialDropout1D"]
+        >>> keras1d = "keras.layers.SpatialDropout1D"
+        >>> [r["example noise shape"] for r in rows if r["layer"] == keras1d]
         [(4, 1, 6)]
     """
     rows = []

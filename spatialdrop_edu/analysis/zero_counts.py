@@ -116,7 +116,8 @@ def sample_zero_counts(input_shape, noise_shape, p: float, draws: int, rng: np.r
 
     Examples::
 
-        >>> counts = sample_zero_counts((2, 2, 2), (1, 2, 2), 0.5, 100, np.random.default_rng(0))
+        >>> rng = np.random.default_rng(0)
+        >>> counts = sample_zero_counts((2, 2, 2), (1, 2, 2), 0.5, 100, rng)
         >>> sorted(set(counts.tolist())) <= [0, 2, 4, 6, 8]
         True
     """

@@ -24,6 +24,7 @@ import functools
 import math
 import signal
 import sys
+import textwrap
 import threading
 
 import numpy as np
@@ -34,6 +35,8 @@ from . import _verdict
 SIGMAS = 5.0
 #: Seconds one call of the student's code may take.
 TIME_LIMIT_S = 20
+#: Columns of a checker's printed feedback: what fits a code block of the course's website at 1280 pixels.
+PAGE_WIDTH = 80
 
 
 #: The heading of a failed check in Jupyter (bold red in an ANSI-capable frontend such as JupyterLab).
@@ -52,7 +55,8 @@ class ExerciseFailure(AssertionError):
 
     Examples::
 
-        >>> failure = ExerciseFailure("mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?")
+        >>> msg = "mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?"
+        >>> failure = ExerciseFailure(msg)
         >>> failure._render_traceback_()[1]
         'mean is 0.50, expected 1.00: did you forget to scale by 1/(1-p)?'
     """
@@ -60,9 +64,15 @@ class ExerciseFailure(AssertionError):
     def _render_traceback_(self) -> list[str]:
         """The lines Jupyter shows for this failure: the heading, the feedback, and, when the learner's code
         raised the error the feedback names, the line of their code that raised it."""
-        lines = [FAILURE_HEADING, *str(self).splitlines()]
+        lines = [FAILURE_HEADING, *_page_lines(str(self))]
         where = _learner_line(self.__cause__ or self.__context__)
         return lines + [where] if where else lines
+
+
+def _page_lines(text: str) -> list[str]:
+    """``text`` wrapped at :data:`PAGE_WIDTH` columns, line by line (its own line breaks are kept)."""
+    wrap = functools.partial(textwrap.wrap, width=PAGE_WIDTH, break_long_words=False, break_on_hyphens=False)
+    return [part for line in text.splitlines() for part in (wrap(line) or [""])]
 
 
 def _learner_line(error) -> str | None:
@@ -117,6 +127,9 @@ def passed(message: str) -> None:
     The report names the function that called :func:`passed` (the checker), so the grader can tell
     it from a replacement; see :mod:`~spatialdrop_edu.checks._verdict`.
 
+    The message is printed wrapped at :data:`PAGE_WIDTH` columns, so that it fits the page of the course's
+    website; the grader gets it whole.
+
     Args:
         message: one line starting with ``Correct:``.
 
@@ -125,7 +138,7 @@ def passed(message: str) -> None:
         >>> passed("Correct: well done.")
         Correct: well done.
     """
-    print(message)
+    print("\n".join(_page_lines(message)))
     _verdict.report(message, sys._getframe(1))
 
 
@@ -154,10 +167,12 @@ def reference_answer(fn):
         ...     return 2 * x
         >>> double(2)
         4
-        >>> run_student_code(double, 2, what="your function")  # doctest: +ELLIPSIS
+        >>> run_student_code(double, 2, what="your function")
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        spatialdrop_edu.checks._harness.ExerciseFailure: your function called the package's reference answer double: ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your function called the
+        package's reference answer double: ...
     """
 
     @functools.wraps(fn)
@@ -183,10 +198,13 @@ def run_student_code(fn, *args, what: str, forbid=(), **kwargs):
         5.0
         >>> def mean(values):
         ...     return sum(values) / len(values)
-        >>> run_student_code(lambda x: mean(x), [1.0, 3.0], what="your function", forbid=(mean,))  # doctest: +ELLIPSIS
+        >>> run_student_code(lambda x: mean(x), [1.0, 3.0], what="your function",
+        ...                  forbid=(mean,))
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        spatialdrop_edu.checks._harness.ExerciseFailure: your function calls the package's mean: ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your function calls the
+        package's mean: ...
     """
     if forbid:
         with _watching(forbid) as called:

@@ -124,8 +124,8 @@ def check_fixed_dropout(student_fn) -> None:
         ...     if p == 1: return torch.zeros_like(x)
         ...     return x * (torch.rand_like(x) >= p) / (1 - p)
         >>> check_fixed_dropout(ref)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: all three problems fixed: units are kept with probability 1 - p, eval mode is the identity,
-        and p = 1 gives zeros.
+        Correct: all three problems fixed: units are kept with probability 1 - p, eval
+        mode is the identity, and p = 1 gives zeros.
     """
     import torch
 
@@ -168,7 +168,9 @@ def average_variance_reference(a: float, p: float, n: int, rho: float) -> float:
 
     Examples::
 
-        >>> average_variance_reference(1.0, 0.5, 9, 1.0) / average_variance_reference(1.0, 0.5, 9, 0.0)
+        >>> shared = average_variance_reference(1.0, 0.5, 9, 1.0)
+        >>> independent = average_variance_reference(1.0, 0.5, 9, 0.0)
+        >>> shared / independent
         9.0
     """
     return a * a * p / (1.0 - p) * (1.0 + (n - 1) * rho) / n
@@ -197,10 +199,11 @@ def check_average_variance(student_fn) -> None:
 
     Examples::
 
-        >>> check_average_variance(lambda a, p, n, rho: a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n)
-        ... # doctest: +NORMALIZE_WHITESPACE
-        Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for independent coins,
-        all of it for one shared coin.
+        >>> def var(a, p, n, rho):
+        ...     return a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n
+        >>> check_average_variance(var)  # doctest: +NORMALIZE_WHITESPACE
+        Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for
+        independent coins, all of it for one shared coin.
     """
     what = "your variance function"
     mistakes = (

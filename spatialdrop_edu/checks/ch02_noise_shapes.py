@@ -45,7 +45,8 @@ def check_coin_flips(answers) -> None:
     Examples::
 
         >>> check_coin_flips({"a": 128, "b": 1200, "c": 6, "d": 96})
-        Correct: one coin per (sample, channel) for spatial dropout, one per unit for Dropout.
+        Correct: one coin per (sample, channel) for spatial dropout, one per unit for
+        Dropout.
     """
     if not isinstance(answers, dict):
         fail(f"answers must be a dict like {{'a': 0, 'b': 0, 'c': 0, 'd': 0}}, got {type(answers).__name__}.")
@@ -99,8 +100,9 @@ def check_noise_shape_dropout(student_fn) -> None:
         >>> def ref(x, p, noise_shape, rng):
         ...     keep = rng.random(noise_shape) >= p
         ...     return np.where(keep, x / (1 - p), 0.0) if p < 1 else np.zeros_like(x)
-        >>> check_noise_shape_dropout(ref)
-        Correct: one coin per entry of the noise shape, broadcast, and kept units scaled by 1/(1-p).
+        >>> check_noise_shape_dropout(ref)  # doctest: +NORMALIZE_WHITESPACE
+        Correct: one coin per entry of the noise shape, broadcast, and kept units
+        scaled by 1/(1-p).
     """
     what = "your noise-shaped dropout"
     rng = np.random.default_rng(7)
@@ -157,7 +159,8 @@ def check_word_dropout(student_fn) -> None:
         ...     keep = rng.random((x.shape[0], x.shape[1], 1)) >= p
         ...     return np.where(keep, x / max(1 - p, 1e-300), 0.0)
         >>> check_word_dropout(ref)
-        Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and kept ones are scaled by 1/(1-p).
+        Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and
+        kept ones are scaled by 1/(1-p).
     """
     what = "your token dropout"
     rng = np.random.default_rng(11)
@@ -214,8 +217,9 @@ def check_word_type_dropout(student_fn) -> None:
         ...     keep = rng.random((ids.shape[0], table.shape[0])) >= p
         ...     kept = np.take_along_axis(keep, ids, axis=1)
         ...     return np.where(kept[..., None], table[ids] / (1 - p), 0.0)
-        >>> check_word_type_dropout(ref)
-        Correct: one coin per sentence and word type: every occurrence of a dropped word vanishes together.
+        >>> check_word_type_dropout(ref)  # doctest: +NORMALIZE_WHITESPACE
+        Correct: one coin per sentence and word type: every occurrence of a dropped
+        word vanishes together.
     """
     what = "your word-type dropout"
     data = np.random.default_rng(13)

@@ -109,21 +109,26 @@ def check_neighbour_fill(student_fn) -> None:
     Examples::
 
         >>> def fill(x, keep):
-        ...     pad, padk = np.pad(np.where(keep, x, 0.0), 1), np.pad(keep.astype(float), 1)
-        ...     total = pad[:-2, 1:-1] + pad[2:, 1:-1] + pad[1:-1, :-2] + pad[1:-1, 2:]
-        ...     count = padk[:-2, 1:-1] + padk[2:, 1:-1] + padk[1:-1, :-2] + padk[1:-1, 2:]
+        ...     def near(a):  # the sum over the 4 neighbours, zero outside the image
+        ...         a = np.pad(a, 1)
+        ...         return a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:]
+        ...     total, count = near(np.where(keep, x, 0.0)), near(keep.astype(float))
         ...     alone = x[keep].mean()
-        ...     return np.where(keep, x, np.where(count > 0, total / np.maximum(count, 1), alone))
+        ...     mean = np.where(count > 0, total / np.maximum(count, 1), alone)
+        ...     return np.where(keep, x, mean)
         >>> check_neighbour_fill(fill)
-        Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels are untouched.
+        Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels
+        are untouched.
 
-        The package's own :func:`~spatialdrop_edu.analysis.fields.neighbour_fill` is not an answer::
+    The package's own :func:`~spatialdrop_edu.analysis.fields.neighbour_fill` is not an answer::
 
-            >>> from spatialdrop_edu.analysis.fields import neighbour_fill
-            >>> check_neighbour_fill(lambda x, keep: neighbour_fill(x, keep, 4))  # doctest: +ELLIPSIS
-            Traceback (most recent call last):
-            ...
-            spatialdrop_edu.checks._harness.ExerciseFailure: your fill function calls the package's neighbour_fill: ...
+        >>> from spatialdrop_edu.analysis.fields import neighbour_fill
+        >>> check_neighbour_fill(lambda x, keep: neighbour_fill(x, keep, 4))
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your fill function calls
+        the package's neighbour_fill: ...
     """
     what = "your fill function"
     rng = np.random.default_rng(304)
@@ -199,8 +204,8 @@ def check_injected_variance(student_fn) -> None:
         ...     n = k * k
         ...     return p / (1 - p) * ((1 / n + (1 - 1 / n) * rho) if shared else 1 / n)
         >>> check_injected_variance(mean_variance)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n + (1-1/n)ρ),
-        which stays near p/(1-p) when ρ → 1.
+        Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n +
+        (1-1/n)ρ), which stays near p/(1-p) when ρ → 1.
     """
     what = "your variance function"
     for shared in (False, True):

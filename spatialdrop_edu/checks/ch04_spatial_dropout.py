@@ -98,8 +98,9 @@ def check_unbatched_image(student_fn) -> None:
 
     Examples::
 
+        >>> import torch.nn.functional as F
         >>> def ref(img, p):
-        ...     return torch.nn.functional.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0)
+        ...     return F.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0)
         >>> check_unbatched_image(ref)
         Correct: one coin per channel of the image, shared by all its pixels.
     """
@@ -173,7 +174,8 @@ def check_channels_last_dropout(student_fn) -> None:
         ...     drop = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[x.dim()]
         ...     return drop(x.movedim(-1, 1), p, training=True).movedim(1, -1)
         >>> check_channels_last_dropout(ref)
-        Correct: channels last in, channels last out, one coin per (sample, channel) at every rank.
+        Correct: channels last in, channels last out, one coin per (sample, channel) at
+        every rank.
     """
     what = "your spatial_dropout_channels_last"
     p, calls = 0.5, 12
@@ -273,10 +275,12 @@ def check_keras_port(student_fn) -> None:
         >>> import torch.nn.functional as F
         >>> def ref(x, kernel, bias, p, training):
         ...     h = F.dropout1d(x.transpose(1, 2), p, training)          # (N, E, T)
-        ...     h = F.conv1d(h, kernel.permute(2, 1, 0), bias, padding=kernel.shape[0] // 2)
+        ...     w = kernel.permute(2, 1, 0)
+        ...     h = F.conv1d(h, w, bias, padding=kernel.shape[0] // 2)
         ...     return h.transpose(1, 2)                                   # (N, T, F)
         >>> check_keras_port(ref)
-        Correct: transposes, kernel layout and channel dropout all match the Keras block.
+        Correct: transposes, kernel layout and channel dropout all match the Keras
+        block.
     """
     what = "your port"
     n, t, e, f, k = (PORT_SHAPES[s] for s in "NTEFk")

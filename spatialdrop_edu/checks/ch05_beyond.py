@@ -31,9 +31,11 @@ def check_gamma(student_fn) -> None:
 
         >>> def ref(p, block_size, height, width):
         ...     bh, bw = min(block_size, height), min(block_size, width)
-        ...     return p * height * width / (bh * bw * (height - bh + 1) * (width - bw + 1))
+        ...     seeds = (height - bh + 1) * (width - bw + 1)
+        ...     return p * height * width / (bh * bw * seeds)
         >>> check_gamma(ref)
-        Correct: gamma = p / b^2 * H W / ((H - b + 1)(W - b + 1)), with the block clamped to the map.
+        Correct: gamma = p / b^2 * H W / ((H - b + 1)(W - b + 1)), with the block
+        clamped to the map.
     """
     what = "your gamma"
     for p, b, h, w in GAMMA_POINTS:
@@ -104,9 +106,11 @@ def check_block_mask(student_fn) -> None:
         >>> import torch, torch.nn.functional as F
         >>> def ref(seeds, block_size):
         ...     b = block_size
-        ...     return 1 - F.max_pool2d(F.pad(seeds, [b - 1] * 4), kernel_size=b, stride=1)
+        ...     padded = F.pad(seeds, [b - 1] * 4)
+        ...     return 1 - F.max_pool2d(padded, kernel_size=b, stride=1)
         >>> check_block_mask(ref)
-        Correct: every seed became the block_size x block_size block it is the corner of, fully inside the map.
+        Correct: every seed became the block_size x block_size block it is the corner
+        of, fully inside the map.
     """
     import torch
 
@@ -178,10 +182,12 @@ def check_variance_shift(student_fn) -> None:
 
         The package's own :func:`variance_shift` is a reference answer, not an answer::
 
-        >>> check_variance_shift(variance_shift)  # doctest: +ELLIPSIS
+        >>> check_variance_shift(variance_shift)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        spatialdrop_edu.checks._harness.ExerciseFailure: your variance shift called ... variance_shift: ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your variance shift called
+        ... variance_shift: ...
     """
     what = "your variance shift"
     for p in (0.0, 0.1, 0.3, 0.5, 0.9):

@@ -55,11 +55,14 @@ def check_dropout_placement(build_model) -> None:
         >>> import spatialdrop_edu as sde
         >>> from torch import nn
         >>> def ref(p):
-        ...     return nn.Sequential(nn.Conv1d(1, 16, 5, stride=2, padding=2), nn.ReLU(), sde.SpatialDropout1d(p),
-        ...                          nn.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-        ...                          nn.Linear(160, 10))
+        ...     return nn.Sequential(
+        ...         nn.Conv1d(1, 16, 5, stride=2, padding=2), nn.ReLU(),
+        ...         sde.SpatialDropout1d(p),
+        ...         nn.Conv1d(16, 16, 3, stride=2, padding=1), nn.ReLU(),
+        ...         nn.Flatten(), nn.Linear(160, 10))
         >>> check_dropout_placement(ref)
-        Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.
+        Correct: whole feature maps of the first block are dropped, at rate p, and
+        nothing else.
     """
     p, calls = 0.4, 40
     model = build_student_model(build_model, p)
@@ -149,9 +152,11 @@ def check_seed_study(seed_study) -> None:
         ...         torch.manual_seed(seed)
         ...         values.append(run())
         ...     n = len(values)
-        ...     return values, statistics.mean(values), t_quantile(0.975, n - 1) * statistics.stdev(values) / n ** 0.5
+        ...     half = t_quantile(0.975, n - 1) * statistics.stdev(values) / n ** 0.5
+        ...     return values, statistics.mean(values), half
         >>> check_seed_study(ref)
-        Correct: one seeded run per seed, and the mean with its Student's t 95% interval.
+        Correct: one seeded run per seed, and the mean with its Student's t 95%
+        interval.
     """
     for seeds in ([3, 4, 5], [0, 1, 2, 3, 4], [11, 7, 5, 3, 2, 1], list(range(20, 32)), [0, 1]):
         calls = []

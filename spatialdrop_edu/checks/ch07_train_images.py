@@ -60,11 +60,14 @@ def check_late_spatial_dropout(build_model) -> None:
         >>> import spatialdrop_edu as sde
         >>> from torch import nn
         >>> def ref(p):
-        ...     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        ...                          nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), sde.SpatialDropout2d(p),
-        ...                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 3))
+        ...     return nn.Sequential(
+        ...         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        ...         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
+        ...         sde.SpatialDropout2d(p),
+        ...         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 3))
         >>> check_late_spatial_dropout(ref)
-        Correct: whole feature maps of the last block are dropped, at rate p, and nothing earlier.
+        Correct: whole feature maps of the last block are dropped, at rate p, and
+        nothing earlier.
     """
     p, calls = 0.3, 30
     model = build_student_model(build_model, p)
@@ -157,22 +160,26 @@ def check_region_split(region_split) -> None:
         >>> def split(height, width, patch, stride, test_fraction):
         ...     cut = round(height * (1 - test_fraction))
         ...     lefts = range(0, width - patch + 1, stride)
-        ...     band = lambda top, bottom: [(r, c) for r in range(top, bottom - patch + 1, stride) for c in lefts]
+        ...     def band(top, bottom):
+        ...         tops = range(top, bottom - patch + 1, stride)
+        ...         return [(r, c) for r in tops for c in lefts]
         ...     return band(0, cut), band(cut, height)
         >>> check_region_split(split)
-        Correct: training and test patches never share a pixel, and no patch that fits is lost.
+        Correct: training and test patches never share a pixel, and no patch that fits
+        is lost.
 
-        The package's own :func:`~spatialdrop_edu.training.data.region_corners` is not an answer::
+    The package's own :func:`~spatialdrop_edu.training.data.region_corners` is not an answer::
 
-            >>> from spatialdrop_edu.training.data import region_corners
-            >>> def delegated(height, width, patch, stride, test_fraction):
-            ...     cut = round(height * (1 - test_fraction))
-            ...     return (region_corners(height, width, patch, stride, (0, cut)),
-            ...             region_corners(height, width, patch, stride, (cut, height)))
-            >>> check_region_split(delegated)  # doctest: +ELLIPSIS
-            Traceback (most recent call last):
-            ...
-            spatialdrop_edu.checks._harness.ExerciseFailure: your region_split calls the package's region_corners: ...
+        >>> from spatialdrop_edu.training.data import region_corners
+        >>> def delegated(h, w, patch, stride, test_fraction):
+        ...     cut = round(h * (1 - test_fraction))
+        ...     return (region_corners(h, w, patch, stride, (0, cut)),
+        ...             region_corners(h, w, patch, stride, (cut, h)))
+        >>> check_region_split(delegated)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your region_split calls the
+        package's region_corners: ...
     """
     for height, width, patch, stride, frac in SPLIT_CASES:
         case = f"height={height}, width={width}, patch={patch}, stride={stride}, test_fraction={frac}"
@@ -258,7 +265,8 @@ def check_augment(augment) -> None:
         >>> import torch
         >>> from spatialdrop_edu.training.augment import augment_batch
         >>> check_augment(lambda x, generator: augment_batch(x, "dihedral", generator))
-        Correct: each image gets one of the eight symmetries, uniformly and independently.
+        Correct: each image gets one of the eight symmetries, uniformly and
+        independently.
     """
     n = 2000
     x = torch.rand(n, 2, 5, 5, generator=torch.Generator().manual_seed(73))

@@ -49,9 +49,11 @@ def check_psnr(psnr) -> None:
     Examples::
 
         >>> def ref(estimate, target, data_range=1.0):
-        ...     return 10 * torch.log10(data_range ** 2 / torch.mean((estimate - target) ** 2))
+        ...     mse = torch.mean((estimate - target) ** 2)
+        ...     return 10 * torch.log10(data_range ** 2 / mse)
         >>> check_psnr(ref)
-        Correct: PSNR = 10 log10(R^2 / MSE) at every point tested, and inf for an exact estimate.
+        Correct: PSNR = 10 log10(R^2 / MSE) at every point tested, and inf for an exact
+        estimate.
     """
     for estimate, target, data_range in _psnr_cases():
         answer = run_student_code(psnr, torch.tensor(estimate), torch.tensor(target), data_range, what="your psnr")
@@ -139,9 +141,11 @@ def check_skip_dropout(block_class) -> None:
         ...         self.conv = nn.Conv2d(2 * channels, channels, 3, padding=1)
         ...         self.drop = sde.SpatialDropout2d(p)
         ...     def forward(self, x, skip):
-        ...         return torch.relu(self.conv(torch.cat([self.up(x), self.drop(skip)], dim=1)))
+        ...         h = torch.cat([self.up(x), self.drop(skip)], dim=1)
+        ...         return torch.relu(self.conv(h))
         >>> check_skip_dropout(Ref)
-        Correct: whole skip feature maps are dropped at rate p; the up-sampled path and evaluation mode are untouched.
+        Correct: whole skip feature maps are dropped at rate p; the up-sampled path and
+        evaluation mode are untouched.
     """
     channels, p, calls = 8, 0.4, 40
     block = run_student_code(block_class, channels, p, what="your block's constructor")
@@ -241,13 +245,15 @@ def check_mc_predict(mc_predict) -> None:
         >>> def ref(model, x, passes):
         ...     model.eval()
         ...     for m in model.modules():
-        ...         if isinstance(m, torch.nn.modules.dropout._DropoutNd) or "Dropout" in type(m).__name__:
+        ...         torch_drop = isinstance(m, torch.nn.modules.dropout._DropoutNd)
+        ...         if torch_drop or "Dropout" in type(m).__name__:
         ...             m.train()
         ...     with torch.no_grad():
         ...         outs = torch.stack([model(x) for _ in range(passes)])
         ...     return outs.mean(0), outs.std(0)
         >>> check_mc_predict(ref)
-        Correct: dropout on, BatchNorm in evaluation mode, and the mean and std of the passes.
+        Correct: dropout on, BatchNorm in evaluation mode, and the mean and std of the
+        passes.
     """
     passes = 12
     model = _mc_model()

@@ -40,11 +40,15 @@ def progress_line(models: dict, model_id: str) -> str | None:
 
     Examples::
 
-        >>> models = {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_a", "IPY_MODEL_b",
-        ...                                                                      "IPY_MODEL_c"]}},
-        ...           "a": {"model_name": "HTMLModel", "state": {"value": "runs:\\u2007100%"}},
-        ...           "b": {"model_name": "FloatProgressModel", "state": {"value": 35.0, "max": 35.0}},
-        ...           "c": {"model_name": "HTMLModel", "state": {"value": "\\u200735/35\\u2007[03:18&lt;00:00]"}}}
+        >>> box = {"children": ["IPY_MODEL_a", "IPY_MODEL_b", "IPY_MODEL_c"]}
+        >>> models = {
+        ...     "bar": {"model_name": "HBoxModel", "state": box},
+        ...     "a": {"model_name": "HTMLModel",
+        ...           "state": {"value": "runs:\\u2007100%"}},
+        ...     "b": {"model_name": "FloatProgressModel",
+        ...           "state": {"value": 35.0, "max": 35.0}},
+        ...     "c": {"model_name": "HTMLModel",
+        ...           "state": {"value": "\\u200735/35\\u2007[03:18&lt;00:00]"}}}
         >>> progress_line(models, "bar")
         'runs: 100% 35/35 [03:18<00:00]'
         >>> progress_line(models, "a") is None

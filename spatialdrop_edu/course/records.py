@@ -57,8 +57,10 @@ def parse_name(path) -> tuple[str, str]:
 
     Examples::
 
-        >>> parse_name("subs/alice__01_dropout.ipynb"), parse_name("subs/bob/02_noise_shapes.ipynb")
-        (('alice', '01_dropout'), ('bob', '02_noise_shapes'))
+        >>> parse_name("subs/alice__01_dropout.ipynb")
+        ('alice', '01_dropout')
+        >>> parse_name("subs/bob/02_noise_shapes.ipynb")
+        ('bob', '02_noise_shapes')
     """
     path = Path(path)
     if "__" in path.stem:

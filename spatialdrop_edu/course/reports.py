@@ -145,7 +145,8 @@ def verify_summary(text: str) -> bool:
     Examples::
 
         >>> body = "# Grades\\n"
-        >>> verify_summary(body + SUMMARY_DIGEST + sha256(body.encode()) + "\\n"), verify_summary("# Grades\\n")
+        >>> signed = body + SUMMARY_DIGEST + sha256(body.encode()) + "\\n"
+        >>> verify_summary(signed), verify_summary("# Grades\\n")
         (True, False)
     """
     head, sep, last = text.rstrip("\n").rpartition("\n")

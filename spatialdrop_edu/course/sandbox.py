@@ -61,7 +61,8 @@ def bwrap_problem() -> str:
 
     Examples::
 
-        >>> bwrap_problem() in ("",) or bwrap_problem().startswith(("no `bwrap`", "bubblewrap"))
+        >>> problem = bwrap_problem()
+        >>> problem == "" or problem.startswith(("no `bwrap`", "bubblewrap"))
         True
     """
     if shutil.which(BWRAP) is None:

@@ -188,9 +188,11 @@ def categories(code: str) -> list[str]:
         []
         >>> categories("get_ipython().showtraceback = lambda *a, **k: None")
         ['get_ipython']
-        >>> categories("import builtins\\nfrom spatialdrop_edu import checks\\nsetattr(checks, 'check_x', print)")
+        >>> categories("import builtins\\nfrom spatialdrop_edu import checks\\n"
+        ...            "setattr(checks, 'check_x', print)")
         ['checkers', 'builtins', 'dynamic code']
-        >>> categories("from spatialdrop_edu import checks\\nchecks.check_inverted_dropout(my_dropout)")
+        >>> categories("from spatialdrop_edu import checks\\n"
+        ...            "checks.check_inverted_dropout(my_dropout)")
         []
         >>> categories("!ls /\\n%matplotlib inline")
         ['magics']

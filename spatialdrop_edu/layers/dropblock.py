@@ -103,7 +103,8 @@ def block_gamma(p: float, block_size: int, size) -> float:
 
         >>> round(block_gamma(0.1, 7, (14, 14)), 6)   # paper: 0.1 / 49 * 196 / 64
         0.00625
-        >>> block_gamma(0.3, 1, (8, 8)), block_gamma(0.3, 8, (8, 8))   # element dropout, SpatialDropout
+        >>> # blocks of one pixel: element dropout; of the whole map: SpatialDropout
+        >>> block_gamma(0.3, 1, (8, 8)), block_gamma(0.3, 8, (8, 8))
         (0.3, 0.3)
     """
     size = check_shape(size, "size")
@@ -135,7 +136,7 @@ def keep_probability(p: float, block_size: int, size) -> np.ndarray:
         array([[0.5, 0.5],
                [0.5, 0.5]])
         >>> k = keep_probability(0.1, 3, (5, 5))
-        >>> bool(k[0, 0] > k[2, 2])   # the corner is covered by 1 seed, the centre by 9
+        >>> bool(k[0, 0] > k[2, 2])  # the corner is covered by 1 seed, the centre by 9
         True
     """
     gamma = block_gamma(p, block_size, size)
@@ -159,9 +160,12 @@ def expected_drop_fraction(p: float, block_size: int, size) -> float:
 
     Examples::
 
-        >>> round(expected_drop_fraction(0.3, 1, (6, 6)), 12), round(expected_drop_fraction(0.3, 6, (6, 6)), 12)
+        >>> element = expected_drop_fraction(0.3, 1, (6, 6))
+        >>> whole_map = expected_drop_fraction(0.3, 6, (6, 6))
+        >>> round(element, 12), round(whole_map, 12)
         (0.3, 0.3)
-        >>> round(expected_drop_fraction(0.1, 7, (14, 14)), 4)   # a little below p = 0.1
+        >>> # a little below p = 0.1
+        >>> round(expected_drop_fraction(0.1, 7, (14, 14)), 4)
         0.0929
     """
     return float(1.0 - keep_probability(p, block_size, size).mean())
@@ -237,10 +241,13 @@ def drop_block(
 
         >>> g = torch.Generator().manual_seed(0)
         >>> y = drop_block(torch.ones(8, 4, 12, 12), p=0.2, block_size=3, generator=g)
-        >>> round(float(y.mean()), 4)   # rescaled by the kept fraction: the mean of ones stays 1
+        >>> # rescaled by the kept fraction: the mean of ones stays 1
+        >>> round(float(y.mean()), 4)
         1.0
-        >>> zero = drop_block(torch.ones(2, 3, 5, 5), 0.5, block_size=5).flatten(2) == 0
-        >>> bool((zero.all(2) == zero.any(2)).all())   # a block as large as the map: whole maps
+        >>> y = drop_block(torch.ones(2, 3, 5, 5), 0.5, block_size=5)
+        >>> zero = y.flatten(2) == 0
+        >>> # a block as large as the map: whole maps
+        >>> bool((zero.all(2) == zero.any(2)).all())
         True
     """
     check_input(input)
@@ -377,7 +384,8 @@ def set_drop_rate(model: nn.Module, p: float) -> int:
 
     Examples::
 
-        >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), DropBlock2d(0.0, 3), nn.ReLU(), DropBlock2d(0.0, 3))
+        >>> model = nn.Sequential(nn.Conv2d(3, 8, 3), DropBlock2d(0.0, 3), nn.ReLU(),
+        ...                       DropBlock2d(0.0, 3))
         >>> for step in range(100):
         ...     n = set_drop_rate(model, linear_drop_schedule(step, 50, 0.1))
         >>> n, model[1].p

@@ -95,11 +95,13 @@ def dropout(
     Examples::
 
         >>> x = torch.ones(2, 3, 4)
-        >>> y = dropout(x, 0.5, noise_shape=(None, None, 1))   # one coin per (sample, channel)
+        >>> # one coin per (sample, channel)
+        >>> y = dropout(x, 0.5, noise_shape=(None, None, 1))
         >>> bool(((y == 0) | (y == 2)).all())
         True
-        >>> g = torch.Generator().manual_seed(0)
-        >>> bool((dropout(x, 0.5, generator=g) == dropout(x, 0.5, generator=torch.Generator().manual_seed(0))).all())
+        >>> a = dropout(x, 0.5, generator=torch.Generator().manual_seed(0))
+        >>> b = dropout(x, 0.5, generator=torch.Generator().manual_seed(0))
+        >>> bool((a == b).all())
         True
     """
     p = check_probability(p)
@@ -191,10 +193,13 @@ class Dropout(DropLayer):
 
         >>> m = Dropout(p=0.2)
         >>> y = m(torch.randn(20, 16))
-        >>> word = Dropout(p=0.1, noise_shape=(None, None, 1))   # drop whole tokens of (N, T, E)
+        >>> # drop whole tokens of (N, T, E)
+        >>> word = Dropout(p=0.1, noise_shape=(None, None, 1))
         >>> y = word(torch.randn(8, 12, 32))
-        >>> torch.equal(m(torch.ones(4, 4), generator=torch.Generator().manual_seed(0)),
-        ...             m(torch.ones(4, 4), generator=torch.Generator().manual_seed(0)))   # coins of a generator
+        >>> # coins of a generator
+        >>> a = m(torch.ones(4, 4), generator=torch.Generator().manual_seed(0))
+        >>> b = m(torch.ones(4, 4), generator=torch.Generator().manual_seed(0))
+        >>> torch.equal(a, b)
         True
     """
 
@@ -308,7 +313,8 @@ class SpatialDropout2d(_SpatialDropout):
 
         >>> m = SpatialDropout2d(p=0.2)
         >>> y = m(torch.randn(20, 16, 32, 32))
-        >>> y = m(torch.randn(3, 32, 32).unsqueeze(0)).squeeze(0)   # one unbatched image
+        >>> image = torch.randn(3, 32, 32)  # one unbatched image
+        >>> y = m(image.unsqueeze(0)).squeeze(0)
     """
 
     spatial_dims = 2

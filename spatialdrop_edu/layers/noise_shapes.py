@@ -50,7 +50,8 @@ def noise_shape(input_shape, kind: str = "spatial", data_format: str = "channels
         (8, 16, 1, 1)
         >>> noise_shape((8, 32, 32, 16), "spatial", "channels_last")
         (8, 1, 1, 16)
-        >>> noise_shape((8, 100, 64), "spatial", "channels_last")   # SpatialDropout1D on text
+        >>> # SpatialDropout1D on text
+        >>> noise_shape((8, 100, 64), "spatial", "channels_last")
         (8, 1, 64)
         >>> noise_shape((2, 2, 2), "element")
         (2, 2, 2)
@@ -164,7 +165,8 @@ def spatial_noise_shape(input_shape, spatial_dims: int, data_format: str = "chan
 
         >>> spatial_noise_shape((8, 3, 32, 32), 2)
         (8, 3, 1, 1)
-        >>> spatial_noise_shape((100, 64), 1, "channels_last")   # one unbatched sequence (L, C)
+        >>> # one unbatched sequence (L, C)
+        >>> spatial_noise_shape((100, 64), 1, "channels_last")
         (1, 64)
     """
     spatial_dims = check_spatial_dims(spatial_dims)

@@ -38,7 +38,8 @@ def keep_mask(input_shape, p: float, rng: np.random.Generator, noise_shape=None)
 
     Examples::
 
-        >>> m = keep_mask((2, 3, 4), 0.5, np.random.default_rng(0), noise_shape=(2, 3, 1))
+        >>> rng = np.random.default_rng(0)
+        >>> m = keep_mask((2, 3, 4), 0.5, rng, noise_shape=(2, 3, 1))
         >>> bool((m == m[..., :1]).all())   # constant along the last axis
         True
     """

@@ -56,7 +56,8 @@ def augment_batch(x: torch.Tensor, augment: str = "dihedral", generator: torch.G
 
         >>> x = torch.randn(64, 1, 4, 4)
         >>> y = augment_batch(x, "rot90", torch.Generator().manual_seed(0))
-        >>> all(any(torch.equal(y[i], dihedral(x[i], k)) for k in range(4)) for i in range(64))
+        >>> all(any(torch.equal(y[i], dihedral(x[i], k)) for k in range(4))
+        ...     for i in range(64))
         True
     """
     check_choice(augment, AUGMENTATIONS, "augment")
@@ -81,7 +82,8 @@ def augmentation(augment: str):
 
     Examples::
 
-        >>> augmentation("none") is None, augmentation("flips")(torch.zeros(2, 1, 3, 3), None).shape
+        >>> flips = augmentation("flips")
+        >>> augmentation("none") is None, flips(torch.zeros(2, 1, 3, 3), None).shape
         (True, torch.Size([2, 1, 3, 3]))
     """
     check_choice(augment, AUGMENTATIONS, "augment")

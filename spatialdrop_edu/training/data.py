@@ -124,7 +124,8 @@ def region_corners(height: int, width: int, patch: int, stride: int, rows: tuple
 
     Examples::
 
-        >>> region_corners(8, 8, 4, 2, (0, 6))       # tops 0 and 2 fit in rows 0..5; top 4 would reach row 7
+        >>> # tops 0 and 2 fit in rows 0..5; top 4 would reach row 7
+        >>> region_corners(8, 8, 4, 2, (0, 6))
         [(0, 0), (0, 2), (0, 4), (2, 0), (2, 2), (2, 4)]
     """
     patch, stride = check_positive_int(patch, "patch"), check_positive_int(stride, "stride")
@@ -219,7 +220,8 @@ def face_patches(test_fraction: float = 0.25, val_fraction: float = 0.2, *, seed
     Examples::
 
         >>> data = face_patches()
-        >>> data.train[0].shape[1:], len(data.train[1]) + len(data.val[1]) + len(data.test[1])
+        >>> total = len(data.train[1]) + len(data.val[1]) + len(data.test[1])
+        >>> data.train[0].shape[1:], total
         (torch.Size([1, 25, 25]), 200)
     """
     import skimage.data

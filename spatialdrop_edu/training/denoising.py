@@ -81,7 +81,8 @@ def train_denoiser(
 
         >>> from spatialdrop_edu.training import denoising_patches
         >>> data = denoising_patches(("camera",), patch=16, stride=32, max_train=64)
-        >>> h = train_denoiser(TinyUNet(channels=4), data, epochs=2, device="cpu", progress=False)
+        >>> net = TinyUNet(channels=4)
+        >>> h = train_denoiser(net, data, epochs=2, device="cpu", progress=False)
         >>> h["epoch"], 1 <= h["best_epoch"] <= 2
         ([1, 2], True)
     """
@@ -192,8 +193,9 @@ def copy_report(output: torch.Tensor, noisy: torch.Tensor, clean: torch.Tensor) 
 
     Examples::
 
-        >>> clean = torch.rand(4, 1, 8, 8); noisy = clean + 0.1 * torch.randn(4, 1, 8, 8)
-        >>> r = copy_report(noisy, noisy, clean)                 # the identity: a perfect copy
+        >>> clean = torch.rand(4, 1, 8, 8)
+        >>> noisy = clean + 0.1 * torch.randn(4, 1, 8, 8)
+        >>> r = copy_report(noisy, noisy, clean)  # the identity: a perfect copy
         >>> round(r["noise_transfer"], 6), r["psnr_vs_noisy"], round(r["gain"], 6)
         (1.0, inf, 0.0)
     """

@@ -99,8 +99,10 @@ def epoch_times(
 
         >>> from spatialdrop_edu.training import mnist1d_config
         >>> tiny = {"train_size": 100, "val_size": 100, "channels": 8}
-        >>> times = epoch_times([mnist1d_config(**tiny), mnist1d_config(dropout="spatial", p=0.2, **tiny)],
-        ...                     rounds=2, epochs=1, names=["none", "spatial"], device="cpu")
+        >>> configs = [mnist1d_config(**tiny),
+        ...            mnist1d_config(dropout="spatial", p=0.2, **tiny)]
+        >>> times = epoch_times(configs, rounds=2, epochs=1, names=["none", "spatial"],
+        ...                     device="cpu")
         >>> [len(t) for t in times], times.threads
         ([2, 2], 1)
     """

@@ -29,7 +29,9 @@ def mc_mode(model: torch.nn.Module):
 
     Examples::
 
-        >>> net = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2), torch.nn.Dropout(0.5)).train()
+        >>> from torch import nn
+        >>> layers = nn.Linear(2, 2), nn.BatchNorm1d(2), nn.Dropout(0.5)
+        >>> net = nn.Sequential(*layers).train()
         >>> with mc_mode(net):
         ...     [m.training for m in net]
         [False, False, True]

@@ -87,7 +87,8 @@ def dropout_layers(model: nn.Module) -> list[nn.Module]:
 
     Examples::
 
-        >>> [type(m).__name__ for m in dropout_layers(mnist1d_cnn("element", 0.1, "all"))]
+        >>> model = mnist1d_cnn("element", 0.1, "all")
+        >>> [type(m).__name__ for m in dropout_layers(model)]
         ['Dropout', 'Dropout', 'Dropout']
     """
     return [m for m in model.modules() if isinstance(m, (DropLayer, *TORCH_DROPOUT))]
@@ -272,8 +273,10 @@ class TinyUNet(nn.Module):
     Examples::
 
         >>> net = TinyUNet("spatial", 0.3, "all", channels=8)
-        >>> net(torch.randn(2, 1, 16, 16)).shape, [type(m).__name__ for m in dropout_layers(net)]
-        (torch.Size([2, 1, 16, 16]), ['SpatialDropout2d', 'SpatialDropout2d'])
+        >>> net(torch.randn(2, 1, 16, 16)).shape
+        torch.Size([2, 1, 16, 16])
+        >>> [type(m).__name__ for m in dropout_layers(net)]
+        ['SpatialDropout2d', 'SpatialDropout2d']
         >>> sum(w.numel() for w in net.parameters())
         29481
     """

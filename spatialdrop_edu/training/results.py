@@ -127,10 +127,11 @@ def study_meta(records, **notes) -> dict:
 
     Examples::
 
-        >>> recs = [{"result": {"wall_time": 2.0}, "provenance": {"device": "cpu", "threads": 1,
-        ...          "finished": "2026-11-23T10:00:00Z"}}] * 2
+        >>> prov = {"device": "cpu", "threads": 1, "finished": "2026-11-23T10:00:00Z"}
+        >>> recs = [{"result": {"wall_time": 2.0}, "provenance": prov}] * 2
         >>> meta = study_meta(recs, settings={"seeds": 2})
-        >>> meta["device"], meta["cpu_threads"], meta["runs"], meta["run_seconds"], meta["finished"]
+        >>> (meta["device"], meta["cpu_threads"], meta["runs"], meta["run_seconds"],
+        ...  meta["finished"])
         ('cpu', 1, 2, 4, '2026-11-23')
     """
     records = list(records)

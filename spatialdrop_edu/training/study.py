@@ -74,8 +74,10 @@ def t_quantile(q: float, df: float) -> float:
 
     Examples::
 
-        >>> round(t_quantile(0.975, 4), 4), round(t_quantile(0.975, 9), 4), round(t_quantile(0.975, 1), 3)
-        (2.7764, 2.2622, 12.706)
+        >>> round(t_quantile(0.975, 4), 4), round(t_quantile(0.975, 9), 4)
+        (2.7764, 2.2622)
+        >>> round(t_quantile(0.975, 1), 3)
+        12.706
     """
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be a probability in (0, 1), got {q!r}.")
@@ -203,8 +205,10 @@ def run_study(
 
     Examples::
 
-        >>> records = run_study(lambda c, s: {"score": c["a"] + s}, [{"a": 1}, {"a": 2}], [0, 1], progress=False)
-        >>> [r["result"]["score"] for r in records], records[0]["provenance"]["threads"] >= 1
+        >>> score = lambda c, s: {"score": c["a"] + s}
+        >>> records = run_study(score, [{"a": 1}, {"a": 2}], [0, 1], progress=False)
+        >>> scores = [r["result"]["score"] for r in records]
+        >>> scores, records[0]["provenance"]["threads"] >= 1
         ([1, 2, 2, 3], True)
     """
     from .workers import RunContext, call_run, reference
@@ -362,9 +366,11 @@ def summarize(records, metric: str, level: float = 0.95) -> list[dict]:
 
     Examples::
 
-        >>> recs = [{"config": {"p": 0.1}, "seed": s, "result": {"acc": v}} for s, v in enumerate([0.5, 0.7])]
+        >>> recs = [{"config": {"p": 0.1}, "seed": s, "result": {"acc": v}}
+        ...         for s, v in enumerate([0.5, 0.7])]
         >>> row = summarize(recs, "acc")[0]
-        >>> row["p"], row["config"], row["n"], round(row["mean"], 2), round(row["half_width"], 3)
+        >>> (row["p"], row["config"], row["n"], round(row["mean"], 2),
+        ...  round(row["half_width"], 3))
         (0.1, {'p': 0.1}, 2, 0.6, 1.271)
     """
     groups: dict[str, list] = {}
@@ -466,7 +472,8 @@ def select_best(rows, group: str, *, higher_is_better: bool = True) -> dict:
 
     Examples::
 
-        >>> rows = [{"dropout": "a", "p": 1, "mean": 0.5}, {"dropout": "a", "p": 2, "mean": 0.7}]
+        >>> rows = [{"dropout": "a", "p": 1, "mean": 0.5},
+        ...         {"dropout": "a", "p": 2, "mean": 0.7}]
         >>> select_best(rows, "dropout")["a"]["p"]
         2
     """
@@ -485,8 +492,9 @@ def markdown_table(rows, columns: dict) -> str:
 
     Examples::
 
-        >>> print(markdown_table([{"p": 0.1, "mean": 0.51}], {"p": lambda r: str(r["p"]),
-        ...                                                    "accuracy": lambda r: f"{r['mean']:.2f}"}))
+        >>> columns = {"p": lambda r: str(r["p"]),
+        ...            "accuracy": lambda r: f"{r['mean']:.2f}"}
+        >>> print(markdown_table([{"p": 0.1, "mean": 0.51}], columns))
         | p | accuracy |
         |---|---|
         | 0.1 | 0.51 |

@@ -105,7 +105,8 @@ def call_run(run, config: dict, seed: int, context: RunContext) -> tuple[dict, d
 
     Examples::
 
-        >>> result, prov = call_run(lambda c, s: {"score": c["a"] + s}, {"a": 1}, 2, RunContext.here(threads=1))
+        >>> score = lambda c, s: {"score": c["a"] + s}
+        >>> result, prov = call_run(score, {"a": 1}, 2, RunContext.here(threads=1))
         >>> result, prov["threads"], prov["device"]
         ({'score': 3}, 1, None)
     """
@@ -159,9 +160,10 @@ def differences(record: dict, expected: dict) -> list[str]:
     Examples::
 
         >>> expected = {"cpu_capability": "avx2", "torch": "2.13.0+cpu", "threads": 1}
-        >>> differences({**expected, "pins_set_in_worker": []}, expected)
+        >>> found = {**expected, "pins_set_in_worker": []}
+        >>> differences(found, expected)
         []
-        >>> differences({**expected, "cpu_capability": "avx512", "pins_set_in_worker": []}, expected)
+        >>> differences({**found, "cpu_capability": "avx512"}, expected)
         ["ATen's avx512 kernels (this process: avx2)"]
     """
     found = []

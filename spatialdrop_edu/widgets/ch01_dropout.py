@@ -71,7 +71,8 @@ def dropout_demo(p: float, seed: int, *, x=None, draws: int = 200) -> dict:
     Examples::
 
         >>> s = dropout_demo(0.5, 0)
-        >>> sorted(set(np.round(s["output"] / np.where(s["input"] == 0, 1, s["input"]), 6).ravel().tolist()))
+        >>> ratio = s["output"] / np.where(s["input"] == 0, 1, s["input"])
+        >>> sorted(set(np.round(ratio, 6).ravel().tolist()))
         [0.0, 2.0]
     """
     p = check_probability(p)
@@ -119,7 +120,9 @@ def tidy_log_axis(ax, max_labels: int = 6) -> None:
 
         >>> import matplotlib; matplotlib.use("Agg")
         >>> import matplotlib.pyplot as plt
-        >>> fig, ax = plt.subplots(); _ = ax.semilogy([1, 2], [0.15, 6.0]); tidy_log_axis(ax)
+        >>> fig, ax = plt.subplots()
+        >>> _ = ax.semilogy([1, 2], [0.15, 6.0])
+        >>> tidy_log_axis(ax)
         >>> fig.canvas.draw()
         >>> ticks = [*ax.get_yticklabels(minor=True), *ax.get_yticklabels()]
         >>> labels = [t.get_text() for t in ticks]
@@ -159,7 +162,8 @@ def average_after_dropout(a: float, p: float, n: int, rho: float, draws: int, rn
 
         >>> rng = np.random.default_rng(0)
         >>> shared = average_after_dropout(2.0, 0.5, 9, 1.0, 1000, rng)
-        >>> sorted(set(shared.tolist()))   # one coin for all nine units: 0 or 2 / (1 - p)
+        >>> # one coin for all nine units: 0 or 2 / (1 - p)
+        >>> sorted(set(shared.tolist()))
         [0.0, 4.0]
         >>> float(average_after_dropout(2.0, 0.0, 9, 0.3, 5, rng).std())
         0.0

@@ -87,7 +87,8 @@ def choice_noise_shape(input_shape, layer: str, data_format: str = "channels_fir
 
         >>> choice_noise_shape((8, 50, 300), "SpatialDropout1D", "channels_last")
         (8, 1, 300)
-        >>> choice_noise_shape((8, 50, 300), "custom", custom=(None, None, 1))   # token dropout
+        >>> # token dropout
+        >>> choice_noise_shape((8, 50, 300), "custom", custom=(None, None, 1))
         (8, 50, 1)
     """
     shape = check_shape(input_shape)

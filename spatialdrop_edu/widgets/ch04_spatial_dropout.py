@@ -52,7 +52,8 @@ def feature_map_dropout_demo(
     Examples::
 
         >>> s = feature_map_dropout_demo(0.5, seed=1, channels=4, size=32)
-        >>> s["features"].shape, bool((s["spatial_mask"] == s["spatial_mask"][:, :1, :1]).all())
+        >>> mask = s["spatial_mask"]
+        >>> s["features"].shape, bool((mask == mask[:, :1, :1]).all())
         ((4, 32, 32), True)
     """
     p = check_probability(p)

@@ -10,7 +10,9 @@ For every HTML page of the built site this asserts:
 * the page works by keyboard: the first Tab lands on the skip link, and Tab reaches the navigation,
 * exercise solutions (cells tagged ``hide-input``) are folded,
 * live widgets are frozen and labelled, and notebook pages carry Colab and Binder launch links,
-* finished progress bars are lines of text that fit the column, never widget snapshots.
+* finished progress bars are lines of text that fit the column, never widget snapshots,
+* on the course's pages (``book/``), no code block or printed output is wider than its column at 1280 x 900, folded
+  cells included: nothing scrolls sideways.
 
 The site is taken from ``$SITE_HTML`` (``make browser-test`` passes the ``_build/html`` that ``make book`` just
 built); without it, the book is built into a temporary folder first. Chromium is the system browser
@@ -162,6 +164,8 @@ def test_page(browser, base_url, page_path):
             problems += _check_launch_links(page, page_path)
         problems += _check_axe(page)
         problems += _check_keyboard(page)
+        if page_path.startswith("book/"):  # the course's pages; the package's source listings keep 120 columns
+            problems += _check_code_fits(page)
     except Exception as exc:  # a timeout or a crash is a failure of this page, with a screenshot
         problems.append(f"{type(exc).__name__}: {exc}")
     finally:
@@ -276,6 +280,23 @@ def _check_progress_lines(page) -> list[str]:
         if line["wide"] or line["outside"]
     ]
     return out
+
+
+def _check_code_fits(page) -> list[str]:
+    """At 1280 x 900 no code block or printed output is wider than its column: nothing scrolls sideways. Folded
+    cells are opened first, so that what a reader unfolds fits too (COURSE.md, "Code on the page")."""
+    wide = page.evaluate(
+        """() => { document.querySelectorAll('.bd-article details').forEach(d => { d.open = true; });
+            return [...document.querySelectorAll('.bd-article pre')]
+                .filter(p => p.scrollWidth > p.clientWidth + 1)
+                .map(p => {
+                    const lines = p.textContent.split('\\n');
+                    const longest = lines.reduce((a, b) => (b.length > a.length ? b : a), '');
+                    return `${p.scrollWidth - p.clientWidth} px too wide (${longest.length} columns): `
+                        + longest.slice(0, 70);
+                }); }"""
+    )
+    return [f"code block wider than its column: {w}" for w in wide]
 
 
 def _check_launch_links(page, page_path: str) -> list[str]:

@@ -116,3 +116,41 @@ def test_progress_bars_are_stored_as_lines_in_cells_nbval_does_not_compare(path)
             assert not (view and progress_line(models, view["model_id"])), f"code cell {i}: a bar stored as a widget"
             if CSS_CLASS in data.get("text/html", "") or out.get("name") == "stderr":
                 assert "nbval-ignore-output" in cell.metadata.get("tags", []), f"code cell {i}: progress compared"
+
+
+#: Columns of a code block on the website at a window 1280 pixels wide (the code font of sde-site.css); the browser
+#: test measures the blocks themselves, this checks the stored text, without a browser.
+PAGE_WIDTH = 80
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+#: Outputs the website shows as something else than preformatted text (tables wrap, figures scale).
+RICHER = ("text/html", "text/markdown", "image/png", "image/svg+xml", "application/vnd.jupyter.widget-view+json")
+
+
+def _shown_text(output) -> str:
+    """The preformatted text the website shows for one stored output ("" when it shows something richer)."""
+    if output.output_type == "stream":
+        return output.text
+    if output.output_type == "error":
+        return ANSI.sub("", "\n".join(output.traceback))
+    data = output.get("data", {})
+    return "" if any(kind in data for kind in RICHER) else data.get("text/plain", "")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_shown_code_and_printed_output_fit_the_page(path):
+    """COURSE.md, "Code on the page": every line of a shown cell (``remove-cell`` cells are not shown) and of its
+    printed output fits a code block of the website: at most 80 columns. ``make format`` shortens code; a long
+    string, comment or printed line is split by hand (or becomes a Markdown table, which wraps)."""
+    nb = nbformat.read(path, as_version=4)
+    wide = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or "remove-cell" in cell.metadata.get("tags", []):
+            continue
+        for line in cell.source.splitlines():
+            if len(line) > PAGE_WIDTH:
+                wide.append(f"cell {index}, code ({len(line)}): {line[:60]}")
+        for output in cell.get("outputs", []):
+            for line in _shown_text(output).splitlines():
+                if len(line) > PAGE_WIDTH:
+                    wide.append(f"cell {index}, output ({len(line)}): {line[:60]}")
+    assert not wide, f"{len(wide)} line(s) wider than {PAGE_WIDTH} columns:\n" + "\n".join(wide)
