@@ -75,7 +75,8 @@ def eval_mode(model: torch.nn.Module):
 
     Examples::
 
-        >>> model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Dropout(0.5)).train()
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)).train()
         >>> with eval_mode(model):
         ...     model.training, model[1].training
         (False, False)
@@ -103,7 +104,8 @@ def forward_batches(model: torch.nn.Module, inputs: torch.Tensor, batch_size: in
 
     Examples::
 
-        >>> forward_batches(torch.nn.Linear(3, 2), torch.zeros(5, 3), batch_size=2).shape
+        >>> model = torch.nn.Linear(3, 2)
+        >>> forward_batches(model, torch.zeros(5, 3), batch_size=2).shape
         torch.Size([5, 2])
     """
     device = _device_of(model)
@@ -115,7 +117,8 @@ def predict(model: torch.nn.Module, inputs: torch.Tensor, batch_size: int = 512)
 
     Examples::
 
-        >>> model = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Dropout(0.9)).train()
+        >>> from torch import nn
+        >>> model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.9)).train()
         >>> x = torch.ones(4, 3)
         >>> torch.equal(predict(model, x), predict(model, x)), model.training
         (True, True)
@@ -133,7 +136,8 @@ def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch_siz
     Examples::
 
         >>> model = torch.nn.Linear(2, 2)
-        >>> loss, acc = evaluate(model, torch.zeros(4, 2), torch.zeros(4, dtype=torch.long))
+        >>> x, y = torch.zeros(4, 2), torch.zeros(4, dtype=torch.long)
+        >>> loss, acc = evaluate(model, x, y)
         >>> 0.0 <= acc <= 1.0
         True
     """
@@ -170,7 +174,8 @@ def train_steps(
         >>> model = torch.nn.Linear(1, 1, bias=False)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
         >>> batches = [(torch.ones(4, 1), 3 * torch.ones(4, 1))] * 20
-        >>> train_steps(model, optimizer, batches, lambda m, b: F.mse_loss(m(b[0]), b[1]))
+        >>> mse = lambda m, b: F.mse_loss(m(b[0]), b[1])
+        >>> train_steps(model, optimizer, batches, mse)
         >>> round(model.weight.item(), 3)
         3.0
     """
@@ -237,8 +242,9 @@ def fit(
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         >>> x, y = torch.ones(4, 1), 3 * torch.ones(4, 1)
         >>> mse = lambda m, b: F.mse_loss(m(b[0]), b[1])
-        >>> h = fit(model, optimizer, lambda: [(x, y)], mse, epochs=30, device="cpu", progress=False,
-        ...         evaluate=lambda: {"val_loss": mse(model, (x, y)).item()}, monitor="val_loss", patience=3)
+        >>> val = lambda: {"val_loss": mse(model, (x, y)).item()}
+        >>> h = fit(model, optimizer, lambda: [(x, y)], mse, epochs=30, device="cpu",
+        ...         progress=False, evaluate=val, monitor="val_loss", patience=3)
         >>> h["epochs_run"], h["best_epoch"], list(h)[:3]
         (30, 30, ['epoch', 'val_loss', 'epoch_time'])
     """
@@ -308,7 +314,8 @@ def classifier_batches(
     Examples::
 
         >>> x, y = torch.arange(5.)[:, None], torch.arange(5)
-        >>> [b[1].tolist() for b in classifier_batches(x, y, 2, torch.Generator().manual_seed(0))]
+        >>> g = torch.Generator().manual_seed(0)
+        >>> [b[1].tolist() for b in classifier_batches(x, y, 2, g)]
         [[4, 0], [1, 3], [2]]
     """
     for idx in torch.randperm(len(y), generator=generator).split(batch_size):
@@ -342,7 +349,8 @@ def train_epoch(
         >>> model = torch.nn.Linear(4, 2)
         >>> optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
         >>> x, y = torch.randn(10, 4), torch.randint(0, 2, (10,))
-        >>> train_epoch(model, optimizer, x, y, batch_size=4, generator=torch.Generator().manual_seed(0))
+        >>> g = torch.Generator().manual_seed(0)
+        >>> train_epoch(model, optimizer, x, y, batch_size=4, generator=g)
         >>> model.training
         True
     """
@@ -366,6 +374,7 @@ def train(
     desc: str = "train",
     augment=None,
     restore_best: bool = True,
+    test=None,
 ) -> dict:
     """Train a classifier on ``data.train`` with Adam and cross-entropy, watching ``data.val``; return the history.
 
@@ -388,18 +397,23 @@ def train(
         restore_best: end with the weights of the epoch of the lowest validation loss (the
             default); ``False`` keeps the last epoch's weights, so that a run with ``patience=None``
             has no early stopping at all (chapter 7 measures early stopping as a regulariser).
+        test: ``None``, or the test set ``(x, y)``, measured after every epoch into the per-epoch lists
+            ``"test_loss"`` and ``"test_acc"``: it never chooses anything (the validation set does), but it
+            lets a study re-score a run at another epoch, the one of best validation accuracy, say.
 
     Returns:
-        The history of :func:`fit`: the per-epoch lists ``"epoch"`` (1, 2, ...) and :data:`METRICS`,
-        and ``"best_epoch"`` (the epoch of the lowest validation loss, 1-based), ``"best_val_loss"``,
-        ``"best_val_acc"``, ``"epochs_run"``, ``"kept_epoch"`` and ``"device"``.
+        The history of :func:`fit`: the per-epoch lists ``"epoch"`` (1, 2, ...) and :data:`METRICS`
+        (and ``"test_loss"``, ``"test_acc"`` with ``test``), and ``"best_epoch"`` (the epoch of the
+        lowest validation loss, 1-based), ``"best_val_loss"``, ``"best_val_acc"``, ``"epochs_run"``,
+        ``"kept_epoch"`` and ``"device"``.
 
     Examples::
 
         >>> from spatialdrop_edu.training import load_mnist1d, mnist1d_cnn
         >>> data = load_mnist1d(train_size=200, val_size=100)
         >>> _ = torch.manual_seed(0)
-        >>> h = train(mnist1d_cnn(), data, epochs=3, seed=0, device="cpu", progress=False)
+        >>> h = train(mnist1d_cnn(), data, epochs=3, seed=0, device="cpu",
+        ...           progress=False)
         >>> h["epoch"], h["epochs_run"], 1 <= h["best_epoch"] <= 3
         ([1, 2, 3], 3, True)
     """
@@ -421,7 +435,10 @@ def train(
     def measure() -> dict:
         train_loss, train_acc = evaluate(model, x, y)
         val_loss, val_acc = evaluate(model, x_val, y_val)
-        return {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+        metrics = {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc}
+        if test is not None:
+            metrics["test_loss"], metrics["test_acc"] = evaluate(model, *test)
+        return metrics
 
     history = fit(
         model,

@@ -36,6 +36,7 @@ __all__ = [
     "RunSettings",
     "make_config",
     "MNIST1D",
+    "MNIST1D_README",
     "PATCH",
     "DENOISING",
     "MNIST1D_DEFAULTS",
@@ -43,6 +44,7 @@ __all__ = [
     "DENOISING_DEFAULTS",
     "DATASETS",
     "mnist1d_config",
+    "mnist1d_readme_config",
     "patch_config",
     "denoising_config",
 ]
@@ -89,10 +91,11 @@ def make_config(run: RunSettings, **settings) -> dict:
 
         >>> make_config(MNIST1D, dropout="spatial", p=0.2)["train_size"]
         500
-        >>> make_config(MNIST1D, rate=0.2)
+        >>> make_config(MNIST1D, rate=0.2)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
-        ValueError: unknown settings ['rate'] of a mnist1d run; accepted: ['batch_size', 'block_size', ...].
+        ValueError: unknown settings ['rate'] of a mnist1d run; accepted:
+        ['batch_size', 'block_size', ...].
     """
     unknown = set(settings) - set(run.defaults)
     if unknown:
@@ -166,6 +169,21 @@ MNIST1D = RunSettings(
         "train_size": _optional(check_positive_int),
         "val_size": check_positive_int,
         "patience": _optional(check_positive_int),
+    },
+)
+
+#: Chapter 6's CNN trained the way the mnist1d repository trains its models (its ``get_model_args``): all 4000
+#: training sequences, Adam at 1e-2, minibatches of 100, 6,000 steps, no validation set and no early stopping
+#: (:func:`~spatialdrop_edu.training.experiments.mnist1d_readme_trial`).
+MNIST1D_README = RunSettings(
+    "mnist1d_readme",
+    defaults={"channels": 32, "steps": 6000, "batch_size": 100, "lr": 1e-2, "eval_every": 500},
+    checks={
+        "channels": check_positive_int,
+        "steps": check_positive_int,
+        "batch_size": check_positive_int,
+        "lr": check_positive_number,
+        "eval_every": check_positive_int,
     },
 )
 
@@ -260,6 +278,18 @@ def mnist1d_config(**settings) -> dict:
     return make_config(MNIST1D, **settings)
 
 
+def mnist1d_readme_config(**settings) -> dict:
+    """A complete configuration of the mnist1d repository's protocol: :data:`MNIST1D_README` updated with ``settings``.
+
+    Examples::
+
+        >>> (mnist1d_readme_config()["steps"],
+        ...  mnist1d_readme_config(channels=25)["channels"])
+        (6000, 25)
+    """
+    return make_config(MNIST1D_README, **settings)
+
+
 def patch_config(**settings) -> dict:
     """A complete patch-run configuration: :data:`PATCH_DEFAULTS` updated with ``settings``, each checked.
 
@@ -278,7 +308,8 @@ def denoising_config(**settings) -> dict:
     Examples::
 
         >>> config = denoising_config(dropout="spatial", p=0.3, photos=("camera",))
-        >>> config["sigma"], config["photos"]                  # photos: a list, as after a JSON round trip
+        >>> # photos: a list, as after a JSON round trip
+        >>> config["sigma"], config["photos"]
         (0.2, ['camera'])
     """
     return make_config(DENOISING, **settings)

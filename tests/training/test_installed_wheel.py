@@ -85,6 +85,7 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
         "spatialdrop_edu/reproducible.env",
         "spatialdrop_edu/course/lab_settings/overrides.json5",
         f"spatialdrop_edu/results/{CHAPTER}/study.jsonl",
+        "spatialdrop_edu/results/06_train_mnist1d/readme_protocol.jsonl",
     } <= names
 
     # A fresh environment that sees this one's packages, and installs the wheel into itself.

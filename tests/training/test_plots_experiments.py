@@ -7,6 +7,8 @@ import pytest
 from spatialdrop_edu.training import (
     epoch_times,
     mnist1d_config,
+    mnist1d_readme_config,
+    mnist1d_readme_trial,
     mnist1d_trial,
     plot_comparison,
     plot_learning_curves,
@@ -31,6 +33,29 @@ def test_trial_is_deterministic_and_json_ready(records):
     r = records[0]["result"]
     assert r["epochs_run"] == 3 and len(r["curves"]["val_loss"]) == 3 and 1 <= r["best_epoch"] <= 3
     assert 0 <= r["test_acc"] <= 1 and r["epoch_time"] > 0 and r["device"] == "cpu"
+
+
+def test_trial_scores_both_checkpoints_from_its_per_epoch_test_accuracy(records):
+    """The test accuracy of every epoch is stored, chooses nothing, and gives both checkpoints: the restored weights
+    (lowest validation loss) score what the curve says at that epoch, and the other checkpoint is the first epoch of
+    the highest validation accuracy."""
+    for record in records:
+        r = record["result"]
+        curve, val_acc = r["curves"]["test_acc"], r["curves"]["val_acc"]
+        assert len(curve) == r["epochs_run"] and r["test_acc"] == curve[r["best_epoch"] - 1]
+        assert r["acc_epoch"] == val_acc.index(max(val_acc)) + 1
+        assert r["test_acc_at_acc_epoch"] == curve[r["acc_epoch"] - 1]
+
+
+def test_readme_protocol_trains_on_all_4000_sequences_for_its_step_budget():
+    config = mnist1d_readme_config(steps=90, eval_every=40, batch_size=100)
+    r = mnist1d_readme_trial(config, 0, device="cpu")
+    # 4000 sequences in batches of 100: 40 steps an epoch, so 90 steps cross two epoch boundaries
+    assert r["steps"] == 90 and r["curves"]["step"] == [40, 80]
+    assert 0.1 < r["test_acc"] <= 1 and len(r["curves"]["test_acc"]) == 2
+    assert mnist1d_readme_trial(config, 0, device="cpu")["test_acc"] == r["test_acc"]  # seeded
+    with pytest.raises(ValueError, match="unknown settings"):
+        mnist1d_readme_config(epochs=3)
 
 
 def test_config_rejects_unknown_settings():

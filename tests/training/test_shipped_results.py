@@ -30,7 +30,7 @@ STUDIES = {
     "06_train_mnist1d": (
         experiments.mnist1d_trial,
         settings.mnist1d_config,
-        ("dropout", "p", "train_size", "epochs", "patience"),
+        ("dropout", "p", "placement", "channels", "train_size", "epochs", "patience"),
     ),
     "07_train_images": (
         experiments.patch_trial,
@@ -128,3 +128,11 @@ def test_a_rerun_reproduces_the_record_bit_for_bit_under_its_conditions(rerun):
         if k not in TIMINGS and record["result"][k] != result[k]
     }
     assert not differing, (chapter, sorted(differing)[:5])
+
+
+def test_the_readme_protocol_runs_are_what_the_toolkit_builds_today():
+    """Chapter 6 also ships its CNN trained the mnist1d repository's way (``readme_protocol.jsonl``)."""
+    records = list(load_runs(shipped_results("06_train_mnist1d").joinpath("readme_protocol.jsonl")).values())
+    assert len(records) == 5 and {r["seed"] for r in records} == set(range(5))
+    assert all(r["config"] == settings.mnist1d_readme_config() for r in records)
+    assert all(r["result"]["steps"] == 6000 and r["provenance"]["cpu_capability"] for r in records)
