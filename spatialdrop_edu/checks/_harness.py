@@ -127,7 +127,7 @@ def passed(message: str) -> None:
     The report names the function that called :func:`passed` (the checker), so the grader can tell
     it from a replacement; see :mod:`~spatialdrop_edu.checks._verdict`.
 
-    The message is printed wrapped at :data:`PAGE_WIDTH` columns, so that it fits the page of the course's
+    The message is printed wrapped at 80 columns (``PAGE_WIDTH``), so that it fits the page of the course's
     website; the grader gets it whole.
 
     Args:

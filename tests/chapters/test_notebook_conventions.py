@@ -154,3 +154,38 @@ def test_shown_code_and_printed_output_fit_the_page(path):
                 if len(line) > PAGE_WIDTH:
                     wide.append(f"cell {index}, output ({len(line)}): {line[:60]}")
     assert not wide, f"{len(wide)} line(s) wider than {PAGE_WIDTH} columns:\n" + "\n".join(wide)
+
+
+FENCE = re.compile(r"(`{3,}|~{3,})(.*)$")
+
+
+def _fenced_code(markdown: str):
+    """The lines of the code blocks of a Markdown text: fences with a language or none, and ``{code-block}``; not
+    directives such as ``{admonition}``, whose content is prose."""
+    fence = None  # the open fence, and whether it holds code
+    for line in markdown.splitlines():
+        match = FENCE.match(line.strip())
+        if fence is None:
+            if match:
+                info = match.group(2).strip()
+                fence = (match.group(1), not info.startswith("{") or info.startswith(("{code-block}", "{code}")))
+            continue
+        marks, is_code = fence
+        if match and match.group(1)[0] == marks[0] and len(match.group(1)) >= len(marks) and not match.group(2).strip():
+            fence = None
+        elif is_code:
+            yield line
+
+
+PAGES = sorted(BOOK.glob("*.md"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + PAGES, ids=IDS + [p.name for p in PAGES])
+def test_code_blocks_in_the_text_fit_the_page(path):
+    """Code quoted in the text (fenced blocks of Markdown cells and pages) fits the page as well."""
+    if path.suffix == ".ipynb":
+        texts = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "markdown"]
+    else:
+        texts = [path.read_text(encoding="utf-8")]
+    wide = [line for text in texts for line in _fenced_code(text) if len(line) > PAGE_WIDTH]
+    assert not wide, f"{len(wide)} line(s) of quoted code wider than {PAGE_WIDTH} columns:\n" + "\n".join(wide)
