@@ -17,6 +17,7 @@ dropout (chapter 7) and a U-Net denoiser (chapter 8).
 from __future__ import annotations
 
 import functools
+import itertools
 import statistics
 import time
 
@@ -35,7 +36,7 @@ from .data import (
     texture_patches,
 )
 from .denoising import copy_report, path_ablation, path_contributions, train_denoiser, uncertainty_report
-from .loop import METRICS, classifier_batches, evaluate, predict, train, train_steps
+from .loop import METRICS, classifier_batches, classifier_loss, evaluate, predict, train, train_steps
 from .mc_dropout import mc_predict
 from .models import TinyUNet, dropout_layers, mnist1d_cnn, patch_cnn
 from .settings import denoising_config, mnist1d_config, mnist1d_readme_config, patch_config
@@ -169,21 +170,18 @@ def mnist1d_readme_trial(config: dict, seed: int, *, device=None) -> dict:
     model = mnist1d_model(mnist1d_config(channels=config["channels"]), seed).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config["lr"])
     order = torch.Generator().manual_seed(seed)
-    curves, steps = {"step": [], "test_acc": []}, 0
 
-    def batches():  # epochs of minibatches until the step budget is spent
-        nonlocal steps
+    def epochs():  # every sequence once per epoch, in a new order each time, for as long as asked
         while True:
-            for batch in classifier_batches(x, y, config["batch_size"], order):
-                if steps == config["steps"]:
-                    return
-                steps += 1
-                yield batch
-                if steps % config["eval_every"] == 0:
-                    curves["step"].append(steps)
-                    curves["test_acc"].append(evaluate(model, *data.test)[1])  # modes are restored
+            yield from classifier_batches(x, y, config["batch_size"], order)
 
-    train_steps(model, optimizer, batches(), lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1]))
+    batches, every, steps = epochs(), config["eval_every"], config["steps"]
+    curves = {"step": [], "test_acc": []}
+    for done in range(0, steps, every):  # the step budget, eval_every steps at a time
+        train_steps(model, optimizer, itertools.islice(batches, min(every, steps - done)), classifier_loss)
+        if done + every <= steps:
+            curves["step"].append(done + every)
+            curves["test_acc"].append(evaluate(model, *data.test)[1])
     test_loss, test_acc = evaluate(model, *data.test)
     return {
         "test_acc": test_acc,

@@ -58,6 +58,7 @@ __all__ = [
     "train_steps",
     "fit",
     "classifier_batches",
+    "classifier_loss",
     "train_epoch",
     "train",
 ]
@@ -323,7 +324,19 @@ def classifier_batches(
         yield (x[idx] if augment is None else augment(x[idx], augment_generator)), y[idx]
 
 
-def _cross_entropy(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
+def classifier_loss(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
+    """The training loss of a classifier on one minibatch ``(x, y)``: cross-entropy of its logits.
+
+    The ``loss`` that :func:`train_steps` and :func:`fit` take for every classifier of the course.
+
+    Examples::
+
+        >>> model = torch.nn.Linear(2, 3)
+        >>> _ = [torch.nn.init.zeros_(w) for w in model.parameters()]
+        >>> x, y = torch.ones(4, 2), torch.zeros(4, dtype=torch.long)
+        >>> round(classifier_loss(model, (x, y)).item(), 4)  # log 3: all logits equal
+        1.0986
+    """
     x, y = batch
     return F.cross_entropy(model(x), y)
 
@@ -355,7 +368,7 @@ def train_epoch(
         True
     """
     train_steps(
-        model, optimizer, classifier_batches(x, y, batch_size, generator, augment, augment_generator), _cross_entropy
+        model, optimizer, classifier_batches(x, y, batch_size, generator, augment, augment_generator), classifier_loss
     )
 
 
@@ -444,7 +457,7 @@ def train(
         model,
         optimizer,
         lambda: classifier_batches(x, y, batch_size, order_gen, augment, augment_gen),
-        _cross_entropy,
+        classifier_loss,
         epochs=epochs,
         evaluate=measure,
         monitor="val_loss",

@@ -41,6 +41,7 @@ __all__ = [
     "paired_difference",
     "verdict",
     "select_best",
+    "chosen_on_validation",
     "markdown_table",
 ]
 
@@ -485,6 +486,39 @@ def select_best(rows, group: str, *, higher_is_better: bool = True) -> dict:
         elif (row["mean"] > best[key]["mean"]) if higher_is_better else (row["mean"] < best[key]["mean"]):
             best[key] = row
     return best
+
+
+def chosen_on_validation(records, select: str, score: str, *, group: str = "dropout", baseline: str = "none") -> dict:
+    """Each group's configuration chosen on validation and scored on test: a fair comparison's rule.
+
+    Within each value of ``group`` (a variant), the configuration with the best mean of ``select`` (a validation
+    metric; a rate, say, is what it chooses) is kept; the test set only scores that choice, by ``score``. The
+    ``baseline`` group has nothing to choose and is scored as it is.
+
+    Args:
+        records: from :func:`run_study`.
+        select: the metric that chooses (higher is better), a key of each record's ``"result"``.
+        score: the metric reported for the choice.
+        group: the configuration key whose values are compared (``"dropout"``: one choice per variant).
+        baseline: the value of ``group`` that is not chosen among (its one configuration is kept).
+
+    Returns:
+        ``{value of group: row of summarize(records, score)}``, the baseline included.
+
+    Examples::
+
+        >>> runs = [{"config": {"dropout": d, "p": p}, "seed": s,
+        ...          "result": {"val": v, "test": t}}
+        ...         for d, p, v, t in [("none", 0, 0.5, 0.50), ("a", 1, 0.6, 0.70),
+        ...                            ("a", 2, 0.8, 0.65)] for s in (0, 1)]
+        >>> best = chosen_on_validation(runs, "val", "test")
+        >>> best["a"]["p"], round(best["a"]["mean"], 2), best["none"]["mean"]
+        (2, 0.65, 0.5)
+    """
+    val = [r for r in summarize(records, select) if r[group] != baseline]
+    picked = [r["config"] for r in select_best(val, group).values()]
+    rows = summarize(records, score)
+    return {r[group]: r for r in rows if r[group] == baseline or r["config"] in picked}
 
 
 def markdown_table(rows, columns: dict) -> str:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from spatialdrop_edu.training import (
+    chosen_on_validation,
     mean_ci,
     paired_difference,
     paired_differences,
@@ -303,3 +304,25 @@ def test_a_verdict_needs_the_whole_interval_on_one_side_of_zero():
 
     assert verdict({"low": 1e-9, "high": 1.0}) == "better" and verdict({"low": -1.0, "high": -1e-9}) == "worse"
     assert verdict({"low": 0.0, "high": 1.0}) == verdict({"low": -1.0, "high": 0.0}) == "within the noise"
+
+
+def test_chosen_on_validation_lets_only_the_validation_metric_choose():
+    """The test set scores the choice and never makes it: a rate that is best on test but not on validation is not
+    chosen; the baseline is kept as it is; every variant chooses on its own."""
+    table = [  # variant, rate, validation, test
+        ("none", 0.0, 0.40, 0.40),
+        ("a", 0.1, 0.70, 0.90),
+        ("a", 0.3, 0.80, 0.60),
+        ("b", 0.1, 0.50, 0.50),
+        ("b", 0.3, 0.45, 0.70),
+    ]
+    records = [
+        {"config": {"dropout": d, "p": p}, "seed": s, "result": {"val": v + s / 100, "test": t + s / 100}}
+        for d, p, v, t in table
+        for s in range(3)
+    ]
+    best = chosen_on_validation(records, "val", "test")
+    assert {v: r["p"] for v, r in best.items()} == {"none": 0.0, "a": 0.3, "b": 0.1}
+    assert best["a"]["metric"] == "test" and best["a"]["values"] == pytest.approx([0.60, 0.61, 0.62])
+    on_test = chosen_on_validation(records, "test", "test")
+    assert on_test["a"]["p"] == 0.1 and on_test["b"]["p"] == 0.3
