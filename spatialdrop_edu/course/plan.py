@@ -45,6 +45,29 @@ class Chapter:
         return sum(e.points for e in self.exercises)
 
 
+def learning_objectives(head: str) -> list[str]:
+    r"""The numbered items of a chapter's **Learning objectives**, each whole: its indented continuation lines joined.
+
+    Examples::
+
+        >>> head = ("**Learning objectives.** You can\n\n1. train a CNN,\n"
+        ...         "   and read it;\n2. test.\n\n**Prerequisites.**")
+        >>> learning_objectives(head)
+        ['train a CNN, and read it;', 'test.']
+    """
+    if "**Learning objectives" not in head:
+        return []
+    block = head.split("**Learning objectives", 1)[-1].split("**Prerequisites", 1)[0]
+    items: list[str] = []
+    for line in block.splitlines():
+        item = re.match(r"\d+\.\s+(.+)$", line)
+        if item:
+            items.append(item[1].strip())
+        elif items and line[:1].isspace() and line.strip():
+            items[-1] += " " + line.strip()
+    return items
+
+
 def read_chapter(path) -> Chapter:
     """Title, estimated time, objectives and exercises of one chapter notebook."""
     path = Path(path)
@@ -52,11 +75,7 @@ def read_chapter(path) -> Chapter:
     head = source(nb.cells[0]) if nb.cells else ""
     title = next((ln[2:].strip() for ln in head.splitlines() if ln.startswith("# ")), path.stem)
     time = re.search(r"\*\*Estimated time\.\*\*\s*([^\n]+)", head)
-    objectives = (
-        re.findall(r"(?m)^\d+\.\s+(.+)$", head.split("**Learning objectives", 1)[-1].split("**Prerequisites", 1)[0])
-        if "**Learning objectives" in head
-        else []
-    )
+    objectives = learning_objectives(head)
     exercises: list[Exercise] = []
     for cell in nb.cells:
         if cell.cell_type == "markdown":

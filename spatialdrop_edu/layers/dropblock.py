@@ -42,6 +42,8 @@ module takes any ``H`` × ``W`` and clamps the block per axis.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -70,6 +72,7 @@ __all__ = [
     "expected_drop_fraction",
     "keep_probability",
     "linear_drop_schedule",
+    "rate_for_drop_fraction",
     "set_drop_rate",
 ]
 
@@ -169,6 +172,51 @@ def expected_drop_fraction(p: float, block_size: int, size) -> float:
         0.0929
     """
     return float(1.0 - keep_probability(p, block_size, size).mean())
+
+
+def rate_for_drop_fraction(fraction: float, block_size: int, size) -> float:
+    r"""The ``p`` at which DropBlock drops, in expectation, exactly ``fraction`` of a map's units.
+
+    DropBlock's ``p`` is not the fraction it drops: overlapping blocks make
+    :func:`expected_drop_fraction` smaller than ``p`` (0.27 for ``p = 0.3`` with blocks of 3 on a
+    16 × 16 map). To compare DropBlock with element or spatial dropout at the same share of units
+    dropped, give it this ``p``. The fraction grows with ``p``, so a bisection finds it, to about
+    ``1e-9``.
+
+    Args:
+        fraction: the expected fraction of units to drop, in ``[0, 1]``. Below ``p = 1``, which
+            drops everything, DropBlock's fraction stops short of 1 (about 0.63 with blocks of 3 on
+            16 × 16 maps: :math:`\gamma` never exceeds ``p``); a fraction beyond that raises
+            ``ValueError``.
+        block_size: the side of a block.
+        size: the spatial sizes of the map, e.g. ``(H, W)``.
+
+    Examples::
+
+        >>> p = rate_for_drop_fraction(0.3, 3, (16, 16))
+        >>> round(p, 4), round(expected_drop_fraction(p, 3, (16, 16)), 6)
+        (0.3572, 0.3)
+        >>> rate_for_drop_fraction(0.3, 1, (8, 8))   # blocks of one unit: p itself
+        0.3
+    """
+    fraction = check_probability(fraction, "fraction")
+    block_size = check_block_size(block_size)
+    if fraction in (0.0, 1.0):
+        return fraction
+    most = expected_drop_fraction(math.nextafter(1.0, 0.0), block_size, size)
+    if fraction > most:
+        raise ValueError(
+            f"fraction must be at most {most:.4f}, the most DropBlock drops with p < 1 on a map of size "
+            f"{tuple(size)} with blocks of {block_size} (p = 1 drops everything), got {fraction!r}."
+        )
+    low, high = 0.0, 1.0
+    while high - low > 1e-10:
+        mid = (low + high) / 2
+        if expected_drop_fraction(mid, block_size, size) < fraction:
+            low = mid
+        else:
+            high = mid
+    return round(high, 9)
 
 
 def _block_keep_mask(

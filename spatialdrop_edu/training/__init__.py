@@ -4,11 +4,13 @@ One concept per module; read them in this order:
 
 1. :mod:`~spatialdrop_edu.training.data`: MNIST-1D built offline; image patches and denoising
    patches cut from the bundled photos, training and test from disjoint regions.
-2. :mod:`~spatialdrop_edu.training.augment`: the eight symmetries of a square, drawn per image.
+2. :mod:`~spatialdrop_edu.training.augment`: mirror images, flips and rotations (the eight symmetries of a
+   square), drawn per image.
 3. :mod:`~spatialdrop_edu.training.models`: small CNNs and a tiny U-Net whose dropout variant,
    rate and placement are arguments.
 4. :mod:`~spatialdrop_edu.training.loop`: the one training loop (:func:`~spatialdrop_edu.training.loop.fit`,
-   with hooks), and its use for classifiers, :func:`~spatialdrop_edu.training.loop.train`.
+   with hooks), and its use for classifiers, :func:`~spatialdrop_edu.training.loop.train` (Adam with an L2
+   penalty or AdamW with decoupled weight decay).
 5. :mod:`~spatialdrop_edu.training.denoising`: chapter 8's denoiser: its training (the same loop),
    its score (PSNR) and how much of its input it copies.
 6. :mod:`~spatialdrop_edu.training.mc_dropout`: Monte Carlo dropout, for any model with dropout layers.

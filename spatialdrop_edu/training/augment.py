@@ -15,8 +15,9 @@ from .._validation import check_choice, check_int_between
 
 __all__ = ["AUGMENTATIONS", "dihedral", "augment_batch", "augmentation"]
 
-#: Augmentations :func:`augment_batch` accepts: the identity, flips, rotations by 90°, or all eight symmetries.
-AUGMENTATIONS = ("none", "flips", "rot90", "dihedral")
+#: Augmentations :func:`augment_batch` accepts: the identity, left-right flips, flips, rotations by 90°, or all
+#: eight symmetries.
+AUGMENTATIONS = ("none", "hflip", "flips", "rot90", "dihedral")
 
 
 def dihedral(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -48,8 +49,10 @@ def augment_batch(x: torch.Tensor, augment: str = "dihedral", generator: torch.G
 
     Args:
         x: images :math:`(N, C, H, H)`; left unchanged (a new tensor is returned).
-        augment: ``"none"``; ``"flips"`` (identity, left-right, up-down or both, i.e. rotation by
-            180°); ``"rot90"`` (0, 90, 180 or 270 degrees); ``"dihedral"`` (all eight).
+        augment: ``"none"``; ``"hflip"`` (identity or left-right flip: the mirror image, the
+            one symmetry of most photographed scenes); ``"flips"`` (identity, left-right, up-down
+            or both, i.e. rotation by 180°); ``"rot90"`` (0, 90, 180 or 270 degrees);
+            ``"dihedral"`` (all eight).
         generator: the ``torch.Generator`` on the CPU to draw from (``None``: the global one).
 
     Examples::
@@ -63,7 +66,7 @@ def augment_batch(x: torch.Tensor, augment: str = "dihedral", generator: torch.G
     check_choice(augment, AUGMENTATIONS, "augment")
     if augment == "none":
         return x.clone()
-    choices = {"flips": (0, 2, 4, 6), "rot90": (0, 1, 2, 3), "dihedral": tuple(range(8))}[augment]
+    choices = {"hflip": (0, 4), "flips": (0, 2, 4, 6), "rot90": (0, 1, 2, 3), "dihedral": tuple(range(8))}[augment]
     draw = torch.randint(len(choices), (len(x),), generator=generator)
     out = x.clone()
     for index, k in enumerate(choices):

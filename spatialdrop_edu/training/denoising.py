@@ -46,6 +46,7 @@ def train_denoiser(
     data: DenoisingData,
     *,
     epochs: int = 10,
+    patience: int | None = None,
     batch_size: int = 32,
     lr: float = 3e-3,
     seed: int = 0,
@@ -63,7 +64,9 @@ def train_denoiser(
     Args:
         model: a denoiser ``(N, 1, H, W) -> (N, 1, H, W)``, trained in place.
         data: from :func:`~spatialdrop_edu.training.data.denoising_patches`.
-        epochs: epochs to run (no early stopping: the best epoch's weights are restored).
+        epochs: the most epochs to run.
+        patience: stop after this many epochs without a higher validation PSNR (early stopping);
+            ``None`` runs every epoch. Either way the best epoch's weights are restored.
         batch_size: minibatch size.
         lr: Adam's learning rate.
         seed: seeds the minibatch order, the training noise and the dropout masks.
@@ -88,6 +91,8 @@ def train_denoiser(
     """
     epochs = check_positive_int(epochs, "epochs", "epochs to run")
     batch_size = check_positive_int(batch_size, "batch_size", "patches per minibatch")
+    if patience is not None:
+        patience = check_positive_int(patience, "patience", "epochs without a higher validation PSNR before stopping")
     seed = check_seed(seed)
     device = get_device() if device is None else torch.device(device)
     model.to(device)
@@ -119,6 +124,7 @@ def train_denoiser(
         evaluate=measure,
         monitor="val_psnr",
         higher_is_better=True,
+        patience=patience,
         device=device,
         on_step=record,
         progress=progress,

@@ -20,7 +20,7 @@ from ..runtime import get_device
 from .augment import augmentation
 from .data import num_classes
 from .experiments import mnist1d_data, mnist1d_model, patch_data, patch_model
-from .loop import train_epoch
+from .loop import OPTIMIZERS, train_epoch
 from .settings import MNIST1D, PATCH, make_config
 
 __all__ = ["TIMED_RUNS", "epoch_times", "config_kind"]
@@ -146,7 +146,8 @@ def _epoch_step(config: dict, seed: int, device: torch.device):
     augment = augmentation(run.get("augment", "none"))
     model.to(device)
     x, y = (t.to(device) for t in data.train)
-    optimizer = torch.optim.Adam(model.parameters(), lr=run["lr"], weight_decay=run.get("weight_decay", 0.0))
+    make_optimizer = OPTIMIZERS[run.get("optimizer", "adam")]
+    optimizer = make_optimizer(model.parameters(), lr=run["lr"], weight_decay=run.get("weight_decay", 0.0))
     order_gen, augment_gen = torch.Generator().manual_seed(seed), torch.Generator().manual_seed(seed + 1)
     return lambda: train_epoch(
         model,

@@ -257,11 +257,19 @@ def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False)
     validation and training examples, the initial weights, the minibatch order, the augmentations
     and the dropout masks; runs with the same seed share the first three.
 
+    The optimizer is Adam with an L2 penalty or AdamW with decoupled weight decay
+    (``config["optimizer"]``). The test set is measured after every epoch (it chooses nothing), so
+    that a run can be re-scored at either checkpoint a practitioner might keep: the epoch of the
+    lowest validation loss or the one of the highest validation accuracy.
+
     Returns:
         A JSON-serialisable dict with ``test_acc`` and ``test_loss`` (of the weights the run keeps),
         ``val_acc`` (of the same weights: what a practitioner selects on), ``kept_epoch``,
-        ``best_epoch``, ``epochs_run``, ``epoch_time`` (median seconds per epoch), ``device``,
-        ``wall_time``, ``train_size`` and ``curves`` (per-epoch lists rounded to 4 decimals).
+        ``best_epoch`` (the lowest validation loss) and ``test_acc_at_best_epoch``, ``acc_epoch``
+        (the first epoch of the highest validation accuracy) and ``test_acc_at_acc_epoch``,
+        ``epochs_run``, ``epoch_time`` (median seconds per epoch), ``device``, ``wall_time``,
+        ``train_size`` and ``curves`` (per-epoch lists rounded to 4 decimals, test accuracy
+        included).
 
     Examples::
 
@@ -282,6 +290,7 @@ def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False)
         batch_size=config["batch_size"],
         lr=config["lr"],
         weight_decay=config["weight_decay"],
+        optimizer=config["optimizer"],
         augment=augmentation(config["augment"]),
         patience=config["patience"],
         restore_best=config["patience"] is not None,
@@ -289,20 +298,25 @@ def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False)
         device=device,
         progress=progress,
         desc=f"{config['dropout']} p={config['p']} seed={seed}",
+        test=data.test,
     )
     test_loss, test_acc = evaluate(model, *data.test)
+    acc_epoch = 1 + max(range(len(history["val_acc"])), key=history["val_acc"].__getitem__)  # the first maximum
     return {
         "test_acc": test_acc,
         "test_loss": test_loss,
         "val_acc": history["val_acc"][history["kept_epoch"] - 1],
         "kept_epoch": history["kept_epoch"],
         "best_epoch": history["best_epoch"],
+        "test_acc_at_best_epoch": history["test_acc"][history["best_epoch"] - 1],
+        "acc_epoch": acc_epoch,
+        "test_acc_at_acc_epoch": history["test_acc"][acc_epoch - 1],
         "epochs_run": history["epochs_run"],
         "epoch_time": statistics.median(history["epoch_time"]),
         "device": history["device"],
         "wall_time": time.perf_counter() - start,
         "train_size": len(data.train[1]),
-        "curves": {m: [round(v, 4) for v in history[m]] for m in METRICS if m != "epoch_time"},
+        "curves": {m: [round(v, 4) for v in history[m]] for m in (*METRICS, "test_acc") if m != "epoch_time"},
     }
 
 
@@ -366,7 +380,9 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
         A JSON-serialisable dict with ``test_psnr``, ``input_psnr``, ``gain``, ``psnr_vs_noisy``,
         ``noise_transfer``, the ablation PSNRs ``ablate_<path>`` (see
         :func:`~spatialdrop_edu.training.denoising.path_ablation`), ``skip_share_up1``,
-        ``skip_share_up2``, ``best_epoch``, ``epoch_time`` (median seconds), ``wall_time``,
+        ``skip_share_up2``, ``best_epoch`` (the weights kept: the best validation PSNR),
+        ``epochs_run`` (fewer than ``epochs`` where early stopping, ``config["patience"]``, ended the
+        run), ``epoch_time`` (median seconds), ``wall_time``,
         ``device``, ``curves`` (per-epoch ``train_loss`` and ``val_psnr``, 4 decimals), and with
         ``mc_passes > 0`` and dropout, ``mc_pixel_corr``, ``mc_image_corr``, ``mc_mean_std``,
         ``mc_psnr``.
@@ -379,6 +395,7 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
         model,
         data,
         epochs=config["epochs"],
+        patience=config["patience"],
         batch_size=config["batch_size"],
         lr=config["lr"],
         seed=seed,
@@ -409,6 +426,7 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
         )
     result.update(
         best_epoch=history["best_epoch"],
+        epochs_run=history["epochs_run"],
         epoch_time=statistics.median(history["epoch_time"]),
         device=history["device"],
         wall_time=time.perf_counter() - start,

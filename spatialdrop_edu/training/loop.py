@@ -46,17 +46,19 @@ import torch.nn.functional as F
 
 from .. import timing
 from .._progress import progress_bar
-from .._validation import check_positive_int, check_seed
+from .._validation import check_choice, check_positive_int, check_seed
 from ..runtime import get_device
 
 __all__ = [
     "METRICS",
+    "OPTIMIZERS",
     "eval_mode",
     "forward_batches",
     "predict",
     "evaluate",
     "train_steps",
     "fit",
+    "replay_early_stopping",
     "classifier_batches",
     "classifier_loss",
     "train_epoch",
@@ -65,6 +67,8 @@ __all__ = [
 
 #: The per-epoch lists in a history of :func:`train`, besides ``"epoch"``.
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")
+#: The optimizers :func:`train` accepts: Adam with an L2 penalty, or AdamW with decoupled weight decay.
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
 
 # -- measuring a model -----------------------------------------------------------------------------
@@ -292,6 +296,46 @@ def fit(
     return history
 
 
+def replay_early_stopping(values, patience: int | None, *, higher_is_better: bool = False) -> tuple[int, int]:
+    """Where :func:`fit`'s early stopping would have ended, replayed on a run's per-epoch ``values``.
+
+    Early stopping changes *when* a run ends, never the epochs before: with the same seed, a run
+    that stops early is the first part of a run that does not. So a run trained for every epoch,
+    whose curves are kept, answers for every patience and every monitored metric at once.
+
+    Args:
+        values: the monitored metric, epoch by epoch (a validation loss, accuracy or PSNR).
+        patience: stop after this many epochs without a better value; ``None``: never.
+        higher_is_better: ``True`` for an accuracy or a PSNR, ``False`` for a loss.
+
+    Returns:
+        ``(best_epoch, epochs_run)``, both 1-based: the epoch whose weights early stopping keeps
+        (the first best value seen before stopping) and the epoch it stops after.
+
+    Examples::
+
+        >>> val_loss = [0.9, 0.7, 0.8, 0.75, 0.6, 0.65, 0.7, 0.72]
+        >>> replay_early_stopping(val_loss, 2), replay_early_stopping(val_loss, 3)
+        ((2, 4), (5, 8))
+        >>> replay_early_stopping([0.5, 0.7, 0.7, 0.6], 1, higher_is_better=True)
+        (2, 3)
+    """
+    if patience is not None:
+        patience = check_positive_int(patience, "patience", "epochs without improvement before stopping")
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError("values must hold at least one epoch's value.")
+    best, best_epoch, waited = values[0], 1, 0
+    for epoch, value in enumerate(values[1:], start=2):
+        if (value > best) if higher_is_better else (value < best):
+            best, best_epoch, waited = value, epoch, 0
+        else:
+            waited += 1
+        if patience is not None and waited >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(values)
+
+
 # -- classifiers -----------------------------------------------------------------------------------
 
 
@@ -380,6 +424,7 @@ def train(
     batch_size: int = 64,
     lr: float = 3e-3,
     weight_decay: float = 0.0,
+    optimizer: str = "adam",
     patience: int | None = 10,
     seed: int = 0,
     device=None,
@@ -397,7 +442,12 @@ def train(
         epochs: the most epochs to run.
         batch_size: minibatch size.
         lr: Adam's learning rate.
-        weight_decay: Adam's L2 penalty.
+        weight_decay: with ``optimizer="adam"``, an L2 penalty ``weight_decay * w`` added to the
+            gradient (and so rescaled by Adam like the rest of it); with ``"adamw"``, decoupled weight
+            decay: every step shrinks the weights by ``lr * weight_decay`` of themselves
+            (Loshchilov and Hutter's AdamW).
+        optimizer: ``"adam"`` (:class:`torch.optim.Adam`) or ``"adamw"`` (:class:`torch.optim.AdamW`);
+            without weight decay the two take the same steps.
         patience: stop after this many epochs without a lower validation loss, and restore the
             best weights; ``None`` runs every epoch (and still restores the best weights).
         seed: seeds the minibatch order and the dropout masks.
@@ -440,7 +490,8 @@ def train(
     model.to(device)
     (x, y), (x_val, y_val) = data.train, data.val
     x, y = x.to(device), y.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    check_choice(optimizer, OPTIMIZERS, "optimizer")
+    optimizer = OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
     order_gen = torch.Generator().manual_seed(seed)
     augment_gen = torch.Generator().manual_seed(seed + 1)
     torch.manual_seed(seed)  # dropout masks

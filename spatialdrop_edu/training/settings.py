@@ -30,6 +30,7 @@ from .._validation import (
 from ..photos import PHOTOS
 from .augment import AUGMENTATIONS
 from .data import DENOISING_PHOTOS
+from .loop import OPTIMIZERS
 from .models import PLACEMENTS, SKIP_PLACEMENTS, VARIANTS
 
 __all__ = [
@@ -200,6 +201,7 @@ PATCH = RunSettings(
         "p": 0.0,
         "placement": "late",
         "weight_decay": 0.0,
+        "optimizer": "adam",
         "augment": "none",
         "patience": None,
         "epochs": 30,
@@ -217,6 +219,7 @@ PATCH = RunSettings(
         "patch": check_positive_int,
         "placement": _choice(PLACEMENTS),
         "weight_decay": _non_negative,
+        "optimizer": _choice(tuple(OPTIMIZERS)),
         "augment": _choice(AUGMENTATIONS),
         "patience": _optional(check_positive_int),
         "data_root": _optional(_path),
@@ -241,6 +244,7 @@ DENOISING = RunSettings(
         "max_test": None,
         "sigma": 0.2,
         "epochs": 10,
+        "patience": None,
         "batch_size": 32,
         "lr": 3e-3,
         "mc_passes": 0,
@@ -255,6 +259,7 @@ DENOISING = RunSettings(
         "max_val": _optional(check_positive_int),
         "max_test": _optional(check_positive_int),
         "sigma": check_positive_number,
+        "patience": _optional(check_positive_int),
         "mc_passes": check_non_negative_int,
     },
 )

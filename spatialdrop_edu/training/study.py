@@ -15,6 +15,11 @@ configuration, with the per-seed values, their mean and a 95% confidence interva
 where :math:`s` is the sample standard deviation and :math:`t_{0.975,\,n-1}` the quantile of
 Student's t distribution with :math:`n - 1` degrees of freedom (:func:`t_quantile`, from
 ``scipy.stats``). Tables are lists of dicts, one per row.
+
+Reading the table: :func:`paired_differences` compares every configuration with a baseline seed by seed,
+:func:`verdict` says where one interval lies, and :func:`holm` corrects a family of comparisons read together
+(Holm's step-down method over their :func:`p_value`). :func:`chosen_on_validation` lets the validation set pick
+each method's value, and :func:`early_stopping_records` replays early stopping on runs that trained every epoch.
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ __all__ = [
     "paired_differences",
     "paired_difference",
     "verdict",
+    "p_value",
+    "holm",
+    "early_stopping_records",
     "select_best",
     "chosen_on_validation",
     "markdown_table",
@@ -466,6 +474,122 @@ def verdict(row: dict) -> str:
     if row["high"] < 0:
         return "worse"
     return "within the noise"
+
+
+def p_value(row: dict) -> float:
+    """The two-sided p-value of Student's one-sample t-test that a row's mean difference is 0.
+
+    ``row`` is a row of :func:`paired_differences` (its ``"values"`` are the per-seed differences):
+    the p-value is below ``1 - level`` exactly when the row's interval excludes 0, i.e. when
+    :func:`verdict` resolves it. Identical values give 0 (when they are not all 0) or 1.
+
+    Examples::
+
+        >>> round(p_value({"values": [0.02, 0.03, 0.01, 0.04, 0.02]}), 4)
+        0.0093
+        >>> p_value({"values": [0.0, 0.0]}), p_value({"values": [0.1, 0.1]})
+        (1.0, 0.0)
+    """
+    values = [float(v) for v in row["values"]]
+    n = len(values)
+    if n < 2:
+        raise ValueError(f"row['values'] must hold at least two differences for a t-test, got {n}.")
+    mean = sum(values) / n
+    s = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    if s == 0.0:
+        return 1.0 if mean == 0.0 else 0.0
+    t = abs(mean) / (s / math.sqrt(n))
+    return 2.0 * (1.0 - t_cdf(t, n - 1))
+
+
+def holm(rows, alpha: float = 0.05) -> list[str]:
+    """Verdicts for a family of comparisons read together, corrected for multiplicity by Holm's method.
+
+    Reading many intervals at once, some exclude 0 by chance: at level 95%, one comparison in
+    twenty does when nothing differs. Holm's step-down method (Holm, 1979) keeps the chance of
+    *any* false "better" or "worse" in the family below ``alpha``: sort the p-values
+    (:func:`p_value`), compare the smallest with ``alpha / m``, the next with ``alpha / (m - 1)``,
+    and so on, and stop at the first that fails; the comparisons before it are resolved.
+
+    Args:
+        rows: rows of :func:`paired_differences`, the family (every comparison that was read).
+        alpha: the family-wise error rate.
+
+    Returns:
+        The verdicts in the rows' order, ``"better"`` or ``"worse"`` (by the sign of the mean)
+        where resolved and ``"within the noise"`` elsewhere.
+
+    Examples::
+
+        >>> rows = [{"values": [0.02, 0.03, 0.01, 0.04, 0.02]},   # p = 0.009
+        ...         {"values": [0.02, 0.0, 0.03, 0.01, 0.02]},    # p = 0.035
+        ...         {"values": [0.01, -0.005, 0.02, 0.015, 0.0]}] # p = 0.16
+        >>> holm(rows)   # alone, the second one's interval excludes 0
+        ['better', 'within the noise', 'within the noise']
+    """
+    rows = list(rows)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be a probability in (0, 1), got {alpha!r}.")
+    p = [p_value(r) for r in rows]
+    verdicts = ["within the noise"] * len(rows)
+    for rank, i in enumerate(sorted(range(len(rows)), key=p.__getitem__)):
+        if p[i] > alpha / (len(rows) - rank):
+            break
+        mean = sum(rows[i]["values"]) / len(rows[i]["values"])
+        verdicts[i] = "better" if mean > 0 else "worse"
+    return verdicts
+
+
+def early_stopping_records(records, patience: int, *, monitor: str = "val_acc") -> list[dict]:
+    """The records early stopping would have made, replayed from runs that trained every epoch.
+
+    Early stopping changes where a run ends, never the epochs before
+    (:func:`~spatialdrop_edu.training.loop.replay_early_stopping`), so a run whose per-epoch curves hold
+    the monitored metric, the validation accuracy and the test accuracy answers for every patience
+    and either criterion, without training again.
+
+    Args:
+        records: from :func:`run_study`, runs without early stopping whose ``result["curves"]`` hold
+            ``monitor``, ``"val_acc"`` and ``"test_acc"``.
+        patience: epochs without a better ``monitor`` before stopping.
+        monitor: the curve that decides: ``"val_loss"`` (lower is better) or ``"val_acc"`` (higher).
+
+    Returns:
+        One record per run, its configuration marked ``"patience": patience`` and
+        ``"stop_on": monitor``, and its result ``{"test_acc", "val_acc", "kept_epoch", "epochs_run"}``
+        of the weights early stopping keeps.
+
+    Examples::
+
+        >>> curves = {"val_loss": [0.9, 0.6, 0.7, 0.8, 0.5],
+        ...           "val_acc": [0.5, 0.7, 0.8, 0.7, 0.9],
+        ...           "test_acc": [0.4, 0.6, 0.7, 0.65, 0.8]}
+        >>> run = {"config": {"p": 0.0}, "seed": 0, "result": {"curves": curves}}
+        >>> [early_stopping_records([run], 2, monitor=m)[0]["result"]["test_acc"]
+        ...  for m in ("val_loss", "val_acc")]
+        [0.6, 0.8]
+    """
+    if monitor not in ("val_loss", "val_acc"):
+        raise ValueError(f"monitor must be 'val_loss' or 'val_acc', got {monitor!r}.")
+    from .loop import replay_early_stopping  # the loop imports torch; this module's statistics do not
+
+    replayed = []
+    for record in records:
+        curves = record["result"]["curves"]
+        kept, ran = replay_early_stopping(curves[monitor], patience, higher_is_better=monitor == "val_acc")
+        replayed.append(
+            {
+                "config": {**record["config"], "patience": patience, "stop_on": monitor},
+                "seed": record["seed"],
+                "result": {
+                    "test_acc": curves["test_acc"][kept - 1],
+                    "val_acc": curves["val_acc"][kept - 1],
+                    "kept_epoch": kept,
+                    "epochs_run": ran,
+                },
+            }
+        )
+    return replayed
 
 
 def select_best(rows, group: str, *, higher_is_better: bool = True) -> dict:

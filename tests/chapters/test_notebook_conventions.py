@@ -189,3 +189,13 @@ def test_code_blocks_in_the_text_fit_the_page(path):
         texts = [path.read_text(encoding="utf-8")]
     wide = [line for text in texts for line in _fenced_code(text) if len(line) > PAGE_WIDTH]
     assert not wide, f"{len(wide)} line(s) of quoted code wider than {PAGE_WIDTH} columns:\n" + "\n".join(wide)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_a_chapter_that_cites_ends_with_its_own_bibliography(path):
+    """A citation resolves on its own page: a chapter citing a source lists its references (filtered to the page)."""
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
+    if "{cite}" in text:
+        assert "```{bibliography}\n:filter: docname in docnames\n```" in text, path.name
+        assert text.rstrip().endswith("```"), f"{path.name}: the bibliography is not the last thing on the page"

@@ -179,3 +179,13 @@ def test_guide_publishes_the_student_branch_and_website(guide_run):
     assert show("gh-pages:index.html").returncode == 0
     page = show("gh-pages:book/01_dropout.html").stdout
     assert "/blob/student/book/01_dropout.ipynb" in page and "### BEGIN SOLUTION" not in page
+
+
+def test_the_guide_lists_each_learning_objective_whole():
+    """An objective that spans several lines of its chapter is listed whole, not cut at its first line."""
+    from spatialdrop_edu.course.plan import read_chapter
+
+    for notebook in chapters_in_toc(ROOT):
+        chapter = read_chapter(notebook)
+        assert all(o.endswith((";", ".")) for o in chapter.objectives), (notebook, chapter.objectives)
+        assert all(o in GUIDE.read_text() for o in chapter.objectives)

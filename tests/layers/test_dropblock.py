@@ -367,3 +367,27 @@ def test_corners_and_googles_centres_give_the_same_blocks(width):
         corners, centres = _corner_blocks(width, b), _centred_blocks(width, b)
         assert corners == centres, (width, b)
         assert len(corners) == (width - min(b, width) + 1) ** 2
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.1, 0.3, 0.5, 0.6])
+@pytest.mark.parametrize("block, size", [(3, (16, 16)), (3, (4, 4)), (3, (32, 32)), (5, (40,)), (1, (8, 8))])
+def test_rate_for_drop_fraction_inverts_the_exact_rate(fraction, block, size):
+    from spatialdrop_edu.layers.dropblock import rate_for_drop_fraction
+
+    p = rate_for_drop_fraction(fraction, block, size)
+    assert expected_drop_fraction(p, block, size) == pytest.approx(fraction, abs=1e-8)
+    assert p >= fraction  # overlaps: DropBlock needs a larger p for the same share
+    assert rate_for_drop_fraction(0.0, block, size) == 0.0
+
+
+def test_rate_for_drop_fraction_refuses_bad_input():
+    from spatialdrop_edu.layers.dropblock import rate_for_drop_fraction
+
+    with pytest.raises(ValueError, match="fraction"):
+        rate_for_drop_fraction(1.5, 3, (8, 8))
+    # below p = 1, blocks of 3 on 16 x 16 maps never drop 80% in expectation
+    with pytest.raises(ValueError, match="fraction must be at most 0.62"):
+        rate_for_drop_fraction(0.8, 3, (16, 16))
+    assert rate_for_drop_fraction(1.0, 3, (16, 16)) == 1.0
+    with pytest.raises(ValueError, match="size"):
+        rate_for_drop_fraction(0.3, 3, ())

@@ -19,7 +19,8 @@ def test_dihedral_gives_eight_distinct_symmetries_and_flips_invert():
 
 
 @pytest.mark.parametrize(
-    "augment, allowed", [("flips", (0, 2, 4, 6)), ("rot90", (0, 1, 2, 3)), ("dihedral", tuple(range(8)))]
+    "augment, allowed",
+    [("hflip", (0, 4)), ("flips", (0, 2, 4, 6)), ("rot90", (0, 1, 2, 3)), ("dihedral", tuple(range(8)))],
 )
 def test_augment_batch_draws_each_allowed_symmetry_uniformly_per_image(augment, allowed):
     n = 4000

@@ -64,3 +64,66 @@ def test_denoising_trial_is_json_and_resumable(tmp_path):
     calls = []
     run_study(lambda c, s: calls.append(1), configs, [0], path, progress=False)
     assert calls == []
+
+
+def test_patch_trial_scores_both_checkpoints_from_its_test_curve():
+    """The test curve re-scores a run at the lowest validation loss and at the highest validation accuracy; with
+    early stopping the kept weights are the lowest validation loss's, so both readings of it agree."""
+    full = patch_trial(patch_config(**{**TINY, "epochs": 6}), 0, device="cpu")
+    curves = full["curves"]
+    assert len(curves["test_acc"]) == 6 and full["kept_epoch"] == 6
+    assert full["test_acc"] == pytest.approx(curves["test_acc"][-1], abs=1e-4)
+    assert curves["val_loss"][full["best_epoch"] - 1] == min(curves["val_loss"])
+    assert full["acc_epoch"] == 1 + curves["val_acc"].index(max(curves["val_acc"]))
+    assert full["test_acc_at_acc_epoch"] == pytest.approx(curves["test_acc"][full["acc_epoch"] - 1], abs=1e-4)
+    stopped = patch_trial(patch_config(**{**TINY, "epochs": 6, "patience": 2}), 0, device="cpu")
+    assert stopped["test_acc"] == stopped["test_acc_at_best_epoch"]
+    # early stopping changes where a run ends, not the epochs before
+    n = stopped["epochs_run"]
+    assert stopped["curves"]["val_loss"] == curves["val_loss"][:n]
+
+
+def test_adamw_decays_weights_apart_from_the_gradient_and_equals_adam_without_decay():
+    """Without weight decay the two optimizers take the same steps; with it, AdamW's decoupled decay is not Adam's
+    L2 penalty (which Adam rescales like the rest of the gradient)."""
+    tiny = {**TINY, "epochs": 2}
+    adam = patch_trial(patch_config(**tiny), 0, device="cpu")
+    adamw = patch_trial(patch_config(**tiny, optimizer="adamw"), 0, device="cpu")
+    assert adam["curves"] == adamw["curves"]
+    l2 = patch_trial(patch_config(**tiny, weight_decay=0.5), 0, device="cpu")
+    decoupled = patch_trial(patch_config(**tiny, weight_decay=0.5, optimizer="adamw"), 0, device="cpu")
+    assert l2["curves"]["train_loss"] != decoupled["curves"]["train_loss"]
+    with pytest.raises(ValueError, match="optimizer must be one of 'adam', 'adamw'"):
+        patch_config(optimizer="sgd")
+
+
+def test_denoising_trial_stops_early_on_validation_psnr():
+    config = denoising_config(**{**SMALL_DENOISING, "epochs": 40, "patience": 1})
+    r = denoising_trial(config, 0, device="cpu")
+    val = r["curves"]["val_psnr"]
+    assert r["epochs_run"] == len(val) < 40
+    assert val[r["best_epoch"] - 1] == max(val) and r["epochs_run"] == r["best_epoch"] + 1
+    with pytest.raises(ValueError, match="patience"):
+        denoising_config(patience=0)
+
+
+def test_replayed_early_stopping_records_match_runs_that_stopped():
+    """Replayed from a run of every epoch, early stopping on validation loss keeps the epoch and the test accuracy
+    of the same seed's run that really stopped; on validation accuracy it keeps that curve's first best epoch."""
+    from spatialdrop_edu.training import early_stopping_records
+
+    tiny = {**TINY, "epochs": 10}
+    full = run_study(lambda c, s: patch_trial(c, s, device="cpu"), [patch_config(**tiny)], [0, 1], progress=False)
+    for patience in (1, 3):
+        real = [patch_trial(patch_config(**tiny, patience=patience), s, device="cpu") for s in (0, 1)]
+        replayed = early_stopping_records(full, patience, monitor="val_loss")
+        for r, again in zip(real, replayed):
+            assert again["config"]["patience"] == patience and again["config"]["stop_on"] == "val_loss"
+            assert (again["result"]["kept_epoch"], again["result"]["epochs_run"]) == (r["kept_epoch"], r["epochs_run"])
+            assert again["result"]["test_acc"] == pytest.approx(r["test_acc"], abs=1e-4)
+        on_acc = early_stopping_records(full, patience, monitor="val_acc")
+        for run, again in zip(full, on_acc):
+            val_acc = run["result"]["curves"]["val_acc"][: again["result"]["epochs_run"]]
+            assert again["result"]["kept_epoch"] == 1 + val_acc.index(max(val_acc))
+    with pytest.raises(ValueError, match="monitor"):
+        early_stopping_records(full, 2, monitor="test_acc")

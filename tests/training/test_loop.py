@@ -186,3 +186,32 @@ def test_early_stopped_bar_in_a_terminal_ends_at_100_percent(data, capsys):
     last = err.replace("\r", "\n").strip().splitlines()[-1]
     assert f"run B: stopped early at epoch {h['epochs_run']} (best: {h['best_epoch']})" in last
     assert "100%" in last and f"{h['epochs_run']}/{h['epochs_run']}" in last
+
+
+@pytest.mark.parametrize("patience", [1, 2, 4])
+def test_replayed_early_stopping_is_where_training_stopped(data, patience):
+    """A run without early stopping, replayed, stops where the same seed's run with early stopping stopped."""
+    from spatialdrop_edu.training import replay_early_stopping
+
+    _, full = fit_cnn(data, 0, epochs=12, patience=None, lr=3e-2)
+    _, stopped = fit_cnn(data, 0, epochs=12, patience=patience, lr=3e-2)
+    assert stopped["val_loss"] == full["val_loss"][: stopped["epochs_run"]]
+    assert replay_early_stopping(full["val_loss"], patience) == (stopped["best_epoch"], stopped["epochs_run"])
+    assert replay_early_stopping(full["val_loss"], None) == (full["best_epoch"], 12)
+
+
+def test_replayed_early_stopping_on_either_direction_and_bad_input():
+    from spatialdrop_edu.training import replay_early_stopping
+
+    acc = [0.5, 0.6, 0.6, 0.55, 0.7, 0.7]
+    assert replay_early_stopping(acc, 2, higher_is_better=True) == (2, 4)
+    assert replay_early_stopping(acc, 3, higher_is_better=True) == (5, 6)
+    with pytest.raises(ValueError, match="patience"):
+        replay_early_stopping(acc, 0)
+    with pytest.raises(ValueError, match="values"):
+        replay_early_stopping([], 3)
+
+
+def test_train_refuses_an_unknown_optimizer(data):
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        fit_cnn(data, 0, epochs=1, optimizer="sgd")

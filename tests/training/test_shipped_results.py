@@ -2,13 +2,13 @@
 cheap shipped run still gives its stored result.
 
 A change to the training code that silently invalidates ``spatialdrop_edu/results/`` fails here. Each study's
-cheapest stored run (by its recorded wall time: 2, 0.4 and 14 seconds) is run again, under the reproducible mode
-that ``make unit`` exports and with the thread count the record names, and compared with its record:
+cheapest stored run (by its recorded wall time) is run again, under the reproducible mode that ``make unit``
+exports and with the thread count the record names, and compared with its record:
 
 * **bit for bit** (timings aside) where the conditions of the record hold: the same ATen kernels, PyTorch version
-  and thread count. The shipped runs predate per-run provenance; their capability is null, and they were measured
-  to reproduce bit for bit under the pinned ``avx2`` kernels on the machine that made them (an AMD EPYC without
-  AVX-512, one thread, PyTorch 2.13.0), so ``avx2`` stands in for it.
+  and thread count, as each run's provenance records them. Records that predate per-run provenance have a null
+  capability; they were measured to reproduce bit for bit under the pinned ``avx2`` kernels on the machine that
+  made them (an AMD EPYC without AVX-512, one thread, PyTorch 2.13.0), so ``avx2`` stands in for it.
 * **within 1e-3 on the first epoch of every learning curve**, everywhere. Justification, measured on these three
   runs: the stored curves are rounded to 4-5 decimals (at most 5e-5 of error); ATen's portable kernels with oneDNN
   at SSE4.1 change a first-epoch value by at most 5e-4 (chapter 8's validation PSNR, in dB; 0 in chapters 6-7);
@@ -45,8 +45,10 @@ STUDIES = {
             "p",
             "placement",
             "weight_decay",
+            "optimizer",
             "augment",
             "patience",
+            "block_size",
         ),
     ),
     "08_unet_copycat": (
@@ -60,6 +62,8 @@ STUDIES = {
             "stride",
             "sigma",
             "epochs",
+            "patience",
+            "block_size",
             "max_train",
             "max_val",
             "max_test",

@@ -326,3 +326,39 @@ def test_chosen_on_validation_lets_only_the_validation_metric_choose():
     assert best["a"]["metric"] == "test" and best["a"]["values"] == pytest.approx([0.60, 0.61, 0.62])
     on_test = chosen_on_validation(records, "test", "test")
     assert on_test["a"]["p"] == 0.1 and on_test["b"]["p"] == 0.3
+
+
+def test_p_value_is_scipys_paired_t_test_and_agrees_with_the_interval():
+    from scipy import stats
+
+    from spatialdrop_edu.training import p_value, verdict
+
+    rng = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        values = (torch.randn(8, generator=rng) * 0.02 + 0.01).tolist()
+        assert p_value({"values": values}) == pytest.approx(stats.ttest_1samp(values, 0.0).pvalue, rel=1e-9)
+        mean, half = mean_ci(values)
+        resolved = verdict({"low": mean - half, "high": mean + half}) != "within the noise"
+        assert resolved == (p_value({"values": values}) < 0.05)
+    with pytest.raises(ValueError, match="at least two"):
+        p_value({"values": [0.1]})
+
+
+def test_holm_resolves_a_subset_of_the_raw_verdicts_and_one_comparison_alone():
+    """Holm never resolves what the uncorrected intervals leave open; with one comparison it is the interval's
+    verdict; it resolves by the smallest p-values first and stops at the first that fails its threshold."""
+    from spatialdrop_edu.training import holm, verdict
+
+    rng = torch.Generator().manual_seed(1)
+    family = []
+    for shift in (0.03, 0.02, 0.01, 0.0, -0.01, -0.03):
+        values = (torch.randn(10, generator=rng) * 0.02 + shift).tolist()
+        mean, half = mean_ci(values)
+        family.append({"values": values, "low": mean - half, "high": mean + half})
+    corrected = holm(family)
+    raw = [verdict(r) for r in family]
+    assert all(c == "within the noise" or c == r for c, r in zip(corrected, raw))
+    assert corrected.count("within the noise") >= raw.count("within the noise")
+    assert all(holm([r]) == [verdict(r)] for r in family)
+    with pytest.raises(ValueError, match="alpha"):
+        holm(family, alpha=1.5)
