@@ -36,7 +36,16 @@ from .data import (
     texture_patches,
 )
 from .denoising import copy_report, path_ablation, path_contributions, train_denoiser, uncertainty_report
-from .loop import METRICS, classifier_batches, classifier_loss, evaluate, predict, train, train_steps
+from .loop import (
+    METRICS,
+    classifier_batches,
+    classifier_loss,
+    evaluate,
+    predict,
+    replay_early_stopping,
+    train,
+    train_steps,
+)
 from .mc_dropout import mc_predict
 from .models import TinyUNet, dropout_layers, mnist1d_cnn, patch_cnn
 from .settings import denoising_config, mnist1d_config, mnist1d_readme_config, patch_config
@@ -123,7 +132,7 @@ def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = Fals
         test=data.test,
     )
     test_loss, test_acc = evaluate(model, *data.test)
-    acc_epoch = 1 + max(range(len(history["val_acc"])), key=history["val_acc"].__getitem__)  # the first maximum
+    acc_epoch, _ = replay_early_stopping(history["val_acc"], None, higher_is_better=True)  # the first maximum
     return {
         "test_acc": test_acc,
         "test_loss": test_loss,
@@ -301,7 +310,7 @@ def patch_trial(config: dict, seed: int, *, device=None, progress: bool = False)
         test=data.test,
     )
     test_loss, test_acc = evaluate(model, *data.test)
-    acc_epoch = 1 + max(range(len(history["val_acc"])), key=history["val_acc"].__getitem__)  # the first maximum
+    acc_epoch, _ = replay_early_stopping(history["val_acc"], None, higher_is_better=True)  # the first maximum
     return {
         "test_acc": test_acc,
         "test_loss": test_loss,
