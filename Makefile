@@ -18,11 +18,11 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 REPRO_ENV := spatialdrop_edu/reproducible.env
 include $(REPRO_ENV)
 export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\) *?=.*/\1/p' $(REPRO_ENV))
-# A second instruction set for `make notebooks-lax`: ATen's portable kernels, oneDNN at SSE4.1, MKL's compatible path.
-OTHER_ISA := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_CBWR=COMPATIBLE \
+# A second instruction set for `make notebooks-lax`: ATen's portable kernels, oneDNN at SSE4.1, MKL's own choice (AUTO).
+OTHER_ISA := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 MKL_CBWR=AUTO \
   NPY_DISABLE_CPU_FEATURES="X86_V3 X86_V4 AVX512_ICL AVX512_SPR"
 
-.PHONY: help setup vendor book test unit lint format notebooks notebooks-lax browser-test publish execute bench mutate lab lock repro-env clean
+.PHONY: help setup vendor book test unit lint format notebooks notebooks-lax browser-test publish execute bench mutate lab lock repro-env fingerprint fingerprint-check clean
 
 help:  ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /  make \1\t/' | expand -t 24
@@ -42,6 +42,16 @@ $(STAMP): pyproject.toml requirements.txt requirements-dev.txt $(LOCK)
 
 repro-env:  ## print the reproducible mode's variables as the targets' processes see them
 	@$(PY) -c 'from spatialdrop_edu.reproducible import pins_in_effect; [print(f"{k}={v}") for k, v in pins_in_effect().items()]'
+
+# The kernels themselves: one digest per operation the course computes with (spatialdrop_edu/kernel_fingerprint.py),
+# so that two machines can be compared line by line. `make execute` stores the executing machine's fingerprint beside
+# reproducible.env; `make test` checks this machine against it before comparing any notebook.
+FINGERPRINT := spatialdrop_edu/reproducible.fingerprint
+fingerprint: $(STAMP)  ## print one digest per operation the course computes with, under the reproducible mode
+	@$(PY) -m spatialdrop_edu fingerprint
+
+fingerprint-check: $(STAMP)  ## one line: which operations compute other bits here than on the machine that executed the stored outputs
+	@$(PY) -m spatialdrop_edu fingerprint --check $(FINGERPRINT)
 
 lock:  ## re-resolve the requirements and rewrite requirements-lock.txt (then re-run make execute)
 	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) tools/lock.py --torch "$(TORCH_PIN)"
@@ -124,7 +134,7 @@ browser-test: book $(NODE_STAMP)  ## the built website in headless Chromium
 	CHROMIUM=$(CHROMIUM) SITE_HTML=$(SITE_HTML) $(PY) -m pytest -p no:cacheprovider tests/browser
 
 # Both editions are checked in the browser: the student website is what instructors publish.
-test: lint unit notebooks notebooks-lax book browser-test  ## everything CI runs: lint, unit, notebooks (two instruction sets), the book, both editions in Chromium
+test: lint unit fingerprint-check notebooks notebooks-lax book browser-test  ## everything CI runs: lint, unit, notebooks (two instruction sets), the book, both editions in Chromium
 	$(if $(filter student,$(EDITION)),,$(MAKE) --no-print-directory browser-test EDITION=student)
 
 # Manual publishing to a gh-pages branch (a repository whose Pages source is that branch); the recommended route
@@ -145,17 +155,21 @@ LAB_ARGS ?=
 lab: $(STAMP)  ## open the course in JupyterLab: the student edition in lab/student/ (EDITION=instructor: book/)
 	$(PY) -m spatialdrop_edu lab --edition $(LAB_EDITION) --dir "$(LAB_DIR)" $(if $(LAB_REFRESH),--refresh) -- $(LAB_ARGS)
 
-execute: $(STAMP)  ## re-execute every notebook in place: the only way outputs enter the notebooks
+execute: $(STAMP)  ## re-execute every notebook in place (the only way outputs enter the notebooks); store this machine's kernel fingerprint
 	$(FRESH_CACHE) $(PY) -m spatialdrop_edu execute $(NOTEBOOKS)
+	$(PY) -m spatialdrop_edu fingerprint > $(FINGERPRINT)
 
 # A training chapter's full study (its SCALE run) into the package's shipped results, spatialdrop_edu/results/<chapter>/:
-# it resumes from the runs already there (delete study.jsonl to start over), WORKERS runs side by side.
+# it resumes from the runs already there (delete study.jsonl to start over), WORKERS runs side by side. It refuses to
+# start from uncommitted changes to the code, so that every run's provenance names the code that made it
+# (ALLOW_DIRTY=1 starts anyway; the runs then record dirty: true).
 CHAPTER ?=
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 .PHONY: study
 study: $(STAMP)  ## a chapter's full study into the shipped results: make study CHAPTER=06 WORKERS=2
 	$(if $(wildcard book/$(CHAPTER)_*.ipynb),,$(error CHAPTER must name a training chapter, e.g. make study CHAPTER=06))
-	$(PY) -m spatialdrop_edu study $(wildcard book/$(CHAPTER)_*.ipynb) --workers $(WORKERS) --results spatialdrop_edu/results
+	$(PY) -m spatialdrop_edu study $(wildcard book/$(CHAPTER)_*.ipynb) --workers $(WORKERS) --results spatialdrop_edu/results \
+	  $(if $(ALLOW_DIRTY),--allow-dirty)
 
 bench: $(STAMP)  ## every layer against PyTorch's and the references: time, memory, torch.compile
 	$(PY) benchmarks/bench_dropout.py --compile

@@ -117,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="folder holding <chapter>/study.jsonl and meta.json (default: results beside the notebook)",
     )
+    study.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="start although the package or the chapters have uncommitted changes (the runs record dirty: true)",
+    )
+    fingerprint = commands.add_parser(
+        "fingerprint",
+        help="print one digest per operation the course computes with (run it under the reproducible mode)",
+    )
+    fingerprint.add_argument(
+        "--check",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="compare with a stored fingerprint (default: the one of the machine that executed the stored outputs) "
+        "and print one line naming every operation that differs",
+    )
+    fingerprint.add_argument("--strict", action="store_true", help="with --check: exit 1 when an operation differs")
     return parser
 
 
@@ -195,12 +213,31 @@ def run(args) -> int:
 
         lab_args = args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
         start_lab(Path.cwd(), edition=args.edition, working_copy=args.dir, refresh=args.refresh, lab_args=lab_args)
+    elif args.command == "fingerprint":
+        from pathlib import Path
+
+        from .kernel_fingerprint import (
+            STORED,
+            check_line,
+            differences,
+            fingerprint,
+            format_fingerprint,
+            parse_fingerprint,
+        )
+
+        here = fingerprint()
+        if args.check is None:
+            print(format_fingerprint(here), end="")
+            return 0
+        stored = Path(args.check or STORED).read_text()
+        print(check_line(stored, here))
+        return 1 if args.strict and differences(parse_fingerprint(stored), here) else 0
     elif args.command == "study":
         from .course.full_study import main as study
         from .training.workers import usable_cores
 
         workers = usable_cores() if args.workers is None else args.workers
-        return study(args.notebook, workers=workers, results=args.results)
+        return study(args.notebook, workers=workers, results=args.results, allow_dirty=args.allow_dirty)
     return 0
 
 

@@ -1,22 +1,29 @@
-"""The reproducible mode, and the provenance of a result: which kernels, threads and versions made it.
+"""The reproducible mode, and the provenance of a result: which kernels, threads, versions and code made it.
 
-PyTorch (ATen), oneDNN, MKL and NumPy choose CPU code by instruction set, so the same seed gives
-last-bit differences on another processor, and a training run turns those into different
-numbers. The course executes and checks every stored output under one pinned instruction set and
-thread count, written once in ``reproducible.env`` beside this module: the Makefile includes that
-file, and :func:`reproducible_env` reads it for the execute command and the study runner. A value
-already set in the environment wins in both.
+PyTorch (ATen), oneDNN, MKL, OpenBLAS and NumPy choose CPU code by instruction set, and MKL and
+OpenBLAS also by the processor's vendor and model, so the same seed gives last-bit differences on
+another processor, and a training run turns those into different numbers. The course executes and
+checks every stored output under pins that choose each library's code by themselves, written once
+in ``reproducible.env`` beside this module: the Makefile includes that file, and
+:func:`reproducible_env` reads it for the execute command, the study runner and the grading
+sandbox. A value already set in the environment wins in all of them.
 
-What the mode buys: any x86-64 processor with AVX2 (Intel or AMD, AVX-512 or not) runs the same
-kernels and reproduces the stored outputs. What it cannot: ARM processors (Apple silicon, Graviton)
-and GPUs have kernels of their own, and a processor without AVX2 falls back to slower ones; there
-the notebooks still run and every claim of the prose still holds (CI checks them under a second
-instruction set), but printed digits may differ.
+What the mode buys: the kernels are chosen by the mode, not by the vendor, so an x86-64 processor
+with AVX2, Intel or AMD, computes the same bits. MKL is the library that chose by vendor: it
+honours a named branch such as ``AVX2`` on Intel processors only, so the mode runs its
+``COMPATIBLE`` branch, the one every vendor runs (COURSE.md says which operations differed between
+an Intel Xeon and an AMD EPYC under the earlier ``AVX2`` pin, and why).
+:mod:`~spatialdrop_edu.kernel_fingerprint` checks a machine against the one that executed the
+stored outputs, operation by operation. What the mode cannot: ARM processors (Apple silicon,
+Graviton) and GPUs have kernels of their own, and a processor without AVX2 falls back to slower
+ones; there the notebooks still run and every claim of the prose still holds (CI checks them under
+a second instruction set), but printed digits may differ.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import platform
 import subprocess
@@ -25,7 +32,17 @@ from pathlib import Path
 #: The file both readers share, made of ``NAME ?= value`` lines (Make's conditional assignment).
 ENV_FILE = Path(__file__).with_name("reproducible.env")
 
-__all__ = ["ENV_FILE", "pinned_defaults", "reproducible_env", "pins_in_effect", "cpu_model", "provenance"]
+__all__ = [
+    "ENV_FILE",
+    "CODE_PATHS",
+    "pinned_defaults",
+    "reproducible_env",
+    "pins_in_effect",
+    "cpu_model",
+    "source_digest",
+    "code_state",
+    "provenance",
+]
 
 
 def pinned_defaults() -> dict[str, str]:
@@ -88,21 +105,65 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-@functools.lru_cache(maxsize=1)
-def _commit() -> str | None:
-    """The git commit of the package's checkout, or ``None`` for an installed package."""
+def _git(*args: str) -> str | None:
+    """What ``git ARGS`` prints in the package's checkout, or ``None`` (no git, no checkout: an installed package)."""
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
-            cwd=Path(__file__).parent,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
+            ["git", *args], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10, check=False
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+#: What a study's runs depend on in the checkout, from its top: the package's code and the chapters that define the
+#: studies. The shipped results are left out: a study writes them while it runs.
+CODE_PATHS = ("spatialdrop_edu", "book", ":(exclude)spatialdrop_edu/results")
+
+
+def _from_top(pathspec: str) -> str:
+    """A pathspec of :data:`CODE_PATHS` read from the checkout's top, whatever git's working folder."""
+    if pathspec.startswith(":("):
+        return ":(top," + pathspec[2:]
+    return ":(top)" + pathspec
+
+
+def source_digest() -> str:
+    """The first 16 hex digits of a SHA-256 over the package's Python sources and ``reproducible.env``.
+
+    It names the code itself, whether or not it was committed, and also for an installed package.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for source in sorted([*package.rglob("*.py"), ENV_FILE]):
+        digest.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=1)
+def code_state() -> dict:
+    """The code that runs here: ``commit`` (12 hex digits of ``HEAD``), ``dirty`` and ``source``.
+
+    ``dirty`` is ``True`` when the package's code or the chapters (:data:`CODE_PATHS`) differ from ``HEAD`` (an
+    untracked file there counts): the commit alone then does not name the code that ran. ``commit`` and ``dirty``
+    are ``None`` outside a git checkout; ``source`` (:func:`source_digest`) is always there. Computed once per
+    process.
+
+    Examples::
+
+        >>> state = code_state()
+        >>> sorted(state), len(state["source"])
+        (['commit', 'dirty', 'source'], 16)
+    """
+    head = _git("rev-parse", "--short=12", "HEAD")
+    status = (
+        _git("status", "--porcelain", "--untracked-files=normal", "--", *map(_from_top, CODE_PATHS)) if head else None
+    )
+    return {
+        "commit": head.strip() if head else None,
+        "dirty": bool(status.strip()) if status is not None else None,
+        "source": source_digest(),
+    }
 
 
 def provenance(device=None) -> dict:
@@ -115,7 +176,9 @@ def provenance(device=None) -> dict:
         ``dict``, JSON-serialisable, with ``device``, ``device_name`` (the GPU's name on CUDA),
         ``torch``, ``cuda`` (PyTorch's CUDA version, ``None`` for a CPU build), ``cpu``,
         ``cpu_capability`` (the ATen kernels in use), ``threads``, ``pins`` (the reproducible
-        mode's variables as set in this process), ``python``, ``spatialdrop_edu`` and ``commit``.
+        mode's variables as set in this process), ``python``, ``spatialdrop_edu``, and the code that ran
+        (:func:`code_state`): ``commit``, ``dirty`` (uncommitted changes to the code) and ``source`` (a digest of
+        the package's sources).
 
     Examples::
 
@@ -141,5 +204,5 @@ def provenance(device=None) -> dict:
         "pins": pins_in_effect(),
         "python": platform.python_version(),
         "spatialdrop_edu": __version__,
-        "commit": _commit(),
+        **code_state(),
     }

@@ -77,3 +77,43 @@ def seed_extremes_reproduce(widget, seed, key: str) -> None:
     other = widget.result[key].copy()
     seed.value = 99
     assert np.array_equal(widget.result[key], first) and not np.array_equal(other, first)
+
+
+#: What a process computes under the reproducible mode, printed as one JSON line: the mode's variables as it sees
+#: them, ATen's kernels, and a digest of one result of MKL (a Linear layer) and one of OpenBLAS (NumPy's float32
+#: matrix product), whose code the mode chooses. Self-contained, so that it also runs inside the grading sandbox.
+MODE_PROBE = r"""
+import json
+import numpy as np
+import torch
+from spatialdrop_edu.kernel_fingerprint import digest
+from spatialdrop_edu.reproducible import pins_in_effect
+torch.set_num_threads(1)
+g = torch.Generator().manual_seed(0)
+x, w = torch.randn(100, 1280, generator=g), torch.randn(10, 1280, generator=g)
+a = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
+print(json.dumps({"pins": pins_in_effect(), "aten": torch.backends.cpu.get_cpu_capability().lower(),
+                  "mkl": digest(torch.nn.functional.linear(x, w)), "openblas": digest(a @ a.T)}))
+"""
+
+
+def mode_seen_by_a_fresh_process(environ) -> dict:
+    """:data:`MODE_PROBE` run by a new Python started with ``environ``."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", MODE_PROBE], env=environ, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def mode_probe_run(config, seed) -> dict:
+    """:data:`MODE_PROBE` as a study's run (``run(config, seed)``), in the process that runs it."""
+    import contextlib
+    import io
+    import json
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(MODE_PROBE, {})
+    return json.loads(printed.getvalue())

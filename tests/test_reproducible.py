@@ -20,7 +20,9 @@ def test_the_pins_name_the_kernel_libraries_and_the_thread_count():
     pins = reproducible.pinned_defaults()
     assert set(KERNEL_PINS) <= set(pins)
     assert pins["ATEN_CPU_CAPABILITY"] == "avx2" and pins["ONEDNN_MAX_CPU_ISA"] == "AVX2"
-    assert int(pins["OMP_NUM_THREADS"]) >= 1
+    # MKL runs a named branch on Intel processors only; COMPATIBLE is the one branch every vendor runs
+    assert pins["MKL_CBWR"] == "COMPATIBLE" and pins["OPENBLAS_CORETYPE"] == "Haswell"
+    assert int(pins["OMP_NUM_THREADS"]) >= 1 and pins["OMP_NUM_THREADS"] == pins["MKL_NUM_THREADS"]
 
 
 def test_a_value_set_in_the_environment_wins_and_an_empty_one_does_not():
@@ -79,3 +81,31 @@ def test_provenance_records_what_ran_a_result():
     assert record["threads"] == torch.get_num_threads()
     assert set(record["pins"]) == set(reproducible.pinned_defaults())
     assert record["cpu"] and record["spatialdrop_edu"]
+    assert record["source"] == reproducible.source_digest() and len(record["source"]) == 16
+    assert {"commit", "dirty"} <= set(record)
+
+
+def test_the_code_state_says_whether_the_commit_names_the_code(monkeypatch):
+    """A run's commit alone names its code only where the tree was clean: ``dirty`` says which."""
+
+    def git(status):
+        return lambda *args: {"rev-parse": "0123456789ab\n", "status": status}[args[0]]
+
+    for status, dirty in ((" M spatialdrop_edu/training/loop.py\n", True), ("", False)):
+        monkeypatch.setattr(reproducible, "_git", git(status))
+        reproducible.code_state.cache_clear()
+        assert reproducible.code_state() == {
+            "commit": "0123456789ab",
+            "dirty": dirty,
+            "source": reproducible.source_digest(),
+        }
+    monkeypatch.setattr(reproducible, "_git", lambda *args: None)  # an installed package: no checkout
+    reproducible.code_state.cache_clear()
+    assert reproducible.code_state()["commit"] is None and reproducible.code_state()["dirty"] is None
+    reproducible.code_state.cache_clear()
+
+
+def test_the_shipped_results_are_not_part_of_the_code():
+    """A study appends to spatialdrop_edu/results/ while it runs: that must not make its own tree dirty."""
+    assert ":(exclude)spatialdrop_edu/results" in reproducible.CODE_PATHS
+    assert {"spatialdrop_edu", "book"} <= set(reproducible.CODE_PATHS)

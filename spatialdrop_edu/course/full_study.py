@@ -7,6 +7,11 @@ side. The runs go to ``<results>/<chapter>/`` and resume from what is there; the
 (committed outputs come from the small default run, ``make execute``). ``make study`` points ``results`` at the
 package's shipped studies, ``spatialdrop_edu/results/``: it completes them, or regenerates a study whose
 ``study.jsonl`` was deleted, and rewrites ``meta.json`` only when runs were added.
+
+Every run's provenance names the code that made it (:func:`~spatialdrop_edu.reproducible.code_state`: the commit, a
+dirty flag and a digest of the package's sources). A commit names the code only where the tree is clean, so a study
+refuses to start from uncommitted changes to the package or the chapters unless told otherwise (``allow_dirty``,
+``--allow-dirty``, ``make study ALLOW_DIRTY=1``); the runs of such a study record ``dirty: true``.
 """
 
 from __future__ import annotations
@@ -17,10 +22,16 @@ from pathlib import Path
 
 from .._validation import check_positive_int
 
-__all__ = ["run_full_study"]
+__all__ = ["UncommittedCode", "run_full_study"]
 
 
-def run_full_study(notebook, *, workers: int, results=None, timeout: int | None = None) -> Path:
+class UncommittedCode(RuntimeError):
+    """A full study was asked to start from uncommitted changes to the code."""
+
+
+def run_full_study(
+    notebook, *, workers: int, results=None, timeout: int | None = None, allow_dirty: bool = False
+) -> Path:
     """Execute ``notebook`` at full scale in a fresh kernel and return the folder its study went to.
 
     Args:
@@ -29,10 +40,15 @@ def run_full_study(notebook, *, workers: int, results=None, timeout: int | None 
         results: the folder holding ``<chapter>/`` (``SPATIALDROP_RESULTS``); default: ``results`` beside the
             notebook, where the chapter writes on its own.
         timeout: seconds one cell may run; ``None``: no limit (a full study's cell takes up to an hour).
+        allow_dirty: start even though the package or the chapters differ from the commit checked out.
 
     Returns:
         ``<results>/<chapter>``, holding ``study.jsonl`` and ``meta.json``.
+
+    Raises:
+        UncommittedCode: the code has uncommitted changes and ``allow_dirty`` is false.
     """
+    from ..reproducible import CODE_PATHS, code_state
     from .execute import execute_notebook
 
     notebook = Path(notebook)
@@ -40,6 +56,14 @@ def run_full_study(notebook, *, workers: int, results=None, timeout: int | None 
         raise ValueError(f"notebook must be an existing .ipynb file, got {str(notebook)!r}.")
     workers = check_positive_int(workers, "workers", "runs side by side, one process each")
     results = Path(results).resolve() if results is not None else notebook.resolve().parent / "results"
+    state = code_state()
+    if state["dirty"] and not allow_dirty:
+        paths = ", ".join(p for p in CODE_PATHS if not p.startswith(":"))
+        raise UncommittedCode(
+            f"the code has uncommitted changes ({paths}; `git status` lists them), so the commit "
+            f"{state['commit']} would not name the code that made the runs: commit them first, or pass "
+            "allow_dirty=True (--allow-dirty, make study ALLOW_DIRTY=1) and the runs record dirty: true."
+        )
     settings = {"SPATIALDROP_SCALE": "1", "SPATIALDROP_WORKERS": str(workers), "SPATIALDROP_RESULTS": str(results)}
     saved = {name: os.environ.get(name) for name in settings}
     os.environ.update(settings)  # the kernel's environment is this process's (spatialdrop_edu.course.execute)
@@ -54,12 +78,18 @@ def run_full_study(notebook, *, workers: int, results=None, timeout: int | None 
     return results / notebook.stem
 
 
-def main(notebook, *, workers: int, results=None) -> int:
+def main(notebook, *, workers: int, results=None, allow_dirty: bool = False) -> int:
     """The ``study`` command: run the full study, then say where it is and how many runs it holds."""
+    import sys
+
     from ..training.study import load_runs
 
     start = time.perf_counter()
-    folder = run_full_study(notebook, workers=workers, results=results)
+    try:
+        folder = run_full_study(notebook, workers=workers, results=results, allow_dirty=allow_dirty)
+    except UncommittedCode as refused:
+        print(f"python -m spatialdrop_edu study: {refused}", file=sys.stderr)
+        return 2
     runs = len(load_runs(folder / "study.jsonl"))
     print(
         f"{Path(notebook).stem}: {runs} runs in {folder} ({time.perf_counter() - start:.0f} s with {workers} worker(s))"

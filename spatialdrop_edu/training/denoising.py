@@ -32,13 +32,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_positive_int, check_seed
+from .._validation import check_choice, check_positive_int, check_seed
 from ..runtime import get_device
 from .data import DenoisingData, add_noise
 from .loop import eval_mode, fit, predict
 from .models import TinyUNet
 
-__all__ = ["train_denoiser", "psnr", "copy_report", "path_ablation", "path_contributions", "uncertainty_report"]
+#: The learning-rate schedules :func:`train_denoiser` offers.
+LR_SCHEDULES = ("constant", "cosine")
+
+__all__ = [
+    "LR_SCHEDULES",
+    "train_denoiser",
+    "psnr",
+    "copy_report",
+    "path_ablation",
+    "path_contributions",
+    "uncertainty_report",
+]
 
 
 def train_denoiser(
@@ -49,10 +60,12 @@ def train_denoiser(
     patience: int | None = None,
     batch_size: int = 32,
     lr: float = 3e-3,
+    lr_schedule: str = "constant",
     seed: int = 0,
     device=None,
     progress: bool = True,
     desc: str = "train",
+    test=None,
 ) -> dict:
     """Fit ``model`` to map noisy patches to clean ones (mean squared error, Adam); return the history.
 
@@ -69,14 +82,21 @@ def train_denoiser(
             ``None`` runs every epoch. Either way the best epoch's weights are restored.
         batch_size: minibatch size.
         lr: Adam's learning rate.
+        lr_schedule: one of :data:`LR_SCHEDULES`: ``"constant"``, or ``"cosine"``: the rate falls from
+            ``lr`` to 0 along half a cosine over ``epochs`` epochs (Loshchilov and Hutter's SGDR without
+            restarts), so that late epochs take small steps and the validation PSNR settles.
         seed: seeds the minibatch order, the training noise and the dropout masks.
         device: ``None`` picks :func:`~spatialdrop_edu.runtime.get_device`.
         progress: show a ``tqdm`` bar over epochs.
         desc: the bar's label.
+        test: ``None``, or the test pairs ``(noisy, clean)``, measured after every epoch into
+            ``"test_psnr"``: it chooses nothing (the validation set does), but shows what a run's test
+            score did over its epochs.
 
     Returns:
         The history of :func:`~spatialdrop_edu.training.loop.fit`: per-epoch lists ``"epoch"``,
-        ``"train_loss"`` (mean training MSE under dropout), ``"val_psnr"`` (dB) and ``"epoch_time"``
+        ``"train_loss"`` (mean training MSE under dropout), ``"val_psnr"`` (dB), with ``test`` also
+        ``"test_psnr"``, and ``"epoch_time"``
         (seconds of the optimisation steps), and ``"best_epoch"``, ``"best_val_psnr"``,
         ``"epochs_run"``, ``"kept_epoch"``, ``"device"``.
 
@@ -98,7 +118,9 @@ def train_denoiser(
     model.to(device)
     clean = data.train.to(device)
     val_noisy, val_clean = data.val
+    check_choice(lr_schedule, LR_SCHEDULES, "lr_schedule")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs) if lr_schedule == "cosine" else None
     gen = torch.Generator().manual_seed(seed)  # minibatch order and training noise
     torch.manual_seed(seed)  # dropout masks
     losses = []  # the epoch's minibatch losses, times their sizes
@@ -110,7 +132,13 @@ def train_denoiser(
             yield add_noise(target, data.sigma, gen), target
 
     def measure() -> dict:
-        return {"train_loss": sum(losses) / len(clean), "val_psnr": float(psnr(predict(model, val_noisy), val_clean))}
+        metrics = {
+            "train_loss": sum(losses) / len(clean),
+            "val_psnr": float(psnr(predict(model, val_noisy), val_clean)),
+        }
+        if test is not None:
+            metrics["test_psnr"] = float(psnr(predict(model, test[0]), test[1]))
+        return metrics
 
     def record(loss, batch) -> None:
         losses.append(loss.item() * len(batch[1]))
@@ -125,6 +153,7 @@ def train_denoiser(
         monitor="val_psnr",
         higher_is_better=True,
         patience=patience,
+        scheduler=scheduler,
         device=device,
         on_step=record,
         progress=progress,

@@ -125,6 +125,7 @@ def mnist1d_trial(config: dict, seed: int, *, device=None, progress: bool = Fals
         batch_size=config["batch_size"],
         lr=config["lr"],
         patience=config["patience"],
+        stop_on=config["stop_on"],
         seed=seed,
         device=device,
         progress=progress,
@@ -392,7 +393,7 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
         ``skip_share_up2``, ``best_epoch`` (the weights kept: the best validation PSNR),
         ``epochs_run`` (fewer than ``epochs`` where early stopping, ``config["patience"]``, ended the
         run), ``epoch_time`` (median seconds), ``wall_time``,
-        ``device``, ``curves`` (per-epoch ``train_loss`` and ``val_psnr``, 4 decimals), and with
+        ``device``, ``curves`` (per-epoch ``train_loss``, ``val_psnr`` and ``test_psnr``, 4 decimals), and with
         ``mc_passes > 0`` and dropout, ``mc_pixel_corr``, ``mc_image_corr``, ``mc_mean_std``,
         ``mc_psnr``.
     """
@@ -407,10 +408,12 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
         patience=config["patience"],
         batch_size=config["batch_size"],
         lr=config["lr"],
+        lr_schedule=config["lr_schedule"],
         seed=seed,
         device=device,
         progress=progress,
         desc=f"{config['dropout']} p={config['p']} seed={seed}",
+        test=data.test,
     )
     noisy, clean = data.test
     report = copy_report(predict(model, noisy), noisy, clean)
@@ -439,6 +442,6 @@ def denoising_trial(config: dict, seed: int, *, device=None, progress: bool = Fa
         epoch_time=statistics.median(history["epoch_time"]),
         device=history["device"],
         wall_time=time.perf_counter() - start,
-        curves={k: [round(v, 4) for v in history[k]] for k in ("train_loss", "val_psnr")},
+        curves={k: [round(v, 4) for v in history[k]] for k in ("train_loss", "val_psnr", "test_psnr")},
     )
     return result

@@ -52,6 +52,7 @@ from ..runtime import get_device
 __all__ = [
     "METRICS",
     "OPTIMIZERS",
+    "STOP_ON",
     "eval_mode",
     "forward_batches",
     "predict",
@@ -69,6 +70,8 @@ __all__ = [
 METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "epoch_time")
 #: The optimizers :func:`train` accepts: Adam with an L2 penalty, or AdamW with decoupled weight decay.
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+#: What :func:`train`'s early stopping waits for besides a lower validation loss, as ``{name: {metric: higher}}``.
+STOP_ON = {"val_loss": {}, "val_loss_and_acc": {"val_acc": True}}
 
 
 # -- measuring a model -----------------------------------------------------------------------------
@@ -206,6 +209,8 @@ def fit(
     device,
     higher_is_better: bool = False,
     patience: int | None = None,
+    also_improving: dict | None = None,
+    scheduler=None,
     restore_best: bool = True,
     on_step=None,
     progress: bool = True,
@@ -227,6 +232,11 @@ def fit(
         higher_is_better: ``True`` where a higher ``monitor`` is better (a PSNR), ``False`` where a
             lower one is (a loss).
         patience: stop after this many epochs without a better ``monitor``; ``None`` runs every epoch.
+        also_improving: other metrics of ``evaluate`` whose improvement also keeps the run going, as
+            ``{name: higher_is_better}``: the run then stops after ``patience`` epochs in which neither
+            ``monitor`` nor any of them improved. The best epoch is still ``monitor``'s.
+        scheduler: ``None``, or a learning-rate scheduler of ``optimizer`` (``torch.optim.lr_scheduler``),
+            stepped once after each epoch's optimisation steps, before the epoch is measured.
         restore_best: end with the weights of the best epoch; ``False`` keeps the last epoch's.
         on_step: passed to :func:`train_steps`.
         progress: show a ``tqdm`` bar over epochs (drawn by ``spatialdrop_edu._progress``, the package's one
@@ -256,21 +266,31 @@ def fit(
     clock = timing.device_clock(torch.device(device))
     history: dict = {"epoch": []}
     best, best_state, best_epoch, waited = (-math.inf if higher_is_better else math.inf), None, 0, 0
+    others = {name: -math.inf if higher else math.inf for name, higher in (also_improving or {}).items()}
     stopped_early = False
     bar = progress_bar(epochs, desc, progress)
     for epoch in range(1, epochs + 1):
         start = clock()
         train_steps(model, optimizer, epoch_batches(), loss, on_step=on_step)
+        if scheduler is not None:
+            scheduler.step()
         epoch_time = clock() - start
         metrics = {**evaluate(), "epoch_time": epoch_time}
         history["epoch"].append(epoch)
         for name, value in metrics.items():
             history.setdefault(name, []).append(value)
         score = metrics[monitor]
-        if (score > best) if higher_is_better else (score < best):
+        improved = [
+            name for name, higher in (also_improving or {}).items() if _better(metrics[name], others[name], higher)
+        ]
+        for name in improved:
+            others[name] = metrics[name]
+        if _better(score, best, higher_is_better):
             best, best_epoch, waited = score, epoch, 0
             if restore_best:
                 best_state = copy.deepcopy(model.state_dict())
+        elif improved:
+            waited = 0
         else:
             waited += 1
         if bar is not None:
@@ -294,6 +314,10 @@ def fit(
         }
     )
     return history
+
+
+def _better(value: float, best: float, higher_is_better: bool) -> bool:
+    return value > best if higher_is_better else value < best
 
 
 def replay_early_stopping(values, patience: int | None, *, higher_is_better: bool = False) -> tuple[int, int]:
@@ -426,6 +450,7 @@ def train(
     weight_decay: float = 0.0,
     optimizer: str = "adam",
     patience: int | None = 10,
+    stop_on: str = "val_loss",
     seed: int = 0,
     device=None,
     progress: bool = True,
@@ -450,6 +475,11 @@ def train(
             without weight decay the two take the same steps.
         patience: stop after this many epochs without a lower validation loss, and restore the
             best weights; ``None`` runs every epoch (and still restores the best weights).
+        stop_on: what early stopping waits for (:data:`STOP_ON`): ``"val_loss"``, a lower validation
+            loss; ``"val_loss_and_acc"``, a lower validation loss or a higher validation accuracy (the
+            run stops when neither improved for ``patience`` epochs, so that a checkpoint chosen on
+            accuracy is not cut short by a stop chosen on the loss). The weights restored are always
+            those of the lowest validation loss.
         seed: seeds the minibatch order and the dropout masks.
         device: where to train; ``None`` picks :func:`~spatialdrop_edu.runtime.get_device`.
         progress: show a ``tqdm`` bar over epochs; when early stopping ends the run, the bar stays,
@@ -491,6 +521,7 @@ def train(
     (x, y), (x_val, y_val) = data.train, data.val
     x, y = x.to(device), y.to(device)
     check_choice(optimizer, OPTIMIZERS, "optimizer")
+    check_choice(stop_on, tuple(STOP_ON), "stop_on")
     optimizer = OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
     order_gen = torch.Generator().manual_seed(seed)
     augment_gen = torch.Generator().manual_seed(seed + 1)
@@ -513,6 +544,7 @@ def train(
         evaluate=measure,
         monitor="val_loss",
         patience=patience,
+        also_improving=STOP_ON[stop_on],
         restore_best=restore_best,
         device=device,
         progress=progress,

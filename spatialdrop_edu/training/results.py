@@ -48,6 +48,8 @@ META_FIELDS = (
     ("python", "python"),
     ("spatialdrop_edu", "spatialdrop_edu"),
     ("commit", "commit"),
+    ("dirty", "dirty"),
+    ("source", "source"),
 )
 
 
@@ -186,15 +188,6 @@ def _cache_root() -> Path:
     return (Path(base) if base else Path.home() / ".cache") / "spatialdrop_edu"
 
 
-def _code_digest() -> str:
-    """A digest of the package's Python sources: another version of the code, another cache."""
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for source in sorted(package.rglob("*.py")):
-        digest.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 def study_cache(chapter: str, *, device=None) -> Path:
     """The folder (created) where the small default study of ``chapter`` keeps its runs across kernel restarts.
 
@@ -220,12 +213,12 @@ def study_cache(chapter: str, *, device=None) -> Path:
     import torch
 
     from .. import __version__
-    from ..reproducible import pins_in_effect
+    from ..reproducible import pins_in_effect, source_digest
 
     key = {
         "chapter": check_chapter(chapter),
         "spatialdrop_edu": __version__,
-        "code": _code_digest(),
+        "code": source_digest(),
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "device": torch.device(device if device is not None else "cpu").type,

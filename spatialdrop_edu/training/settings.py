@@ -30,7 +30,8 @@ from .._validation import (
 from ..photos import PHOTOS
 from .augment import AUGMENTATIONS
 from .data import DENOISING_PHOTOS
-from .loop import OPTIMIZERS
+from .denoising import LR_SCHEDULES
+from .loop import OPTIMIZERS, STOP_ON
 from .models import PLACEMENTS, SKIP_PLACEMENTS, VARIANTS
 
 __all__ = [
@@ -159,6 +160,7 @@ MNIST1D = RunSettings(
         "val_size": 500,
         "epochs": 60,
         "patience": 15,
+        "stop_on": "val_loss_and_acc",
         "batch_size": 100,
         "lr": 1e-2,
         "channels": 32,
@@ -170,6 +172,7 @@ MNIST1D = RunSettings(
         "train_size": _optional(check_positive_int),
         "val_size": check_positive_int,
         "patience": _optional(check_positive_int),
+        "stop_on": _choice(tuple(STOP_ON)),
     },
 )
 
@@ -247,6 +250,7 @@ DENOISING = RunSettings(
         "patience": None,
         "batch_size": 32,
         "lr": 3e-3,
+        "lr_schedule": "constant",
         "mc_passes": 0,
     },
     checks={
@@ -260,6 +264,7 @@ DENOISING = RunSettings(
         "max_test": _optional(check_positive_int),
         "sigma": check_positive_number,
         "patience": _optional(check_positive_int),
+        "lr_schedule": _choice(LR_SCHEDULES),
         "mc_passes": check_non_negative_int,
     },
 )

@@ -19,6 +19,7 @@ import pytest
 
 from spatialdrop_edu.checks import _verdict
 from spatialdrop_edu.course import cgroups, grade_runner, launch, sandbox, sandbox_entry, uids
+from spatialdrop_edu.course.execute import kernel_env
 from spatialdrop_edu.course.records import Row, Submission
 from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import SUMMARY_DIGEST, verify_summary, write_reports
@@ -26,6 +27,7 @@ from spatialdrop_edu.course.restore import restore_instructor_cells
 from spatialdrop_edu.course.scan import CATEGORIES, categories, scan_submission
 
 import exercise_fixtures as fx
+from helpers import MODE_PROBE, mode_seen_by_a_fresh_process
 
 ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(bool(sandbox.bwrap_problem()), reason=f"no sandbox here: {sandbox.bwrap_problem()}")
@@ -177,6 +179,20 @@ def test_inside_the_sandbox(box):
     }
     assert seen["interfaces"] == ["lo"] and seen["hostname"] == "sandbox"
     assert set(seen["env"]) <= set(sandbox.sandbox_env()) | {"MALLOC_ARENA_MAX", "PWD"}
+
+
+@needs_bwrap
+def test_the_sandbox_runs_under_the_reproducible_mode(box):
+    """Inside the sandbox, student code computes what a fresh process under the mode computes (MKL's and
+    OpenBLAS's bits included): a checker's verdict does not depend on where it was graded."""
+    entry = f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/course/sandbox_entry.py"
+    inner = [sys.executable, "-I", "-S", entry, "--processes", "50", "--memory", str(2**31)]
+    if os.geteuid() == 0:
+        inner += ["--user", str(box.uid)]
+    command = [*box.command(sandbox.sandbox_env()), *inner, "--", sys.executable, "-c", MODE_PROBE]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == mode_seen_by_a_fresh_process(kernel_env())
 
 
 # ----------------------------------------------------------------------------- the entry
