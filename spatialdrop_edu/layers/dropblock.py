@@ -178,8 +178,8 @@ def rate_for_drop_fraction(fraction: float, block_size: int, size) -> float:
     r"""The ``p`` at which DropBlock drops, in expectation, exactly ``fraction`` of a map's units.
 
     DropBlock's ``p`` is not the fraction it drops: overlapping blocks make
-    :func:`expected_drop_fraction` smaller than ``p`` (0.27 for ``p = 0.3`` with blocks of 3 on a
-    16 × 16 map). To compare DropBlock with element or spatial dropout at the same share of units
+    :func:`expected_drop_fraction` smaller than ``p`` (0.259 for ``p = 0.3`` with blocks of 3 on a
+    16 × 16 map, 0.270 on a 1-D map of 16). To compare DropBlock with element or spatial dropout at the same share of units
     dropped, give it this ``p``. The fraction grows with ``p``, so a bisection finds it, to about
     ``1e-9``.
 

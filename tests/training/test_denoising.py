@@ -5,8 +5,16 @@ import math
 import pytest
 import torch
 
-from spatialdrop_edu.training import TinyUNet, denoising_config, denoising_data, denoising_model, path_ablation
+from spatialdrop_edu.training import (
+    TinyUNet,
+    denoising_config,
+    denoising_data,
+    denoising_model,
+    denoising_trial,
+    path_ablation,
+)
 from spatialdrop_edu.training.denoising import copy_report, path_contributions, psnr, train_denoiser, uncertainty_report
+from spatialdrop_edu.training.loop import predict
 
 from helpers import SMALL_DENOISING
 
@@ -94,3 +102,27 @@ def test_training_improves_on_the_input_and_is_reproducible():
     assert runs[0]["val_psnr"] == runs[1]["val_psnr"]
     assert runs[0]["val_psnr"][-1] > runs[0]["val_psnr"][0] + 3  # it learns
     assert runs[0]["best_val_psnr"] == max(runs[0]["val_psnr"])
+
+
+def test_a_cosine_schedule_and_the_test_score_recorded_every_epoch():
+    config = denoising_config(**{**SMALL_DENOISING, "epochs": 3, "max_train": 32})
+    data = denoising_data(config, 0)
+    net = denoising_model(config, 0)
+    h = train_denoiser(net, data, epochs=3, lr_schedule="cosine", device="cpu", progress=False, test=data.test)
+    assert len(h["test_psnr"]) == len(h["val_psnr"]) == 3 and all(math.isfinite(v) for v in h["test_psnr"])
+    # the weights kept are the best epoch's: the test score recorded then is the final model's
+    kept = float(psnr(predict(net, data.test[0]), data.test[1]))
+    assert math.isclose(h["test_psnr"][h["best_epoch"] - 1], kept, abs_tol=1e-5)
+    constant = train_denoiser(denoising_model(config, 0), data, epochs=3, device="cpu", progress=False)
+    assert constant["val_psnr"][0] == h["val_psnr"][0]  # the first epoch runs at the full rate either way
+    assert constant["val_psnr"][1:] != h["val_psnr"][1:]
+    with pytest.raises(ValueError, match="lr_schedule"):
+        train_denoiser(net, data, epochs=1, lr_schedule="linear", device="cpu", progress=False)
+
+
+def test_the_schedule_and_the_test_curve_reach_the_trial():
+    config = denoising_config(**{**SMALL_DENOISING, "epochs": 2, "lr_schedule": "cosine"})
+    result = denoising_trial(config, 0, device="cpu")
+    assert len(result["curves"]["test_psnr"]) == result["epochs_run"] == 2
+    with pytest.raises(ValueError, match="lr_schedule"):
+        denoising_config(lr_schedule="step")

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from spatialdrop_edu.training import load_mnist1d, mnist1d_cnn, patch_cnn, patch_config, patch_data
-from spatialdrop_edu.training.loop import METRICS, eval_mode, evaluate, fit, predict, train, train_steps
+from spatialdrop_edu.training.loop import METRICS, STOP_ON, eval_mode, evaluate, fit, predict, train, train_steps
 
 
 @pytest.fixture(scope="module")
@@ -215,3 +215,50 @@ def test_replayed_early_stopping_on_either_direction_and_bad_input():
 def test_train_refuses_an_unknown_optimizer(data):
     with pytest.raises(ValueError, match="optimizer must be one of"):
         fit_cnn(data, 0, epochs=1, optimizer="sgd")
+
+
+def test_a_second_metric_keeps_the_run_going_until_neither_improves():
+    """Chapter 6's rule: stop only when neither the validation loss nor the validation accuracy has improved for
+    `patience` epochs; the best epoch (the weights kept) is still the loss's."""
+    model = nn.Linear(1, 1)
+    losses = iter([1.0, 0.8, 0.9, 0.95, 0.97, 0.99, 0.99, 0.99, 0.5])
+    accs = iter([0.1, 0.2, 0.3, 0.4, 0.4, 0.35, 0.3, 0.2, 0.9])
+
+    def run(also):
+        nonlocal losses, accs
+        losses = iter([1.0, 0.8, 0.9, 0.95, 0.97, 0.99, 0.99, 0.99, 0.5])
+        accs = iter([0.1, 0.2, 0.3, 0.4, 0.4, 0.35, 0.3, 0.2, 0.9])
+        return fit(
+            model,
+            torch.optim.SGD(model.parameters(), lr=0.0),
+            lambda: [],
+            lambda m, b: None,
+            epochs=9,
+            evaluate=lambda: {"val_loss": next(losses), "val_acc": next(accs)},
+            monitor="val_loss",
+            patience=2,
+            also_improving=also,
+            device="cpu",
+            progress=False,
+        )
+
+    alone = run(None)  # the loss stalls after epoch 2: stop after epoch 4
+    assert alone["epochs_run"] == 4 and alone["best_epoch"] == 2
+    both = run({"val_acc": True})  # the accuracy rises until epoch 4 (a tie is no rise): stop after epoch 6
+    assert both["epochs_run"] == 6 and both["best_epoch"] == 2 and both["val_acc"][-1] == 0.35
+
+
+def test_train_stops_on_the_rule_it_is_given_and_refuses_others(data):
+    _ = torch.manual_seed(0)
+    with pytest.raises(ValueError, match="stop_on"):
+        train(mnist1d_cnn(), data, epochs=2, stop_on="val_acc", device="cpu", progress=False)
+    runs = {}
+    for rule in STOP_ON:
+        _ = torch.manual_seed(0)
+        runs[rule] = train(
+            mnist1d_cnn(), data, epochs=40, patience=2, stop_on=rule, seed=0, device="cpu", progress=False
+        )
+    loss_only, both = runs["val_loss"], runs["val_loss_and_acc"]
+    assert both["epochs_run"] >= loss_only["epochs_run"]  # the accuracy can only keep a run going
+    n = loss_only["epochs_run"]
+    assert both["val_loss"][:n] == loss_only["val_loss"]  # the same run until the earlier stop

@@ -73,6 +73,7 @@ STUDIES = {
             "max_val",
             "max_test",
             "mc_passes",
+            "lr_schedule",
         ),
     ),
 }
