@@ -14,7 +14,7 @@ every operation that differs.
 
 Examples::
 
-    >>> lines = parse_fingerprint("# a comment\\nconv1d x threads=1  0123456789abcdef\\n")
+    >>> lines = parse_fingerprint("# header\\nconv1d x threads=1  0123456789abcdef")
     >>> lines
     {'conv1d x threads=1': '0123456789abcdef'}
     >>> differences(lines, {'conv1d x threads=1': 'fedcba9876543210'})
@@ -31,10 +31,21 @@ import numpy as np
 
 #: The fingerprint of the machine that executed the stored outputs, under the reproducible mode.
 STORED = Path(__file__).with_name("reproducible.fingerprint")
-#: Thread counts the course runs with: one per study worker, two in the notebooks' kernels.
+#: Thread counts the course runs with, one per study worker and two in the notebooks' kernels.
 THREADS = (1, 2)
 
-__all__ = ["STORED", "THREADS", "digest", "fingerprint", "format_fingerprint", "parse_fingerprint", "differences"]
+__all__ = [
+    "STORED",
+    "THREADS",
+    "digest",
+    "torch_operations",
+    "data_operations",
+    "fingerprint",
+    "format_fingerprint",
+    "parse_fingerprint",
+    "differences",
+    "check_line",
+]
 
 
 def digest(*arrays) -> str:

@@ -116,8 +116,8 @@ def _git(*args: str) -> str | None:
     return out.stdout if out.returncode == 0 else None
 
 
-#: What a study's runs depend on in the checkout, from its top: the package's code and the chapters that define the
-#: studies. The shipped results are left out: a study writes them while it runs.
+#: What a study's runs depend on in the checkout, from its top, the package's code and the chapters that define the
+#: studies; the shipped results are left out, since a study writes them while it runs.
 CODE_PATHS = ("spatialdrop_edu", "book", ":(exclude)spatialdrop_edu/results")
 
 
