@@ -179,9 +179,9 @@ def rate_for_drop_fraction(fraction: float, block_size: int, size) -> float:
 
     DropBlock's ``p`` is not the fraction it drops: overlapping blocks make
     :func:`expected_drop_fraction` smaller than ``p`` (0.259 for ``p = 0.3`` with blocks of 3 on a
-    16 × 16 map, 0.270 on a 1-D map of 16). To compare DropBlock with element or spatial dropout at the same share of units
-    dropped, give it this ``p``. The fraction grows with ``p``, so a bisection finds it, to about
-    ``1e-9``.
+    16 × 16 map, 0.270 on a 1-D map of 16). To compare DropBlock with element or spatial dropout
+    at the same share of units dropped, give it this ``p``. The fraction grows with ``p``, so a
+    bisection finds it, to about ``1e-9``.
 
     Args:
         fraction: the expected fraction of units to drop, in ``[0, 1]``. Below ``p = 1``, which
