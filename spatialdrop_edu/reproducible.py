@@ -8,7 +8,7 @@ in ``reproducible.env`` beside this module: the Makefile includes that file, and
 :func:`reproducible_env` reads it for the execute command, the study runner and the grading
 sandbox. A value already set in the environment wins in all of them.
 
-What the mode buys: the kernels are chosen by the mode, not by the vendor, so an x86-64 processor
+What the mode is for: kernels chosen by the mode, not by the vendor, so that an x86-64 processor
 with AVX2, Intel or AMD, computes the same bits. MKL is the library that chose by vendor: it
 honours a named branch such as ``AVX2`` on Intel processors only, so the mode runs its
 ``COMPATIBLE`` branch, the one every vendor runs (COURSE.md says which operations differed between

@@ -351,7 +351,7 @@ def replay_early_stopping(values, patience: int | None, *, higher_is_better: boo
         raise ValueError("values must hold at least one epoch's value.")
     best, best_epoch, waited = values[0], 1, 0
     for epoch, value in enumerate(values[1:], start=2):
-        if (value > best) if higher_is_better else (value < best):
+        if _better(value, best, higher_is_better):
             best, best_epoch, waited = value, epoch, 0
         else:
             waited += 1

@@ -142,15 +142,18 @@ print(json.dumps({
 """
 
 
-@needs_bwrap
-def test_inside_the_sandbox(box):
+def _entry(box):
+    """The sandbox's entry with the batch's limits, as the grader starts it (as root: switching to the box's user)."""
     entry = f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/course/sandbox_entry.py"
     inner = [sys.executable, "-I", "-S", entry, "--processes", "50", "--memory", str(2**31)]
-    if os.geteuid() == 0:
-        inner += ["--user", str(box.uid)]
+    return inner + (["--user", str(box.uid)] if os.geteuid() == 0 else [])
+
+
+@needs_bwrap
+def test_inside_the_sandbox(box):
     command = [
         *box.command(sandbox.sandbox_env()),
-        *inner,
+        *_entry(box),
         "--",
         sys.executable,
         "-c",
@@ -185,11 +188,7 @@ def test_inside_the_sandbox(box):
 def test_the_sandbox_runs_under_the_reproducible_mode(box):
     """Inside the sandbox, student code computes what a fresh process under the mode computes (MKL's and
     OpenBLAS's bits included): a checker's verdict does not depend on where it was graded."""
-    entry = f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/course/sandbox_entry.py"
-    inner = [sys.executable, "-I", "-S", entry, "--processes", "50", "--memory", str(2**31)]
-    if os.geteuid() == 0:
-        inner += ["--user", str(box.uid)]
-    command = [*box.command(sandbox.sandbox_env()), *inner, "--", sys.executable, "-c", MODE_PROBE]
+    command = [*box.command(sandbox.sandbox_env()), *_entry(box), "--", sys.executable, "-c", MODE_PROBE]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == mode_seen_by_a_fresh_process(kernel_env())
