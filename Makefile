@@ -83,22 +83,41 @@ vendor: $(VENDOR_STAMP)
 EDITION ?= instructor
 STUDENT_SRC := _build/student/src
 
-book: $(STAMP) $(VENDOR_STAMP)  ## create .venv, install, build the website into _build/html (EDITION=student: the student edition)
-ifeq ($(EDITION),student)
+# What a website is built from: the book's files, its configuration and the package (its API pages, the student
+# edition's staging). An edition is rebuilt when one of them is newer than its index.html, so `make test` builds each
+# edition once and hands it to the tests (SITE_HTML, STUDENT_HTML), and `make publish` publishes what was built and
+# tested. `make clean` forces a rebuild. Outside a git checkout, find lists the sources.
+BOOK_SOURCES := $(wildcard $(shell git ls-files -co --exclude-standard -- book spatialdrop_edu _config.yml _toc.yml \
+  2>/dev/null || find book spatialdrop_edu _config.yml _toc.yml -type f -not -path '*/__pycache__/*'))
+SITE_INDEX := _build/html/index.html
+STUDENT_INDEX := _build/student/html/index.html
+SITES := SITE_HTML=$(dir $(SITE_INDEX)) STUDENT_HTML=$(dir $(STUDENT_INDEX))
+# A failed build leaves no index.html behind that make would take for a finished one.
+.DELETE_ON_ERROR:
+
+$(SITE_INDEX): $(BOOK_SOURCES) | $(STAMP) $(VENDOR_STAMP)
+	rm -rf _build/html  # no stale page of an earlier build may survive into the site
+	$(VENV)/bin/jupyter-book build . -W -n --keep-going
+
+$(STUDENT_INDEX): $(BOOK_SOURCES) | $(STAMP) $(VENDOR_STAMP)
 	rm -rf _build/student
 	$(PY) -m spatialdrop_edu release --book --out $(STUDENT_SRC)
 	$(VENV)/bin/jupyter-book build $(STUDENT_SRC) -W -n --keep-going
 	mv $(STUDENT_SRC)/_build/html _build/student/html
-else
-	rm -rf _build/html  # no stale page of an earlier build may survive into the site
-	$(VENV)/bin/jupyter-book build . -W -n --keep-going
-endif
 
-# $(VENDOR_STAMP): tests/course/test_release.py and tests/course/test_instructor_guide.py build the website (student
-# edition).
-unit: $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone
+EDITION_INDEX := $(if $(filter student,$(EDITION)),$(STUDENT_INDEX),$(SITE_INDEX))
+book: $(EDITION_INDEX)  ## create .venv, install, build the website into _build/html (EDITION=student: the student edition)
+
+# Tests side by side (pytest-xdist): JOBS worker processes, by default one per core (at most 4). The sandbox tests
+# share the sandbox's user ids and cgroups and run in one worker (tests/conftest.py); the notebooks are handed out a
+# file at a time.
+JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n < 4 ? n : 4 )))
+XDIST = $(if $(filter-out 0 1,$(1)),-n $(1) --dist $(2))
+
+# The unit tests read both editions of the website as make built them (tests/sites.py): nothing is built twice.
+unit: $(SITE_INDEX) $(STUDENT_INDEX) | $(STAMP) $(VENDOR_STAMP)  ## the unit tests and doctests alone (every group: slow, sandbox, site)
 	command -v bwrap || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; }
-	$(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu
+	$(SITES) $(PY) -m pytest tests --ignore=tests/browser --doctest-modules spatialdrop_edu $(call XDIST,$(JOBS),loadgroup)
 
 # The notebooks' code at 80 columns (book/ruff.toml): what fits a code block of the website. `make format` applies
 # the formatter; a line it cannot shorten (a long string or comment) is split by hand.
@@ -116,31 +135,44 @@ format: $(STAMP)  ## apply ruff's formatter and its safe fixes (pyproject.toml; 
 FRESH_CACHE = SPATIALDROP_CACHE=$$(mktemp -d)
 NBVAL := -m pytest -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-current-env
 
+# The strict run keeps the mode's two threads per kernel, so by default it runs one notebook at a time (NB_JOBS=2 runs
+# two side by side: the same outputs, as the thread count is fixed). Two notebooks of two threads each on two cores
+# slow each other badly (COURSE.md, "The reproducible mode"); `make test` runs the lax run beside it instead.
+NB_JOBS ?= 1
 notebooks: $(STAMP)  ## every notebook re-run in the reproducible mode and compared with its stored outputs (nbval, strict)
-	$(FRESH_CACHE) $(PY) $(NBVAL) --nbval $(NOTEBOOKS)
+	$(FRESH_CACHE) $(PY) $(NBVAL) --nbval $(call XDIST,$(NB_JOBS),loadfile) $(NOTEBOOKS)
 
 # The claims under other kernels: every hidden assertion of the prose must hold on any CPU, not only under the pins.
-notebooks-lax: $(STAMP)  ## every notebook re-run under a second instruction set; its assertions must hold (nbval, lax)
-	env $(OTHER_ISA) $(FRESH_CACHE) $(PY) $(NBVAL) --nbval-lax $(NOTEBOOKS)
+# Each kernel runs one thread (another thread count than the mode's, as on a learner's machine), JOBS notebooks
+# side by side.
+notebooks-lax: $(STAMP)  ## every notebook re-run under a second instruction set and one thread; its assertions must hold (nbval, lax)
+	env $(OTHER_ISA) OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(FRESH_CACHE) \
+	  $(PY) $(NBVAL) --nbval-lax $(call XDIST,$(JOBS),loadfile) $(NOTEBOOKS)
 
-# The built site in headless Chromium (tests/browser): runs after `book` and tests what it built. Debian's chromium
-# is installed when missing (CI runs as root with registry access).
+# The built websites in headless Chromium (tests/browser): JOBS pytest-xdist workers, each with one Chromium for both
+# editions' pages (JupyterLab's tests in one of them); EDITION=instructor or EDITION=student tests that one alone.
+# Debian's chromium is installed when missing (CI runs as root with registry access).
 CHROMIUM ?= /usr/bin/chromium
-SITE_HTML := $(if $(filter student,$(EDITION)),_build/student/html,_build/html)
+BROWSER_EDITIONS = $(if $(filter command line environment,$(origin EDITION)),$(EDITION),instructor student)
+BROWSER_SITES = $(if $(filter instructor,$(BROWSER_EDITIONS)),SITE_HTML=$(dir $(SITE_INDEX))) \
+  $(if $(filter student,$(BROWSER_EDITIONS)),STUDENT_HTML=$(dir $(STUDENT_INDEX)))
 
-browser-test: book $(NODE_STAMP)  ## the built website in headless Chromium
+browser-test: $(if $(filter instructor,$(BROWSER_EDITIONS)),$(SITE_INDEX)) \
+  $(if $(filter student,$(BROWSER_EDITIONS)),$(STUDENT_INDEX)) $(NODE_STAMP)  ## both built websites (EDITION=...: one) and JupyterLab in headless Chromium
 	test -x $(CHROMIUM) || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	rm -rf _build/browser-failures
-	CHROMIUM=$(CHROMIUM) SITE_HTML=$(SITE_HTML) $(PY) -m pytest -p no:cacheprovider tests/browser
+	CHROMIUM=$(CHROMIUM) $(BROWSER_SITES) $(PY) -m pytest -p no:cacheprovider tests/browser $(call XDIST,$(JOBS),loadgroup)
 
-# Both editions are checked in the browser: the student website is what instructors publish.
-test: lint unit fingerprint-check notebooks notebooks-lax book browser-test  ## everything CI runs: lint, unit, notebooks (two instruction sets), the book, both editions in Chromium
-	$(if $(filter student,$(EDITION)),,$(MAKE) --no-print-directory browser-test EDITION=student)
+# Everything CI runs, each step timed (tools/make_test.py prints the table at the end): lint beside both builds of
+# the website; the unit tests; then the fingerprint, the strict notebooks and the browser one after another, with
+# the lax notebooks beside them at the lowest priority, on what the strict run leaves of the cores.
+test: $(STAMP) $(VENDOR_STAMP) $(NODE_STAMP)  ## everything CI runs: lint, both websites, unit, fingerprint, notebooks (two instruction sets), Chromium; a timing table
+	$(PY) tools/make_test.py
 
 # Manual publishing to a gh-pages branch (a repository whose Pages source is that branch); the recommended route
 # is the GitHub Actions workflow .github/workflows/pages.yml, which builds and deploys on every push to main.
-publish: book  ## build, then push the website to the gh-pages branch
-	$(VENV)/bin/ghp-import --no-jekyll --push --force $(SITE_HTML)
+publish: book  ## push the website to the gh-pages branch (built first unless current)
+	$(VENV)/bin/ghp-import --no-jekyll --push --force $(dir $(EDITION_INDEX))
 
 # The learner's JupyterLab (spatialdrop_edu/course/lab.py). By default the student edition (solutions replaced by
 # stubs, mark schemes out) in a working copy, LAB_DIR (lab/student/, ignored by git), with the chapters' results/:

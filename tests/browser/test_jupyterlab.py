@@ -40,10 +40,12 @@ WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 FAILURES = Path(os.environ.get("BROWSER_FAILURES", Path(__file__).resolve().parents[2] / "_build" / "browser-failures"))
 
 pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.xdist_group("jupyterlab"),  # one JupyterLab server for both tests, in one pytest-xdist worker
     pytest.mark.skipif(not HAS_JUPYTERLAB, reason=f"JupyterLab is not installed in {VENV} (run make)"),
     pytest.mark.skipif(
-        os.environ.get("SITE_HTML", "").rstrip("/").endswith("student/html"),
-        reason="JupyterLab is tested once per make test, in the instructor website's browser run",
+        bool(os.environ.get("STUDENT_HTML")) and not os.environ.get("SITE_HTML"),
+        reason="JupyterLab is tested once, in the browser run that covers the instructor website",
     ),
 ]
 

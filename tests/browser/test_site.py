@@ -14,8 +14,9 @@ For every HTML page of the built site this asserts:
 * on the course's pages (``book/``), no code block or printed output is wider than its column at 1280 x 900, folded
   cells included: nothing scrolls sideways.
 
-The site is taken from ``$SITE_HTML`` (``make browser-test`` passes the ``_build/html`` that ``make book`` just
-built); without it, the book is built into a temporary folder first. Chromium is the system browser
+The editions are taken from ``$SITE_HTML`` and ``$STUDENT_HTML`` (``make browser-test`` passes the ``_build/html``
+and ``_build/student/html`` that ``make book`` built, and one Chromium reads both); with neither, the instructor
+edition is built into ``_build/browser-site`` first. Chromium is the system browser
 (``$CHROMIUM``, default ``/usr/bin/chromium``, Debian's ``chromium`` package). Screenshots and a text report of
 failing pages go to ``$BROWSER_FAILURES`` (default ``_build/browser-failures``).
 """
@@ -26,15 +27,16 @@ import functools
 import http.server
 import os
 import re
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+import sites
 from chromium import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -45,45 +47,31 @@ COLAB = "https://colab.research.google.com/github/"
 BINDER = "https://mybinder.org/v2/gh/"
 
 
-def _site_dir() -> Path:
-    given = os.environ.get("SITE_HTML")
-    if given:
-        site = Path(given).resolve()
-        assert (site / "index.html").is_file(), f"SITE_HTML={given} holds no built site (index.html)"
-        return site
-    out = ROOT / "_build" / "browser-site"
-    subprocess.run(
-        [
-            str(Path(sys.executable).parent / "jupyter-book"),
-            "build",
-            str(ROOT),
-            "-W",
-            "-n",
-            "--keep-going",
-            "--path-output",
-            str(out),
-        ],
-        check=True,
-        cwd=ROOT,
+def _editions() -> dict[str, Path]:
+    """The built editions to test, by name: those ``$SITE_HTML`` and ``$STUDENT_HTML`` name, else the instructor
+    edition built here."""
+    given = {"instructor": sites.given_site("SITE_HTML"), "student": sites.given_site("STUDENT_HTML")}
+    given = {name: html for name, html in given.items() if html is not None}
+    return given or {"instructor": sites.build_book(ROOT, ROOT / "_build" / "browser-site")}
+
+
+def _pages(site: Path) -> list[str]:
+    return sorted(
+        p.relative_to(site).as_posix()
+        for p in site.rglob("*.html")
+        if not (set(p.relative_to(site).parts[:-1]) & ASSET_DIRS)
     )
-    return out / "_build" / "html"
 
 
-SITE = _site_dir()
-PAGES = sorted(
-    p.relative_to(SITE).as_posix()
-    for p in SITE.rglob("*.html")
-    if not (set(p.relative_to(SITE).parts[:-1]) & ASSET_DIRS)
-)
-# Notebook pages: the build keeps each notebook's source under _sources/.
-NOTEBOOK_PAGES = (
-    {
-        p.relative_to(SITE / "_sources").with_suffix("").as_posix() + ".html"
-        for p in (SITE / "_sources").rglob("*.ipynb")
-    }
-    if (SITE / "_sources").is_dir()
-    else set()
-)
+def _notebook_pages(site: Path) -> set[str]:
+    """Notebook pages: the build keeps each notebook's source under _sources/."""
+    sources = site / "_sources"
+    return {p.relative_to(sources).with_suffix("").as_posix() + ".html" for p in sources.rglob("*.ipynb")}
+
+
+EDITIONS = _editions()
+PAGES = {name: _pages(site) for name, site in EDITIONS.items()}
+NOTEBOOK_PAGES = {name: _notebook_pages(site) for name, site in EDITIONS.items()}
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -92,18 +80,24 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture(scope="session")
-def base_url():
-    handler = functools.partial(_QuietHandler, directory=str(SITE))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+def base_urls():
+    """One local web server per edition: ``{edition: its URL}``."""
+    servers, urls = [], {}
+    for name, site in EDITIONS.items():
+        handler = functools.partial(_QuietHandler, directory=str(site))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        urls[name] = f"http://127.0.0.1:{server.server_address[1]}/"
+    yield urls
+    for server in servers:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.fixture(scope="session")
 def browser():
+    """One headless Chromium for every edition's pages (and for nothing else: JupyterLab's test starts its own)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: `make browser-test` installs Debian's chromium (apt-get install chromium)")
     if not AXE_JS.is_file():
@@ -122,15 +116,16 @@ def _is_local(url: str) -> bool:
     return parts.scheme in ("data", "blob", "about") or parts.hostname == "127.0.0.1"
 
 
-def test_site_has_pages():
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_site_has_pages(edition):
     notebooks = sorted(ROOT.glob("book/*.ipynb"))
-    assert "index.html" in PAGES and len(PAGES) > 3, PAGES
+    assert "index.html" in PAGES[edition] and len(PAGES[edition]) > 3, PAGES[edition]
     if notebooks:
-        assert NOTEBOOK_PAGES, "no notebook pages found (the build keeps each notebook under _sources/)"
+        assert NOTEBOOK_PAGES[edition], "no notebook pages found (the build keeps each notebook under _sources/)"
 
 
-@pytest.mark.parametrize("page_path", PAGES)
-def test_page(browser, base_url, page_path):
+@pytest.mark.parametrize(("edition", "page_path"), [(name, page) for name, pages in PAGES.items() for page in pages])
+def test_page(browser, base_urls, edition, page_path):
     problems: list[str] = []
     context = browser.new_context(service_workers="block", viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -148,8 +143,8 @@ def test_page(browser, base_url, page_path):
     page.on("requestfailed", lambda r: _is_local(r.url) and problems.append(f"failed: {r.url} {r.failure}"))
     page.on("response", lambda r: r.status >= 400 and problems.append(f"HTTP {r.status}: {r.url}"))
     try:
-        page.goto(base_url + page_path, wait_until="load")
-        html = (SITE / page_path).read_text(encoding="utf-8")
+        page.goto(base_urls[edition] + page_path, wait_until="load")
+        html = (EDITIONS[edition] / page_path).read_text(encoding="utf-8")
         if 'http-equiv="Refresh"' in html or 'http-equiv="refresh"' in html:
             # The root index.html only redirects to the first chapter, which is tested on its own.
             page.wait_for_url(re.compile(r".*/book/.*\.html"), timeout=10_000)
@@ -160,7 +155,7 @@ def test_page(browser, base_url, page_path):
         problems += _check_folded_solutions(page)
         problems += _check_widgets(page, html)
         problems += _check_progress_lines(page)
-        if page_path in NOTEBOOK_PAGES:
+        if page_path in NOTEBOOK_PAGES[edition]:
             problems += _check_launch_links(page, page_path)
         problems += _check_axe(page)
         problems += _check_keyboard(page)
@@ -171,14 +166,14 @@ def test_page(browser, base_url, page_path):
     finally:
         if problems:
             FAILURES.mkdir(parents=True, exist_ok=True)
-            stem = page_path.replace("/", "__").removesuffix(".html")
+            stem = edition + "__" + page_path.replace("/", "__").removesuffix(".html")
             try:
                 page.screenshot(path=str(FAILURES / f"{stem}.png"), full_page=True)
             except Exception:  # noqa: BLE001 - the report below still says what failed
                 pass
             (FAILURES / f"{stem}.txt").write_text("\n".join(problems) + "\n", encoding="utf-8")
         context.close()
-    assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+    assert not problems, f"{edition} {page_path}:\n  " + "\n  ".join(problems)
 
 
 def _check_math(page, html: str) -> list[str]:

@@ -90,6 +90,7 @@ def test_outside_jupyter_the_exception_is_the_plain_message():
     assert failure._render_traceback_() == [FAILURE_HEADING, "expected 1.00"]
 
 
+@pytest.mark.sandbox
 def test_grade_still_scores_a_failed_check_zero_with_its_message(tmp_path):
     from spatialdrop_edu.course import grading
     from spatialdrop_edu.course.release import student_notebook

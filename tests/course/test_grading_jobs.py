@@ -19,6 +19,8 @@ from spatialdrop_edu.course.release import student_notebook
 
 import exercise_fixtures as fx
 
+pytestmark = pytest.mark.sandbox
+
 CORRECT = {
     "ex-01-1": "def inverted_dropout_scale(p):\n    return 1 / (1 - p)",
     "ex-01-3": "expected_zeros_fixture = 21",

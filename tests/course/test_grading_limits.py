@@ -24,6 +24,8 @@ from spatialdrop_edu.course.unsandboxed import network_isolation
 
 import exercise_fixtures as fx
 
+pytestmark = pytest.mark.sandbox
+
 TIMEOUT = 30
 MEMORY = 2**30
 PROCESSES = 30

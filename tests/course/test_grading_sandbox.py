@@ -29,6 +29,8 @@ from spatialdrop_edu.course.scan import CATEGORIES, categories, scan_submission
 import exercise_fixtures as fx
 from helpers import MODE_PROBE, mode_seen_by_a_fresh_process
 
+pytestmark = pytest.mark.sandbox
+
 ROOT = Path(__file__).resolve().parents[2]
 needs_bwrap = pytest.mark.skipif(bool(sandbox.bwrap_problem()), reason=f"no sandbox here: {sandbox.bwrap_problem()}")
 

@@ -21,6 +21,8 @@ import yaml
 
 from spatialdrop_edu.course.plan import chapters_in_toc, course_plan, generated_block
 
+pytestmark = [pytest.mark.site, pytest.mark.sandbox, pytest.mark.slow]
+
 ROOT = Path(__file__).resolve().parents[2]
 GUIDE = ROOT / "book" / "instructors.md"
 BLOCK = re.compile(r"^```(?:bash|\{code-block\} bash)\n((?::\w+:[^\n]*\n)*)(.*?)^```", re.M | re.S)
@@ -58,7 +60,7 @@ def test_every_shell_command_of_the_guide_is_in_a_tested_block():
     assert set(inline) <= allowed, set(inline) - allowed
 
 
-def _copy_repo(dst: Path) -> None:
+def _copy_repo(dst: Path, student_site) -> None:
     files = (
         subprocess.run(
             ["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True, check=True
@@ -82,6 +84,14 @@ def _copy_repo(dst: Path) -> None:
     for name in ("_vendor", "node_modules"):
         if (ROOT / name).exists():
             (dst / name).symlink_to(ROOT / name)
+    # The student edition built once for this test run (tests/sites.py), where `make book EDITION=student` puts it:
+    # its staged source and its HTML, with their times, so that make finds it newer than the copied sources and the
+    # guide's `make book` and `make publish` use it as it is. Every command then runs as written; nothing is built
+    # twice in one `make test`.
+    built = dst / "_build" / "student"
+    built.mkdir(parents=True)
+    shutil.copytree(student_site.source, built / "src", symlinks=True)
+    shutil.copytree(student_site.html, built / "html", symlinks=True)
 
 
 def _tool_works(cmd) -> bool:
@@ -92,13 +102,14 @@ def _tool_works(cmd) -> bool:
 
 
 @pytest.fixture(scope="module")
-def guide_run(tmp_path_factory):
+def guide_run(tmp_path_factory, student_site):
     if not chapters_in_toc(ROOT):
         pytest.skip("no chapters yet")
     work = tmp_path_factory.mktemp("guide")
     repo = work / "repo"
     repo.mkdir()
-    _copy_repo(repo)
+    _copy_repo(repo, student_site)
+    built_at = (repo / "_build" / "student" / "html" / "index.html").stat().st_mtime_ns
     remote = work / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=repo, check=True)
@@ -136,11 +147,12 @@ def guide_run(tmp_path_factory):
             f"guide block failed:\n{script}\n--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
         )
         ran.append((script, done.stdout))
-    return repo, remote, ran, skipped
+    rebuilt = (repo / "_build" / "student" / "html" / "index.html").stat().st_mtime_ns != built_at
+    return repo, remote, ran, skipped, rebuilt
 
 
 def test_guide_commands_run(guide_run):
-    repo, remote, ran, skipped = guide_run
+    repo, remote, ran, skipped, _ = guide_run
     assert (repo / "student" / "01_dropout.ipynb").exists()
     assert (repo / "_build" / "student" / "html" / "index.html").exists()
     grades = (repo / "grades" / "grades.csv").read_text().splitlines()
@@ -150,8 +162,14 @@ def test_guide_commands_run(guide_run):
     assert len(ran) + len(skipped) == len(blocks())
 
 
+def test_the_guide_publishes_the_site_built_once_without_building_it_again(guide_run):
+    """`make book EDITION=student` and `make publish` find the edition this test run built current: no second build."""
+    *_, rebuilt = guide_run
+    assert not rebuilt, "the guide's make commands rebuilt the student website: make found the built one out of date"
+
+
 def test_guide_nbgrader_round_trip(guide_run):
-    repo, _, _, skipped = guide_run
+    repo, _, _, skipped, _ = guide_run
     if any(cls == "needs-nbgrader" for cls, _ in skipped):
         pytest.skip("nbgrader is not installed in .venv")
     exported = (repo / "nbgrader-course" / "grades.csv").read_text().splitlines()
@@ -160,13 +178,13 @@ def test_guide_nbgrader_round_trip(guide_run):
 
 
 def test_guide_blocks_that_need_docker_or_nbgrader(guide_run):
-    _, _, _, skipped = guide_run
+    _, _, _, skipped, _ = guide_run
     if skipped:
         pytest.skip("not run here, the tool is missing or not working: " + "; ".join(cls for cls, _ in skipped))
 
 
 def test_guide_publishes_the_student_branch_and_website(guide_run):
-    _, remote, _, _ = guide_run
+    _, remote, _, _, _ = guide_run
     show = lambda ref: subprocess.run(["git", "--git-dir", str(remote), "show", ref], capture_output=True, text=True)  # noqa: E731
     student_nb = show("student:book/01_dropout.ipynb")
     assert student_nb.returncode == 0 and "NotImplementedError" in student_nb.stdout

@@ -31,6 +31,8 @@ from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.cells import ANSWER_STUB, nbgrader, source
 from spatialdrop_edu.course.release import student_notebook
 
+pytestmark = pytest.mark.sandbox
+
 pytest.importorskip("nbgrader", reason="nbgrader is not installed: pip install 'spatialdrop-edu[nbgrader]'")
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,8 @@
 """The student edition: solutions out of notebooks and website; the instructor edition folds them.
 
-Builds (once per session, into temporary folders): a small fixture book in both editions, and the
-real book's student edition. Nothing is written into the repository.
+Builds (once per session, into temporary folders) a small fixture book in both editions. The real book's editions
+are the ones ``make book`` built, handed over by ``make`` (the ``instructor_site`` and ``student_site`` fixtures,
+``tests/sites.py``). Nothing is written into the repository.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from spatialdrop_edu.course import release as rel
 
 import exercise_fixtures as fx
 import leakcheck
+from sites import build_book
 
 ROOT = Path(__file__).resolve().parents[2]
-JB = str(Path(sys.executable).with_name("jupyter-book"))
 CHAPTERS = sorted((ROOT / "book").glob("*.ipynb"))
 
 
@@ -217,18 +218,6 @@ sphinx:
 FIXTURE_TOC = "format: jb-book\nroot: book/intro\nchapters:\n  - file: book/01_fixture\n"
 
 
-def build(source: Path, out: Path) -> Path:
-    done = subprocess.run(
-        [JB, "build", str(source), "--path-output", str(out), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-    )
-    assert done.returncode == 0 and "WARNING" not in done.stdout + done.stderr, (
-        done.stdout[-3000:] + done.stderr[-3000:]
-    )
-    return out / "_build" / "html"
-
-
 @pytest.fixture(scope="session")
 def fixture_sites(tmp_path_factory):
     """The fixture book built twice: (instructor html, student html, instructor notebook)."""
@@ -238,9 +227,9 @@ def fixture_sites(tmp_path_factory):
     (root / "_toc.yml").write_text(FIXTURE_TOC)
     (root / "book" / "intro.md").write_text("# Fixture course\n\nSee {doc}`01_fixture`.\n")
     src = Path(fx.write_instructor(root / "book"))
-    instructor = build(root, tmp_path_factory.mktemp("fixture-instructor"))
+    instructor = build_book(root, tmp_path_factory.mktemp("fixture-instructor"))
     stage = rel.stage_student_book(root, tmp_path_factory.mktemp("fixture-stage") / "src")
-    student = build(stage, tmp_path_factory.mktemp("fixture-student"))
+    student = build_book(stage, tmp_path_factory.mktemp("fixture-student"))
     return instructor, student, src
 
 
@@ -248,6 +237,7 @@ def site_files(html: Path):
     return [p for p in html.rglob("*") if p.is_file()]
 
 
+@pytest.mark.site
 def test_instructor_site_shows_solutions_folded(fixture_sites):
     instructor, _, _ = fixture_sites
     page = (instructor / "book" / "01_fixture.html").read_text()
@@ -264,6 +254,7 @@ def test_instructor_site_shows_solutions_folded(fixture_sites):
     assert page.count("above-input") == 2  # check cells and the body are not folded
 
 
+@pytest.mark.site
 def test_instructor_site_contains_the_solutions_the_detector_looks_for(fixture_sites):
     instructor, _, src = fixture_sites
     lines, words = leakcheck.distinctive([src])
@@ -277,6 +268,7 @@ def test_instructor_site_contains_the_solutions_the_detector_looks_for(fixture_s
     assert any("already happens during" in leak for leak in html_leaks), html_leaks
 
 
+@pytest.mark.site
 def test_fixture_student_site_has_no_solution_anywhere(fixture_sites):
     _, student, src = fixture_sites
     lines, words = leakcheck.distinctive([src])
@@ -287,6 +279,7 @@ def test_fixture_student_site_has_no_solution_anywhere(fixture_sites):
     assert "hide above-input" not in page
 
 
+@pytest.mark.site
 def test_fixture_student_site_links_open_the_student_branch(fixture_sites):
     instructor, student, _ = fixture_sites
     colab = "https://colab.research.google.com/github/spatialdrop-edu/spatialdrop-edu/blob/{}/book/01_fixture.ipynb"
@@ -306,14 +299,6 @@ def html_unescape(text):
 
 
 # --------------------------------------------------------------------------- the real book
-@pytest.fixture(scope="session")
-def real_student_site(tmp_path_factory):
-    if not CHAPTERS:
-        pytest.skip("no chapter notebooks in book/ yet")
-    stage = rel.stage_student_book(ROOT, tmp_path_factory.mktemp("real-stage") / "src")
-    return stage, build(stage, tmp_path_factory.mktemp("real-student"))
-
-
 def public_text() -> str:
     """What the website may show besides the notebooks: its pages and the library it teaches.
 
@@ -339,8 +324,9 @@ def test_chapters_follow_nbgrader_rules():
     assert len(ids) == len(set(ids)), "grade_ids are unique across the course"
 
 
-def test_real_student_notebooks_and_site_have_no_solution_anywhere(real_student_site):
-    stage, html = real_student_site
+@pytest.mark.site
+def test_real_student_notebooks_and_site_have_no_solution_anywhere(student_site):
+    html, stage = student_site
     lines, words = leakcheck.distinctive(CHAPTERS, public_text())
     phrases = leakcheck.distinctive_phrases(CHAPTERS, public_text())
     students = sorted((stage / "book").glob("*.ipynb"))
@@ -353,26 +339,21 @@ def test_real_student_notebooks_and_site_have_no_solution_anywhere(real_student_
     assert leaks == [], "\n".join(leaks[:30])
 
 
-def test_real_student_site_points_colab_at_the_student_branch(real_student_site):
-    _, html = real_student_site
+@pytest.mark.site
+def test_real_student_site_points_colab_at_the_student_branch(student_site):
+    html = student_site.html
     for path in CHAPTERS:
         page = html_unescape((html / "book" / f"{path.stem}.html").read_text())
         assert f"/blob/student/book/{path.name}" in page
         assert f"{REPOSITORY_URL.split('github.com/')[1]}/blob/main/" not in page  # other projects' links may name main
 
 
-@pytest.fixture(scope="session")
-def real_instructor_site(tmp_path_factory):
-    if not CHAPTERS:
-        pytest.skip("no chapter notebooks in book/ yet")
-    return build(ROOT, tmp_path_factory.mktemp("real-instructor"))
-
-
-def test_real_instructor_site_folds_every_solution(real_instructor_site):
+@pytest.mark.site
+def test_real_instructor_site_folds_every_solution(instructor_site):
     for path in CHAPTERS:
         nb = nbformat.read(path, as_version=4)
         solutions = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")]
-        page = (real_instructor_site / "book" / f"{path.stem}.html").read_text()
+        page = (instructor_site.html / "book" / f"{path.stem}.html").read_text()
         folded = re.findall(
             r'<details class="[^"]*\bhide above-input\b[^"]*">\s*<summary[^>]*>(.*?)</summary>(.*?)</details>',
             page,
@@ -384,14 +365,15 @@ def test_real_instructor_site_folds_every_solution(real_instructor_site):
             assert any(leakcheck.normalise(first) in t for t in texts), f"{path.name}: {first!r} is not folded"
 
 
-def test_detector_finds_every_chapters_solutions_in_the_instructor_site(real_instructor_site):
+@pytest.mark.site
+def test_detector_finds_every_chapters_solutions_in_the_instructor_site(instructor_site):
     """The no-leak test is not vacuous: on the instructor site it finds each chapter's solutions."""
     for path in CHAPTERS:
         if not leakcheck.split_notebook(nbformat.read(path, as_version=4))[0]:
             continue  # an appendix without exercises has nothing to find
         lines, words = leakcheck.distinctive([path], public_text())
         phrases = leakcheck.distinctive_phrases([path], public_text())
-        page = real_instructor_site / "book" / f"{path.stem}.html"
+        page = instructor_site.html / "book" / f"{path.stem}.html"
         found = leakcheck.find_leaks([page], lines, words, phrases)
         assert lines and found, f"{path.name}: no distinctive solution text found on its instructor page"
 

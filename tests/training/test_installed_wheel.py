@@ -1,12 +1,15 @@
 """A chapter as Colab meets it: the package installed from its wheel (not this checkout), the notebook alone in an
-empty folder, no network. It runs top to bottom, and its full-scale section shows the study shipped in the wheel.
+empty folder, no network. It runs top to bottom, and every training chapter's full-scale section finds the study
+shipped in the wheel.
 
 Offline, a fresh virtual environment cannot download PyTorch and the rest: it sees this environment's installed
 packages through a ``.pth`` file (the way ``--system-site-packages`` would show a system's), but not this
 checkout, whose editable install is a ``.pth`` of its own that a path in a ``.pth`` file does not run. The
-wheel's requirements, extras ``[keras,data]`` included, must be satisfied there. Chapter 7 is the cheapest
-chapter to run (about a minute on two cores); this is the one slow test, marked ``slow``: CI runs it (``make
-unit`` selects every test), ``-m "not slow"`` leaves it out while developing.
+wheel's requirements, extras ``[keras,data]`` included, must be satisfied there. The chapter run is chapter 1, the
+cheapest (seconds; the training chapters' own runs are nbval's); each training chapter's full-scale section is then
+asked, in the same environment, what it would show: the call its notebook makes (``full_results``), the shipped
+study's ``meta.json`` and its run count. Marked ``slow``: CI runs it (``make unit`` selects every test),
+``-m "not slow"`` leaves it out while developing.
 """
 
 import json
@@ -22,7 +25,10 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTER = "07_train_images"
+CHAPTER = "01_dropout"
+#: The chapters with a full study shipped in the package, and the call their full-scale section makes.
+TRAINING = ("06_train_mnist1d", "07_train_images", "08_unet_copycat")
+FULL_SECTION_CALL = "T.full_results(CHAPTER)"
 OFFLINE = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
 
 CHECK_REQUIREMENTS = """
@@ -43,7 +49,18 @@ print("WHERE", spatialdrop_edu.__file__, sys.prefix)"""
 EXECUTE = f"""
 import nbformat
 from spatialdrop_edu.course.execute import execute_notebook
-nbformat.write(execute_notebook("{CHAPTER}.ipynb", timeout=900), "executed.ipynb")
+nbformat.write(execute_notebook("{CHAPTER}.ipynb", timeout=600), "executed.ipynb")
+"""
+
+# What each training chapter's full-scale section finds, asked in the wheel's environment from an empty folder.
+FULL_STUDIES = f"""
+import json
+from spatialdrop_edu import training as T
+for CHAPTER in {TRAINING!r}:
+    folder = {FULL_SECTION_CALL}
+    meta = json.loads(folder.joinpath("meta.json").read_text())
+    runs = sum(1 for line in folder.joinpath("study.jsonl").read_text().splitlines() if line.strip())
+    print(json.dumps({{"chapter": CHAPTER, "folder": str(folder), "meta_runs": meta["runs"], "runs": runs}}))
 """
 
 
@@ -84,8 +101,8 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
     assert {
         "spatialdrop_edu/reproducible.env",
         "spatialdrop_edu/course/lab_settings/overrides.json5",
-        f"spatialdrop_edu/results/{CHAPTER}/study.jsonl",
         "spatialdrop_edu/results/06_train_mnist1d/readme_protocol.jsonl",
+        *(f"spatialdrop_edu/results/{chapter}/{name}" for chapter in TRAINING for name in ("study.jsonl", "meta.json")),
     } <= names
 
     # A fresh environment that sees this one's packages, and installs the wheel into itself.
@@ -122,11 +139,18 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
         for i, c in enumerate(executed.cells)
         if c.cell_type == "code"
     }
+    assert not [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     where = next(t for t in text.values() if t.startswith("WHERE")).split()
     assert Path(where[1]).is_relative_to(purelib) and Path(where[2]) == venv  # the wheel's package, not ours
-    meta = json.loads((purelib / "spatialdrop_edu" / "results" / CHAPTER / "meta.json").read_text())
-    full = [t for t in text.values() if t.startswith("full study:")]
-    assert full and f"full study: {meta['runs']} runs" in full[0], text
-    assert not any("No full-scale results" in t for t in text.values())
+
+    # Each training chapter's full-scale section, in that environment: the shipped study, whole, from the wheel.
+    for chapter in TRAINING:
+        source = "".join(c.source for c in nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4).cells)
+        assert FULL_SECTION_CALL in source, f"{chapter}: its full-scale section no longer calls {FULL_SECTION_CALL}"
+    found = [json.loads(line) for line in run([python, "-c", FULL_STUDIES], cwd=alone, env=env).splitlines()]
+    assert [f["chapter"] for f in found] == list(TRAINING)
+    for f in found:
+        assert Path(f["folder"]).is_relative_to(purelib / "spatialdrop_edu" / "results"), f
+        shipped = ROOT / "spatialdrop_edu" / "results" / f["chapter"]
+        assert f["runs"] == f["meta_runs"] == json.loads((shipped / "meta.json").read_text())["runs"], f
     assert not (alone / "results").exists()  # no full run of its own
-    assert list((tmp_path / "cache" / "studies" / CHAPTER).glob("*/study.jsonl"))  # the small study, cached
