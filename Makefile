@@ -137,7 +137,7 @@ NBVAL := -m pytest -p no:cacheprovider --nbval-sanitize-with tests/nbval_sanitiz
 
 # The strict run keeps the mode's two threads per kernel, so by default it runs one notebook at a time (NB_JOBS=2 runs
 # two side by side: the same outputs, as the thread count is fixed). Two notebooks of two threads each on two cores
-# slow each other badly (COURSE.md, "The reproducible mode"); `make test` runs the lax run beside it instead.
+# slow each other badly (COURSE.md, "Two kernels side by side"); `make test` runs the lax run beside it instead.
 NB_JOBS ?= 1
 notebooks: $(STAMP)  ## every notebook re-run in the reproducible mode and compared with its stored outputs (nbval, strict)
 	$(FRESH_CACHE) $(PY) $(NBVAL) --nbval $(call XDIST,$(NB_JOBS),loadfile) $(NOTEBOOKS)

@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MAKE = os.environ.get("MAKE", "make")
 
@@ -48,7 +48,7 @@ class Lane:
     """Steps run one after another; lanes of one stage run side by side."""
 
     steps: list[Step]
-    failed: bool = field(default=False)
+    failed: bool = False
 
 
 def stages() -> list[list[Lane]]:
