@@ -52,13 +52,12 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
         nbclient.exceptions.CellExecutionError: a cell raised (and was not tagged
             ``raises-exception``).
     """
-    from nbclient import NotebookClient
-
     from .progress_lines import freeze_progress_bars
+    from .wakeful_client import WakefulNotebookClient
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(
+    client = WakefulNotebookClient(
         nb,
         timeout=timeout,
         kernel_name=kernel_name,

@@ -35,9 +35,13 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
+
+try:
+    from .wakeful_client import WakefulNotebookClient
+except ImportError:  # run by file path: its folder is the first on sys.path
+    from wakeful_client import WakefulNotebookClient
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: The MIME type of a verdict message: :data:`spatialdrop_edu.checks._verdict.MIME` (a test keeps them equal).
@@ -46,7 +50,7 @@ ARM = '__import__("spatialdrop_edu.checks._verdict", fromlist=["arm"]).arm({grad
 DISARM = '__import__("spatialdrop_edu.checks._verdict", fromlist=["disarm"]).disarm()'
 
 
-class GradingClient(NotebookClient):
+class GradingClient(WakefulNotebookClient):
     """A notebook client that caps output per cell, keeps each execute reply, and takes verdicts out of the outputs."""
 
     max_output = 100_000
