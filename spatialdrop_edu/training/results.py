@@ -14,9 +14,11 @@ Three places, one function each:
   ``spatialdrop_edu/`` under ``$XDG_CACHE_HOME`` or ``~/.cache`` (``%LOCALAPPDATA%`` on Windows); deleting it
   only costs the time to run the studies again.
 * :func:`write_meta`: a study's ``meta.json``, derived from its records (:func:`study_meta`) and written only
-  when that changes it, so that a full run that added nothing leaves it untouched.
+  when that changes it, so that a full run that added nothing leaves it untouched; it lists every run file of the
+  folder (:func:`study_files`), and :func:`full_study_cost` reads from it what a full run costs.
 
-Each file holds one study: ``study.jsonl`` (one run per line, with its provenance) and ``meta.json``.
+Each folder holds one study: ``study.jsonl`` (one run per line, with its provenance), the runs of any companion
+experiment in a ``.jsonl`` file of its own, and ``meta.json``.
 """
 
 from __future__ import annotations
@@ -24,13 +26,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import textwrap
 from importlib import resources
 from pathlib import Path
 
 from .._validation import check_chapter
 
-__all__ = ["full_results", "local_results", "shipped_results", "study_cache", "study_meta", "write_meta"]
+__all__ = [
+    "full_results",
+    "full_study_cost",
+    "local_results",
+    "shipped_results",
+    "study_cache",
+    "study_files",
+    "study_meta",
+    "write_meta",
+]
 
+#: Columns of printed output that fit a code block of the course's website.
+PAGE_WIDTH = 80
 #: The package folder whose ``<chapter>/`` subfolders hold the shipped full studies.
 SHIPPED = "results"
 
@@ -112,20 +126,22 @@ def _distinct(values):
     return seen[0] if len(seen) == 1 else seen
 
 
-def study_meta(records, **notes) -> dict:
+def study_meta(records, *, files=None, **notes) -> dict:
     """A study's notes, derived from its records: what ran it, how many runs, how long, when.
 
     Args:
         records: the study's records (from :func:`~spatialdrop_edu.training.study.load_runs` or
             :func:`~spatialdrop_edu.training.study.run_study`), each with a ``"provenance"``.
-        **notes: what the records cannot say, added as given (the chapter's ``settings``, its choices).
+        files: every run file of the study's folder, as :func:`study_files` gives them; ``None``: not listed.
+        **notes: what the records cannot say, added as given (the chapter's ``settings``, its choices, the
+            design of a companion experiment).
 
     Returns:
         ``dict``, with, for each provenance field (``device``, ``torch``, ``cpu``, ``cpu_capability``,
         ``cpu_threads``, ``pins``, ``platform``, versions, ``commit``), its value where every run agrees, else
         the list of the values found, in order of first appearance (``None``: not recorded); ``runs``;
-        ``run_seconds`` (the runs' ``wall_time`` summed); ``finished`` (the day the last run finished); then
-        ``notes``, sorted by name.
+        ``run_seconds`` (the runs' ``wall_time`` summed); ``finished`` (the day the last run finished);
+        ``files`` where given; then ``notes``, sorted by name.
 
     Examples::
 
@@ -145,7 +161,63 @@ def study_meta(records, **notes) -> dict:
         run_seconds=round(sum(r["result"].get("wall_time", 0.0) for r in records)),
         finished=max(dates)[:10] if dates else None,
     )
+    if files is not None:
+        meta["files"] = files
     return {**meta, **{name: notes[name] for name in sorted(notes)}}
+
+
+def study_files(folder) -> dict:
+    """Every run file of a study's folder: ``{file name: {"runs": ..., "run_seconds": ...}}``, sorted by name.
+
+    ``study.jsonl`` holds the study; a companion experiment (chapter 6's network trained the way the MNIST-1D
+    README trains it) keeps its runs in a file of its own, and its cost counts too.
+
+    Examples::
+
+        >>> import tempfile
+        >>> study_files(Path(tempfile.mkdtemp()))
+        {}
+    """
+    from .study import load_runs
+
+    found = {}
+    for path in sorted(Path(folder).glob("*.jsonl")):
+        records = load_runs(path).values()
+        found[path.name] = {
+            "runs": len(records),
+            "run_seconds": round(sum(r["result"].get("wall_time", 0.0) for r in records)),
+        }
+    return found
+
+
+def full_study_cost(chapter: str) -> str:
+    """Lines for a chapter's settings cell: what a full run (``SCALE = True``) costs, and how to spread it.
+
+    Read from the ``meta.json`` of the chapter's full results (:func:`full_results`): every run file's runs and
+    training time, summed (each run trains on one thread, one after another unless ``WORKERS`` run side by side).
+    Wrapped at :data:`PAGE_WIDTH` columns, what a code block of the website shows.
+
+    Raises:
+        ValueError: ``chapter`` has no full study.
+
+    Examples::
+
+        >>> full_study_cost("07_train_images")[:38]
+        'A full run (SCALE = True) trains 440 n'
+    """
+    folder = full_results(chapter)
+    if folder is None:
+        raise ValueError(f"chapter must have a full study (a training chapter), got {chapter!r}.")
+    meta = json.loads(folder.joinpath("meta.json").read_text())
+    files = meta.get("files") or {"study.jsonl": {"runs": meta["runs"], "run_seconds": meta["run_seconds"]}}
+    runs = sum(f["runs"] for f in files.values())
+    hours = sum(f["run_seconds"] for f in files.values()) / 3600
+    text = (
+        f"A full run (SCALE = True) trains {runs} networks: about {hours:.1f} hours of one CPU core, as the stored "
+        f"study took; WORKERS runs side by side take about 1/WORKERS of that. From a terminal: "
+        f"make study CHAPTER={chapter[:2]} WORKERS=<cores>"
+    )
+    return textwrap.fill(text, width=PAGE_WIDTH, break_long_words=False, break_on_hyphens=False)
 
 
 def write_meta(folder, records=None, **notes) -> dict:
@@ -171,7 +243,7 @@ def write_meta(folder, records=None, **notes) -> dict:
     folder = Path(folder)
     if records is None:
         records = load_runs(folder / "study.jsonl").values()
-    meta = study_meta(records, **notes)
+    meta = study_meta(records, files=study_files(folder), **notes)
     text = json.dumps(meta, indent=1) + "\n"
     path = folder / "meta.json"
     if not path.is_file() or path.read_text() != text:

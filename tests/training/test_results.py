@@ -14,14 +14,17 @@ import torch
 import spatialdrop_edu
 from spatialdrop_edu.training import (
     full_results,
+    full_study_cost,
     load_runs,
     local_results,
     run_study,
     shipped_results,
     study_cache,
+    study_files,
     study_meta,
     write_meta,
 )
+from spatialdrop_edu.training.results import META_FIELDS
 
 BOOK = Path(__file__).parents[2] / "book"
 CHAPTERS = ("06_train_mnist1d", "07_train_images", "08_unet_copycat")
@@ -84,12 +87,58 @@ def test_meta_lists_what_the_runs_disagree_on():
     assert meta["cpu"] == ["A", "B", None] and meta["cpu_threads"] == [1, None] and meta["finished"] == "2026-03-04"
 
 
+#: What study_meta derives from the records and the folder; everything else in a meta.json is a chapter's note.
+DERIVED = {name for name, _ in META_FIELDS} | {"runs", "run_seconds", "finished", "files"}
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_shipped_meta_is_what_the_records_give(chapter):
     folder = shipped_results(chapter)
     stored = json.loads(folder.joinpath("meta.json").read_text())
-    notes = {k: stored[k] for k in ("settings", "chosen") if k in stored}
-    assert study_meta(load_runs(folder.joinpath("study.jsonl")).values(), **notes) == stored
+    notes = {k: v for k, v in stored.items() if k not in DERIVED}
+    records = load_runs(folder.joinpath("study.jsonl")).values()
+    assert study_meta(records, files=study_files(folder), **notes) == stored
+    # every run file is listed, the study's own among them
+    assert set(stored["files"]) == {p.name for p in Path(folder).glob("*.jsonl")}
+    assert stored["files"]["study.jsonl"] == {"runs": stored["runs"], "run_seconds": stored["run_seconds"]}
+
+
+def test_chapter_6_meta_names_the_companion_runs_and_the_factor_design():
+    stored = json.loads(shipped_results("06_train_mnist1d").joinpath("meta.json").read_text())
+    assert stored["files"]["readme_protocol.jsonl"]["runs"] == stored["readme_protocol"]["seeds"] == 5
+    assert set(stored["factors"]) == {"after the first block only", "after the last block only", "64 channels"}
+    source = "".join(c.source for c in nbformat.read(BOOK / "06_train_mnist1d.ipynb", as_version=4).cells)
+    assert "factors=FACTORS" in source and "readme_protocol=" in source  # what a full run writes
+
+
+def test_meta_lists_every_run_file_with_its_runs_and_time(tmp_path):
+    run_study(fake_run, [{"a": 1}, {"a": 2}], [0], tmp_path / "study.jsonl", progress=False)
+    run_study(fake_run, [{"a": 9}], [0, 1, 2], tmp_path / "companion.jsonl", progress=False)
+    meta = write_meta(tmp_path, settings={"seeds": 1})
+    assert meta["runs"] == 2 and meta["run_seconds"] == 3  # the study itself
+    assert meta["files"] == {
+        "companion.jsonl": {"runs": 3, "run_seconds": 4},  # 4.5 s, rounded as run_seconds is
+        "study.jsonl": {"runs": 2, "run_seconds": 3},
+    }
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_full_run_cost_is_read_from_every_file_of_the_study(chapter):
+    stored = json.loads(full_results(chapter).joinpath("meta.json").read_text())
+    runs = sum(f["runs"] for f in stored["files"].values())
+    hours = sum(f["run_seconds"] for f in stored["files"].values()) / 3600
+    text = full_study_cost(chapter)
+    assert max(len(line) for line in text.splitlines()) <= 80  # fits the page
+    line = " ".join(text.split())
+    assert f"trains {runs} networks: about {hours:.1f} hours of one CPU core" in line
+    assert f"make study CHAPTER={chapter[:2]} WORKERS=<cores>" in line
+    source = "".join(c.source for c in nbformat.read(BOOK / f"{chapter}.ipynb", as_version=4).cells)
+    assert "print(T.full_study_cost(CHAPTER))" in source  # said before SCALE = True is chosen
+
+
+def test_the_full_run_cost_of_a_chapter_without_a_study_is_refused_by_name():
+    with pytest.raises(ValueError, match=r"chapter must have a full study .*got '01_dropout'"):
+        full_study_cost("01_dropout")
 
 
 SUBPROCESS = """
