@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ..layers.numpy_reference import numpy_dropout
 from ._harness import as_array, check_inverted_output, fail, mean_bound, passed, reference_answer, run_student_code
 
 __all__ = [
@@ -21,9 +22,13 @@ __all__ = [
 def check_inverted_dropout(student_fn) -> None:
     """Exercise 1.1: ``student_fn(x, p, rng)`` must be inverted dropout on a NumPy array.
 
-    Checks, on ``x = ones(20_000)``: the output shape; every value is 0 or ``1/(1-p)``; the
-    fraction dropped is ``p`` and the mean is 1 within ``SIGMAS`` standard deviations (for
-    ``p`` = 0.2 and 0.5); ``p = 0`` returns the input and ``p = 1`` returns zeros without NaN.
+    The answer is called on ``x = ones(20_000)`` with the checker's seeded ``rng``. For ``p`` = 0.2
+    and 0.5: the output has the input's shape and no NaN or infinite value; every value is 0 or
+    the kept-unit scale the exercise asks for; the fraction of zeros is within ``SIGMAS`` standard
+    deviations of ``p`` (a binomial over 20 000 units) and the mean within ``SIGMAS`` standard
+    deviations of 1. With ``p = 0`` the output must equal the input, and with ``p = 1`` it must be
+    all zeros, without NaN. An answer that is, or calls, the package's
+    :func:`~spatialdrop_edu.layers.numpy_reference.numpy_dropout` fails.
 
     Args:
         student_fn: the learner's function ``(x, p, rng) -> array``.
@@ -33,26 +38,42 @@ def check_inverted_dropout(student_fn) -> None:
 
     Examples::
 
-        >>> def ref(x, p, rng):
-        ...     keep = rng.random(x.shape) >= p
-        ...     return np.where(keep, x / (1 - p), 0.0) if p < 1 else np.zeros_like(x)
-        >>> check_inverted_dropout(ref)
-        Correct: inverted dropout drops a fraction p and keeps the mean at 1.
+        >>> check_inverted_dropout(lambda x, p, rng: x)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: on an input of ones with
+        p = 0.2, every output must be 0 (dropped) or ...
+
+    The package's own :func:`~spatialdrop_edu.layers.numpy_reference.numpy_dropout` is not an
+    answer::
+
+        >>> from spatialdrop_edu import numpy_dropout
+        >>> check_inverted_dropout(numpy_dropout)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your dropout function calls
+        the package's numpy_dropout: ...
     """
     what = "your dropout function"
     rng = np.random.default_rng(2024)
     n = 20_000
     x = np.ones(n)
+
+    def run(p):  # the package's numpy_dropout is the answer written out: a call to it fails
+        return as_array(run_student_code(student_fn, x.copy(), p, rng, what=what, forbid=(numpy_dropout,)), what)
+
     for p in (0.2, 0.5):
-        y = as_array(run_student_code(student_fn, x.copy(), p, rng, what=what), what)
+        y = run(p)
         check_inverted_output(y, x.shape, p, n, what)
         mean, bound = float(y.mean()), mean_bound(p, n)
         if abs(mean - 1.0) > bound:
             fail(f"mean after dropout is {mean:.2f}, expected 1.00 ± {bound:.2f}: did you forget to scale by 1/(1-p)?")
-    y = as_array(run_student_code(student_fn, x.copy(), 0.0, rng, what=what), what)
+    y = run(0.0)
     if y.shape != x.shape or not np.allclose(y, x):
         fail("with p = 0 nothing may be dropped and nothing scaled: the output must equal the input.")
-    y = as_array(run_student_code(student_fn, x.copy(), 1.0, rng, what=what), what)
+    y = run(1.0)
     if y.shape != x.shape or not np.isfinite(y).all() or np.any(y != 0):
         fail("with p = 1 every unit is dropped: the output must be all zeros (and no NaN from dividing by 1 - p = 0).")
     passed("Correct: inverted dropout drops a fraction p and keeps the mean at 1.")
@@ -67,17 +88,26 @@ def dropout_variance_reference(a: float, p: float) -> float:
 def check_dropout_variance(student_fn) -> None:
     """Exercise 1.2: ``student_fn(a, p)`` must return the variance inverted dropout adds to a unit of value ``a``.
 
-    The output is ``a / (1 - p)`` with probability ``1 - p`` and 0 otherwise, so its variance is
-    ``a**2 * p / (1 - p)``. The answer is compared at several ``(a, p)`` within a relative
-    tolerance of 1e-6 (a formula, so no sampling bound is needed).
+    The answer is called at five points ``(a, p)`` (``a`` positive, negative and zero; ``p`` from
+    0.1 to 0.9) and must return a number equal to the exact variance within a relative tolerance
+    of 1e-6: a derived formula, so no sampling bound is needed. Several typical mistakes are
+    recognised and named in the feedback.
 
     Args:
         student_fn: the learner's function ``(a, p) -> float``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the first point answered wrongly and, where it
+            recognises it, the mistake.
+
     Examples::
 
-        >>> check_dropout_variance(lambda a, p: a**2 * p / (1 - p))
-        Correct: Var = a² p / (1 - p); it grows without bound as p → 1.
+        >>> check_dropout_variance(lambda a, p: 0.0)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: for a = 1.0, p = 0.5 you
+        returned 0, ...
     """
     what = "your variance function"
     for a, p in ((1.0, 0.5), (2.0, 0.2), (3.0, 0.9), (-1.5, 0.1), (0.0, 0.3)):
@@ -107,25 +137,29 @@ def check_dropout_variance(student_fn) -> None:
 def check_fixed_dropout(student_fn) -> None:
     """Exercise 1.4: ``student_fn(x, p, training)`` must be a corrected PyTorch inverted dropout.
 
-    The buggy version has three problems: it keeps a unit with probability ``p`` instead of
-    ``1 - p``, it drops in eval mode too, and with ``p = 1`` it divides by zero (inf/NaN).
-    Checks on ``x = torch.ones(20_000)``: in training, values are 0 or ``1/(1-p)``, the dropped
-    fraction is ``p`` (``p`` = 0.2 and 0.7, ``SIGMAS`` bounds) and the mean is 1; with
-    ``training=False`` the input is returned unchanged; ``p = 1`` gives zeros.
+    The answer is called on ``x = torch.ones(20_000)``, with PyTorch's global generator seeded
+    inside the check (the caller's random stream is restored afterwards). In training, for ``p``
+    = 0.2 and 0.7: the output has the input's shape and no NaN or infinite value; every value is 0
+    or the kept-unit scale the exercise asks for; the fraction of zeros is within ``SIGMAS``
+    standard deviations of ``p`` and the mean within ``SIGMAS`` standard deviations of 1. With
+    ``training=False`` (``p = 0.5``) the output must equal the input, and in training with
+    ``p = 1`` it must be all zeros, without inf or NaN.
 
     Args:
         student_fn: the learner's function ``(x, p, training) -> torch.Tensor``.
 
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and which of the three problems
+            it points to.
+
     Examples::
 
-        >>> import torch
-        >>> def ref(x, p, training=True):
-        ...     if not training or p == 0: return x
-        ...     if p == 1: return torch.zeros_like(x)
-        ...     return x * (torch.rand_like(x) >= p) / (1 - p)
-        >>> check_fixed_dropout(ref)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: all three problems fixed: units are kept with probability 1 - p, eval
-        mode is the identity, and p = 1 gives zeros.
+        >>> check_fixed_dropout(lambda x, p, training=True: x)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: on an input of ones with
+        p = 0.2, every output must be 0 (dropped) or ...
     """
     import torch
 
@@ -189,21 +223,27 @@ AVERAGE_VARIANCE_POINTS = tuple(
 def check_average_variance(student_fn) -> None:
     """Exercise 1.5: ``student_fn(a, p, n, rho)``: variance of the average of ``n`` dropped-out units.
 
-    Each of ``n`` units has value ``a``; inverted dropout with drop probability ``p`` multiplies
-    each by a coin ``B_i / (1 - p)``, and two coins have correlation ``rho``. The variance of the
-    average is ``a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n``. The answer is compared at the
-    144 points of ``AVERAGE_VARIANCE_POINTS`` (relative tolerance 1e-6); typical mistakes are named.
+    The answer is called at the 144 points of ``AVERAGE_VARIANCE_POINTS`` (``a`` positive and
+    negative, ``p`` from 0.1 to 0.8, ``n`` from 1 to 50, ``rho`` 0, 0.25 and 1: both ends the
+    exercise names are included) and must return a number equal to the exact variance within a
+    relative tolerance of 1e-6. A typical mistake that explains every answer, or else the first
+    wrong one, is named in the feedback.
 
     Args:
         student_fn: the learner's function ``(a, p, n, rho) -> float``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the first point answered wrongly and, where it
+            recognises it, the mistake.
+
     Examples::
 
-        >>> def var(a, p, n, rho):
-        ...     return a**2 * p / (1 - p) * (1 + (n - 1) * rho) / n
-        >>> check_average_variance(var)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: Var = a² p/(1-p) · (1 + (n-1)ρ)/n: 1/n of one unit's variance for
-        independent coins, all of it for one shared coin.
+        >>> check_average_variance(lambda a, p, n, rho: 0.0)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: for a = 1.0, p = 0.1, n = 1,
+        ρ = 0.0 you returned 0, ...
     """
     what = "your variance function"
     mistakes = (

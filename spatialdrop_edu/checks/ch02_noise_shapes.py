@@ -39,14 +39,24 @@ COIN_FLIP_QUESTIONS = {
 def check_coin_flips(answers) -> None:
     """Exercise 2.1: the number of independent coin flips of each layer in ``COIN_FLIP_QUESTIONS``.
 
+    ``answers`` must be a dict with the four keys, each an ``int`` equal to the number of coins
+    the layer flips for its input shape. The first wrong count is reported, with the typical
+    miscount it matches where it matches one.
+
     Args:
         answers: a dict ``{"a": int, "b": int, "c": int, "d": int}``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the first wrong answer and the likely miscount.
+
     Examples::
 
-        >>> check_coin_flips({"a": 128, "b": 1200, "c": 6, "d": 96})
-        Correct: one coin per (sample, channel) for spatial dropout, one per unit for
-        Dropout.
+        >>> check_coin_flips({"a": 0, "b": 0, "c": 0, "d": 0})
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: (a) torch.nn.Dropout2d on a
+        batch of shape (8, 16, 32, 32): you answered 0, ...
     """
     if not isinstance(answers, dict):
         fail(f"answers must be a dict like {{'a': 0, 'b': 0, 'c': 0, 'd': 0}}, got {type(answers).__name__}.")
@@ -86,23 +96,28 @@ def check_coin_flips(answers) -> None:
 def check_noise_shape_dropout(student_fn) -> None:
     """Exercise 2.2: ``student_fn(x, p, noise_shape, rng)``: inverted dropout with a noise shape, in NumPy.
 
-    Checks, on ones of shape ``(16, 12, 5, 5)``: with noise shape ``(16, 12, 1, 1)`` the output is
-    constant over each feature map, values are 0 or ``1/(1-p)``, the dropped fraction of the
-    ``16 * 12`` coins is ``p`` within ``SIGMAS`` standard deviations (pooled over 20 calls);
-    with noise shape ``(16, 1, 5, 5)`` it is constant across channels; the full shape gives
-    independent units; ``p = 0`` and ``p = 1`` are exact.
+    The answer is called on ones of shape ``(16, 12, 5, 5)`` with ``p = 0.4`` and the checker's
+    seeded ``rng``, 20 times for each of the noise shapes ``(16, 12, 1, 1)`` and ``(16, 1, 5, 5)``:
+    the output has the input's shape and does not vary along any axis where the noise shape is
+    1; every value is 0 or the kept-unit scale the exercise asks for; the fraction of zeros is
+    within ``SIGMAS`` standard deviations of ``p`` (a binomial over the coins of the 20 calls).
+    With the full shape as noise shape the output must not be constant over each feature map;
+    with ``p = 0`` it must equal the input, and with ``p = 1`` be all zeros, without NaN.
 
     Args:
         student_fn: the learner's function ``(x, p, noise_shape, rng) -> array``.
 
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
+
     Examples::
 
-        >>> def ref(x, p, noise_shape, rng):
-        ...     keep = rng.random(noise_shape) >= p
-        ...     return np.where(keep, x / (1 - p), 0.0) if p < 1 else np.zeros_like(x)
-        >>> check_noise_shape_dropout(ref)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: one coin per entry of the noise shape, broadcast, and kept units
-        scaled by 1/(1-p).
+        >>> check_noise_shape_dropout(lambda x, p, noise_shape, rng: x)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: on an input of ones with
+        p = 0.4, every output must be 0 (dropped) or ...
     """
     what = "your noise-shaped dropout"
     rng = np.random.default_rng(7)
@@ -142,25 +157,30 @@ def check_noise_shape_dropout(student_fn) -> None:
 def check_word_dropout(student_fn) -> None:
     """Exercise 2.4: ``student_fn(x, p, rng)`` must drop whole tokens of ``x`` of shape ``(N, T, E)``.
 
-    That is *token* dropout, noise shape ``(N, T, 1)``: each token's embedding (each occurrence of
-    a word, independently) is zeroed entirely or kept and scaled by ``1/(1-p)``. (Gal and
-    Ghahramani's embedding dropout is different: it drops word *types*, so every occurrence of
-    a dropped word vanishes together.) The name ``check_word_dropout`` is kept for compatibility.
-    Checks on ones of shape ``(32, 20, 8)`` pooled over 10 calls: constant along E, varying
-    along T, the fraction of dropped tokens is ``p`` within ``SIGMAS`` standard deviations;
-    recognises SpatialDropout1D's noise shape ``(N, 1, E)`` and says so.
+    The exercise asks for *token* dropout (word-type dropout is exercise 2.5); the name
+    ``check_word_dropout`` is kept for compatibility. The answer is called 10 times on ones of
+    shape ``(32, 20, 8)`` with ``p = 0.25`` and the checker's seeded ``rng``: the output has the
+    input's shape; each token's embedding is zeroed or kept as a whole (the output is constant
+    along E); the output varies between the tokens of a sentence (along T); every value is 0 or
+    the kept-unit scale the exercise asks for, and the fraction of dropped tokens is within
+    ``SIGMAS`` standard deviations of ``p``. With ``p = 1`` the output must be all zeros, without
+    NaN. A mask that is constant along T and varies along E (``SpatialDropout1D``'s) is
+    recognised and named.
 
     Args:
         student_fn: the learner's function ``(x, p, rng) -> array``.
 
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
+
     Examples::
 
-        >>> def ref(x, p, rng):
-        ...     keep = rng.random((x.shape[0], x.shape[1], 1)) >= p
-        ...     return np.where(keep, x / max(1 - p, 1e-300), 0.0)
-        >>> check_word_dropout(ref)
-        Correct: whole tokens are dropped (token dropout, noise shape (N, T, 1)), and
-        kept ones are scaled by 1/(1-p).
+        >>> check_word_dropout(lambda x, p, rng: x)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: the output does not vary
+        between tokens: ...
     """
     what = "your token dropout"
     rng = np.random.default_rng(11)
@@ -198,28 +218,30 @@ def check_word_dropout(student_fn) -> None:
 def check_word_type_dropout(student_fn) -> None:
     """Exercise 2.5: ``student_fn(ids, table, p, rng)``: word-type dropout, one coin per sentence and vocabulary row.
 
-    ``ids`` is an int array ``(N, T)`` of token ids, ``table`` the embedding matrix ``(V, E)``; the
-    answer is the embedded batch ``(N, T, E)`` in which, within each sentence, every occurrence of a
-    dropped word type is zero and every kept token is its embedding times ``1/(1-p)``. Checks, over
-    10 calls on 64 sentences of 30 tokens from a vocabulary of 12 words: whole tokens only; every
-    occurrence of a word in a sentence shares its coin (else: that is token dropout); sentences
-    have their own coins (else: one coin for the whole batch); kept values scaled; the fraction of
-    dropped (sentence, word type) coins is ``p`` within ``SIGMAS`` standard deviations; ``p = 0``
-    returns the plain lookup and ``p = 1`` zeros without NaN.
+    ``ids`` is an int array ``(N, T)`` of token ids and ``table`` the embedding matrix ``(V, E)``.
+    The answer is called 10 times on 64 sentences of 30 tokens from a vocabulary of 12 words
+    (embedding rows of constant, distinct values) with ``p = 0.25`` and the checker's seeded
+    ``rng``: the output has shape ``(N, T, E)``; tokens are zeroed or kept as a whole; within a
+    sentence, the occurrences of one word are all dropped or all kept; a word is not dropped (or
+    kept) in every sentence that contains it, in any call; every kept token is its embedding row
+    times the kept-unit scale the exercise asks for; the fraction of dropped (sentence, word
+    type) pairs is within ``SIGMAS`` standard deviations of ``p``. With ``p = 0`` the output must
+    equal the embedding lookup, and with ``p = 1`` be all zeros, without NaN.
 
     Args:
         student_fn: the learner's function ``(ids, table, p, rng) -> array``.
 
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
+
     Examples::
 
-        >>> def ref(ids, table, p, rng):
-        ...     if p == 1: return np.zeros(ids.shape + table.shape[1:])
-        ...     keep = rng.random((ids.shape[0], table.shape[0])) >= p
-        ...     kept = np.take_along_axis(keep, ids, axis=1)
-        ...     return np.where(kept[..., None], table[ids] / (1 - p), 0.0)
-        >>> check_word_type_dropout(ref)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: one coin per sentence and word type: every occurrence of a dropped
-        word vanishes together.
+        >>> check_word_type_dropout(lambda ids, table, p, rng: np.zeros(ids.shape))
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your word-type dropout
+        returned shape (64, 30), expected (N, T, E) = (64, 30, 4): ...
     """
     what = "your word-type dropout"
     data = np.random.default_rng(13)

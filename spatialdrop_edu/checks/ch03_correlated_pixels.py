@@ -38,19 +38,27 @@ def _pearson(a, b) -> float:
 def check_autocorrelation(student_fn) -> None:
     """Exercise 3.1: ``student_fn(x, d)`` must return the correlation of pixels ``d`` apart.
 
-    The reference averages the Pearson correlation of horizontal pairs ``(x[i, j], x[i, j + d])``
-    and of vertical pairs ``(x[i, j], x[i + d, j])``, without wrap-around. Checked within
-    ``CORRELATION_TOL`` on fixed fields (white noise, smooth fields, an image with an offset of 5,
-    a field smooth along rows and white along columns) at several lags.
+    The answer must return one number, equal within ``CORRELATION_TOL`` to the correlation the
+    exercise defines, on fixed fields drawn by the checker (a smooth field, white noise, a smooth
+    field offset by 5, a field smooth along rows and white from row to row) at lags from 1 to 12,
+    and exactly 1 (within 1e-6) at ``d = 0``. A wrong value is compared with typical mistakes,
+    and the one it matches is named.
 
     Args:
         student_fn: the learner's function ``(x, d) -> float``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the field and lag answered wrongly and, where it
+            recognises it, the mistake.
+
     Examples::
 
-        >>> from spatialdrop_edu.analysis.correlation import autocorrelation
-        >>> check_autocorrelation(lambda x, d: autocorrelation(x, max(d, 1))[d])
-        Correct: the correlation of pixels d apart, both directions, no wrap-around.
+        >>> check_autocorrelation(lambda x, d: 0.0)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: on a smooth field
+        (correlation length 6) at lag d = 1 you returned 0.000, ...
     """
     what = "your autocorrelation function"
     rng = np.random.default_rng(303)
@@ -97,28 +105,28 @@ def check_autocorrelation(student_fn) -> None:
 def check_neighbour_fill(student_fn) -> None:
     """Exercise 3.2: ``student_fn(x, keep)`` must fill dropped pixels with the mean of their kept 4-neighbours.
 
-    Kept pixels must come back unchanged; a dropped pixel takes the mean of its kept neighbours
-    up, down, left and right (none outside the image); one without a kept neighbour takes the
-    mean of all kept pixels. Compared with the reference at every pixel (tolerance 1e-9) on a
-    smooth field with masks at p = 0.3 and 0.8, and on small hand-made cases (corners, a pixel
-    with no kept neighbour).
+    The answer is called on a smooth field with keep-masks drawn at p = 0.3 and 0.8, and on a
+    4 x 4 ramp whose corner has no kept neighbour. The output must have the input's shape, every
+    kept pixel must come back unchanged, and every pixel must equal, within 1e-9, the fill the
+    exercise defines (the package's 4-neighbour fill). At the first wrong pixel the output is
+    compared with typical mistakes, and the one it matches is named. An answer that is, or
+    calls, the package's :func:`~spatialdrop_edu.analysis.fields.neighbour_fill` fails.
 
     Args:
         student_fn: the learner's function ``(x, keep) -> array``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the case and pixel answered wrongly and, where it
+            recognises it, the mistake.
+
     Examples::
 
-        >>> def fill(x, keep):
-        ...     def near(a):  # the sum over the 4 neighbours, zero outside the image
-        ...         a = np.pad(a, 1)
-        ...         return a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:]
-        ...     total, count = near(np.where(keep, x, 0.0)), near(keep.astype(float))
-        ...     alone = x[keep].mean()
-        ...     mean = np.where(count > 0, total / np.maximum(count, 1), alone)
-        ...     return np.where(keep, x, mean)
-        >>> check_neighbour_fill(fill)
-        Correct: every dropped pixel is the mean of its kept 4-neighbours; kept pixels
-        are untouched.
+        >>> check_neighbour_fill(lambda x, keep: x)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: on a smooth field, p = 0.3,
+        pixel ...
 
     The package's own :func:`~spatialdrop_edu.analysis.fields.neighbour_fill` is not an answer::
 
@@ -192,20 +200,26 @@ def injected_variance_reference(k: int, p: float, rho: float, shared: bool) -> f
 def check_injected_variance(student_fn) -> None:
     """Exercise 3.3: ``student_fn(k, p, rho, shared)`` must return the variance dropout injects into a k x k mean.
 
-    Compared with :func:`injected_variance_reference` at 96 points (``k`` in 1, 3, 5, 7; ``p``
-    in 0.1, 0.5, 0.8; ``rho`` in 0, 0.3, 0.9, 1; both coin kinds), relative tolerance 1e-6.
+    The answer must return one number, equal to the exact variance within a relative tolerance
+    of 1e-6, at 96 points: ``k`` in 1, 3, 5, 7; ``p`` in 0.1, 0.5, 0.8; ``rho`` in 0, 0.3, 0.9, 1;
+    independent coins first, then one shared coin. A wrong value is compared with typical
+    mistakes, and the one it matches is named.
 
     Args:
         student_fn: the learner's function ``(k, p, rho, shared) -> float``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the first point answered wrongly and, where it
+            recognises it, the mistake.
+
     Examples::
 
-        >>> def mean_variance(k, p, rho, shared):
-        ...     n = k * k
-        ...     return p / (1 - p) * ((1 / n + (1 - 1 / n) * rho) if shared else 1 / n)
-        >>> check_injected_variance(mean_variance)  # doctest: +NORMALIZE_WHITESPACE
-        Correct: independent coins give p/((1-p)n); a shared coin gives p/(1-p)·(1/n +
-        (1-1/n)ρ), which stays near p/(1-p) when ρ → 1.
+        >>> check_injected_variance(lambda k, p, rho, shared: 0.0)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: with independent coins,
+        k = 1, p = 0.1, ρ = 0.0 you returned 0, ...
     """
     what = "your variance function"
     for shared in (False, True):

@@ -85,24 +85,28 @@ def _check_values_and_rate(ratio: np.ndarray, p: float, coins: int, what: str) -
 def check_unbatched_image(student_fn) -> None:
     """Exercise 4.1: ``student_fn(img, p)`` drops whole channels of ONE image ``(C, H, W)`` in PyTorch.
 
-    Checks, on positive inputs of shape ``(5, 7, 9)`` over 80 seeded calls: the output has the
-    input's shape, each channel is kept whole (scaled by ``1/(1-p)``) or zeroed whole, the
-    fraction of dropped channels is ``p`` within ``SIGMAS`` standard deviations, ``p = 0``
-    changes nothing, and PyTorch does not warn (as in exercise 4.2). Recognises
-    ``torch.nn.Dropout2d`` applied to the rank-3 image (it drops rows: it reads ``(C, H, W)`` as
-    ``(N, C, L)``), element-wise dropout, and ``dropout3d`` on the rank-3 image, whose mask is
-    right but only through a path PyTorch deprecates with a warning.
+    The answer is called 80 times on positive images of shape ``(5, 7, 9)`` with ``p = 0.3``,
+    PyTorch's global generator seeded before each call. The output must have the image's shape;
+    the mask, read as output over input, must vary between channels and be constant within each
+    channel; every value is 0 or the input times ``1/(1-p)``; the fraction of dropped channels
+    is within ``SIGMAS`` standard deviations of ``p``; PyTorch must not warn. With ``p = 0`` the
+    image must come back unchanged. A mask of the wrong structure, or a warning, is traced to
+    the mistake that usually causes it.
 
     Args:
         student_fn: the learner's function ``(img, p) -> tensor``.
 
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
+
     Examples::
 
-        >>> import torch.nn.functional as F
-        >>> def ref(img, p):
-        ...     return F.dropout2d(img.unsqueeze(0), p, training=True).squeeze(0)
-        >>> check_unbatched_image(ref)
-        Correct: one coin per channel of the image, shared by all its pixels.
+        >>> check_unbatched_image(lambda img, p: img)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: every channel of an image got
+        the same coin: each channel needs its own.
     """
     what = "your drop_image_channels"
     shape, p, calls = (5, 7, 9), 0.3, 80
@@ -158,24 +162,30 @@ _LAST_SHAPES = ((4, 9, 6), (4, 7, 5, 6), (3, 4, 5, 7, 6))
 def check_channels_last_dropout(student_fn) -> None:
     """Exercise 4.2: ``student_fn(x, p)``: spatial dropout of a channels-last batch ``(N, *spatial, C)``.
 
-    For batches with 1, 2 and 3 spatial axes (shapes ``(4, 9, 6)``, ``(4, 7, 5, 6)``,
-    ``(3, 4, 5, 7, 6)``; 12 seeded calls each) the output must have the input's shape, its mask
-    must vary only along the batch and the last (channel) axis, kept values are scaled by
-    ``1/(1-p)``, the drop rate is ``p`` within ``SIGMAS`` standard deviations, and PyTorch must
-    not warn (``dropout2d`` on a rank-3 or rank-5 input warns).
+    The answer is called 12 times on positive batches with 1, 2 and 3 spatial axes (shapes
+    ``(4, 9, 6)``, ``(4, 7, 5, 6)`` and ``(3, 4, 5, 7, 6)``) with ``p = 0.5``, PyTorch's global
+    generator seeded before each call. At every rank: the output has the input's shape; PyTorch
+    does not warn; the mask, read as output over input, varies between samples and between
+    channels (the last axis) and not along the spatial axes; every value is 0 or the input times
+    ``1/(1-p)``; the fraction of dropped (sample, channel) maps is within ``SIGMAS`` standard
+    deviations of ``p``. A mask of the wrong structure, or a warning, is traced to the mistake
+    that usually causes it.
 
     Args:
         student_fn: the learner's function ``(x, p) -> tensor``.
 
+    Raises:
+        ExerciseFailure: with feedback naming the rank, what was measured and the likely
+            mistake.
+
     Examples::
 
-        >>> import torch.nn.functional as F
-        >>> def ref(x, p):
-        ...     drop = {3: F.dropout1d, 4: F.dropout2d, 5: F.dropout3d}[x.dim()]
-        ...     return drop(x.movedim(-1, 1), p, training=True).movedim(1, -1)
-        >>> check_channels_last_dropout(ref)
-        Correct: channels last in, channels last out, one coin per (sample, channel) at
-        every rank.
+        >>> check_channels_last_dropout(lambda x, p: x)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: on a rank-3 input (4, 9, 6)
+        the mask ...
     """
     what = "your spatial_dropout_channels_last"
     p, calls = 0.5, 12
@@ -257,30 +267,31 @@ def check_keras_port(student_fn) -> None:
     ``bias`` ``(F,)``. The port must take and return channels-last tensors. Checks, with
     ``(N, T, E, F, k) = (6, 11, 5, 7, 3)``:
 
-    * inference (``training=False``): deterministic, and equal to the real Keras ``Conv1D``
-      output (``atol 1e-4``); wrong kernel layouts, flipped taps, a missing bias, no padding and
-      channels-first outputs are recognised;
-    * training, with an identity kernel so that the output *is* the dropped input: each
-      embedding feature is kept or zeroed for the whole sentence (noise shape ``(N, 1, E)``),
-      never whole tokens; the drop rate is ``p`` within ``SIGMAS`` standard deviations; no
-      ``dropout2d`` warning;
-    * training with the real kernel: dropout comes *before* the convolution (no output
-      channel is ever entirely zero).
+    * inference (``training=False``, ``p = 0.5``): the output has shape ``(N, T, F)``, two calls
+      give the same output, and it equals the real Keras block's output (``atol 1e-4``); a
+      wrong shape or value is traced to the mistake that usually causes it;
+    * training with ``p = 0.4`` over 25 seeded calls, with an identity kernel so that the output
+      *is* the dropped input: PyTorch does not warn; the mask, read as output over input, is
+      constant along T and varies between sentences and between embedding features; every
+      value is 0 or the input times ``1/(1-p)``; the fraction of dropped (sentence, feature)
+      pairs is within ``SIGMAS`` standard deviations of ``p``;
+    * training with the real kernel over 10 seeded calls: no output channel is zero for a whole
+      sentence (which happens when dropout acts after the convolution).
 
     Args:
         student_fn: the learner's function ``(x, kernel, bias, p, training) -> tensor``.
 
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
+
     Examples::
 
-        >>> import torch.nn.functional as F
-        >>> def ref(x, kernel, bias, p, training):
-        ...     h = F.dropout1d(x.transpose(1, 2), p, training)          # (N, E, T)
-        ...     w = kernel.permute(2, 1, 0)
-        ...     h = F.conv1d(h, w, bias, padding=kernel.shape[0] // 2)
-        ...     return h.transpose(1, 2)                                   # (N, T, F)
-        >>> check_keras_port(ref)
-        Correct: transposes, kernel layout and channel dropout all match the Keras
-        block.
+        >>> check_keras_port(lambda x, kernel, bias, p, training: x)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: your port returned shape
+        (6, 11, 5), expected (6, 11, 7) (N, T, F).
     """
     what = "your port"
     n, t, e, f, k = (PORT_SHAPES[s] for s in "NTEFk")

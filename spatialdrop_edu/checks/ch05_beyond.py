@@ -23,19 +23,27 @@ GAMMA_POINTS = [
 def check_gamma(student_fn) -> None:
     """Exercise 5.1: ``student_fn(p, block_size, height, width)`` returns DropBlock's seed rate gamma.
 
-    Compared at every point of ``GAMMA_POINTS`` (square and non-square maps, blocks larger than the map)
-    with ``p * H / (b_h (H - b_h + 1)) * W / (b_w (W - b_w + 1))``, ``b_h = min(block_size, H)``, to a
-    relative 1e-9; the typical mistakes are recognised and named.
+    The answer must return a number equal, within a relative 1e-9, to the package's seed rate
+    (:func:`~spatialdrop_edu.layers.dropblock.block_gamma`) at every point of ``GAMMA_POINTS``:
+    ``p`` from 0.05 to 0.9, ``block_size`` from 1 to 7, square and non-square maps, blocks larger
+    than the map included. A wrong value is compared with typical mistakes, and the one it
+    matches is named.
+
+    Args:
+        student_fn: the learner's function ``(p, block_size, height, width) -> float``.
+
+    Raises:
+        ExerciseFailure: with feedback naming the first point answered wrongly and, where it
+            recognises it, the mistake.
 
     Examples::
 
-        >>> def ref(p, block_size, height, width):
-        ...     bh, bw = min(block_size, height), min(block_size, width)
-        ...     seeds = (height - bh + 1) * (width - bw + 1)
-        ...     return p * height * width / (bh * bw * seeds)
-        >>> check_gamma(ref)
-        Correct: gamma = p / b^2 * H W / ((H - b + 1)(W - b + 1)), with the block
-        clamped to the map.
+        >>> check_gamma(lambda p, block_size, height, width: p)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: for p=0.05, block_size=2,
+        H=14, W=14 your gamma is 0.05, ...
     """
     what = "your gamma"
     for p, b, h, w in GAMMA_POINTS:
@@ -96,21 +104,28 @@ def reference_block_mask(seeds: np.ndarray, block_size: int) -> np.ndarray:
 def check_block_mask(student_fn) -> None:
     """Exercise 5.2: ``student_fn(seeds, block_size)`` turns seeds on the valid region into a keep-mask.
 
-    ``seeds`` is a float tensor ``(N, C, H - b + 1, W - b + 1)`` of 0s and 1s (1 = seed); the answer is a
-    ``(N, C, H, W)`` mask with 0 on the ``b`` × ``b`` block whose top-left corner is each seed, 1 elsewhere.
-    Checked for exact equality on random seeds for several block sizes, a single seed in each corner, and
-    no seeds.
+    ``seeds`` is a float tensor ``(N, C, H - b + 1, W - b + 1)`` of 0s and 1s (1 = seed). The answer
+    must return a mask of shape ``(N, C, H, W)`` exactly equal to the keep-mask the exercise
+    defines (:func:`reference_block_mask`), on random seeds for block sizes 1 to 4, on a single
+    seed in each corner of the valid region, and on no seeds at all. A wrong mask is compared
+    with typical mistakes, and the one it matches is named.
+
+    Args:
+        student_fn: the learner's function ``(seeds, block_size) -> tensor``.
+
+    Raises:
+        ExerciseFailure: with feedback naming the case answered wrongly and, where it recognises
+            it, the mistake.
 
     Examples::
 
-        >>> import torch, torch.nn.functional as F
-        >>> def ref(seeds, block_size):
-        ...     b = block_size
-        ...     padded = F.pad(seeds, [b - 1] * 4)
-        ...     return 1 - F.max_pool2d(padded, kernel_size=b, stride=1)
-        >>> check_block_mask(ref)
-        Correct: every seed became the block_size x block_size block it is the corner
-        of, fully inside the map.
+        >>> import torch
+        >>> check_block_mask(lambda seeds, block_size: torch.ones(1))
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: with seeds of shape
+        (2, 3, 8, 7) and block_size=1, your block mask has shape (1,), ...
     """
     import torch
 
@@ -172,15 +187,28 @@ def variance_shift(p: float, mean: float, var: float) -> float:
 def check_variance_shift(student_fn) -> None:
     """Exercise 5.3: ``student_fn(p, mean, var)`` returns eval-time over train-time variance of a dropped unit.
 
-    Compared with :func:`variance_shift` on a grid of ``p`` in ``[0, 0.9]``, means from -2 to 3 and variances
-    from 0.1 to 4, to a relative 1e-9; typical mistakes are named.
+    The answer must return a number equal, within a relative 1e-9, to the package's reference
+    :func:`variance_shift` at 60 points: ``p`` in 0, 0.1, 0.3, 0.5, 0.9; means 0, -2, 0.5, 3;
+    variances 0.1, 1, 4. A wrong value is compared with typical mistakes, and the one it matches
+    is named. Passing :func:`variance_shift` itself, or a function that calls it, fails.
+
+    Args:
+        student_fn: the learner's function ``(p, mean, var) -> float``.
+
+    Raises:
+        ExerciseFailure: with feedback naming the first point answered wrongly and, where it
+            recognises it, the mistake.
 
     Examples::
 
-        >>> check_variance_shift(lambda p, m, v: v / ((v + m * m) / (1 - p) - m * m))
-        Correct: Var_eval / Var_train = sigma^2 / ((sigma^2 + mu^2) / (1 - p) - mu^2).
+        >>> check_variance_shift(lambda p, mean, var: 1.0)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: for p=0.1, mean=0.0,
+        var=0.1 you returned 1, ...
 
-        The package's own :func:`variance_shift` is a reference answer, not an answer::
+    The package's own :func:`variance_shift` is a reference answer, not an answer::
 
         >>> check_variance_shift(variance_shift)
         ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE

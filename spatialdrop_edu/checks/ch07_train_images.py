@@ -49,25 +49,28 @@ def _hooked(model, x):
 def check_late_spatial_dropout(build_model) -> None:
     """Exercise 7.1: ``build_model(p)`` drops whole feature maps of the *last* conv block, and nothing else.
 
-    Over 30 seeded calls in training mode on a batch ``(16, 1, 16, 16)``: the second conv must see
-    ``maxpool(relu(conv1(x)))`` unchanged (no dropout early), and the global pooling must receive
-    ``relu(conv2(...))`` with every (sample, channel) map zeroed whole or kept whole and scaled by
-    ``1/(1-p)``, at rate ``p`` within ``SIGMAS`` standard deviations. In evaluation mode the maps
-    pass unchanged.
+    ``build_model(0.3)`` must return a ``torch.nn.Module`` holding two ``Conv2d`` layers and one
+    adaptive pooling layer. Hooks record, over 30 seeded calls in training mode on a batch
+    ``(16, 1, 16, 16)``: the second conv must see ``maxpool(relu(conv1(x)))`` unchanged (no
+    dropout early); the model's output must have shape ``(16, 3)``; the global pooling must
+    receive ``relu(conv2(...))`` with every (sample, channel) map zeroed whole or kept whole and
+    scaled by ``1/(1-p)``, at rate ``p`` within ``SIGMAS`` standard deviations. In evaluation
+    mode the maps must pass unchanged.
+
+    Args:
+        build_model: the learner's function ``(p) -> torch.nn.Module``.
+
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
 
     Examples::
 
-        >>> import spatialdrop_edu as sde
-        >>> from torch import nn
-        >>> def ref(p):
-        ...     return nn.Sequential(
-        ...         nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        ...         nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
-        ...         sde.SpatialDropout2d(p),
-        ...         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 3))
-        >>> check_late_spatial_dropout(ref)
-        Correct: whole feature maps of the last block are dropped, at rate p, and
-        nothing earlier.
+        >>> check_late_spatial_dropout(lambda p: None)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: build_model(p) must return a
+        torch.nn.Module (e.g. nn.Sequential), got NoneType.
     """
     p, calls = 0.3, 30
     model = build_student_model(build_model, p)
@@ -153,28 +156,32 @@ def check_region_split(region_split) -> None:
     the image; no pixel belongs to both a training and a test patch; the test region is the bottom
     ``test_fraction`` of the rows (its first row within one row of ``height * (1 - test_fraction)``);
     and no patch is lost: each region holds every window of the ``stride`` grid that fits in it
-    (as many as :func:`~spatialdrop_edu.training.data.region_corners` finds).
+    (as many as :func:`~spatialdrop_edu.training.data.region_corners` finds), each once. An answer
+    that calls the package's :func:`~spatialdrop_edu.training.data.region_corners` fails.
+
+    Args:
+        region_split: the learner's function
+            ``(height, width, patch, stride, test_fraction) -> (train, test)``.
+
+    Raises:
+        ExerciseFailure: with feedback naming the geometry answered wrongly and the likely
+            mistake.
 
     Examples::
 
-        >>> def split(height, width, patch, stride, test_fraction):
-        ...     cut = round(height * (1 - test_fraction))
-        ...     lefts = range(0, width - patch + 1, stride)
-        ...     def band(top, bottom):
-        ...         tops = range(top, bottom - patch + 1, stride)
-        ...         return [(r, c) for r in tops for c in lefts]
-        ...     return band(0, cut), band(cut, height)
-        >>> check_region_split(split)
-        Correct: training and test patches never share a pixel, and no patch that fits
-        is lost.
+        >>> check_region_split(lambda h, w, patch, stride, fraction: None)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: region_split must return two
+        lists (train, test); with height=64, width=64, patch=16, stride=16,
+        test_fraction=0.25 it returned NoneType.
 
     The package's own :func:`~spatialdrop_edu.training.data.region_corners` is not an answer::
 
         >>> from spatialdrop_edu.training.data import region_corners
-        >>> def delegated(h, w, patch, stride, test_fraction):
-        ...     cut = round(h * (1 - test_fraction))
-        ...     return (region_corners(h, w, patch, stride, (0, cut)),
-        ...             region_corners(h, w, patch, stride, (cut, h)))
+        >>> def delegated(height, width, patch, stride, test_fraction):
+        ...     return region_corners(height, width, patch, stride, (0, height)), []
         >>> check_region_split(delegated)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
         Traceback (most recent call last):
         ...
@@ -254,19 +261,27 @@ def check_region_split(region_split) -> None:
 def check_augment(augment) -> None:
     """Exercise 7.3: ``augment(x, generator)`` applies one of the 8 symmetries of a square to each image.
 
-    On a batch ``(2000, 1, 5, 5)`` of random images (no image is symmetric, so the transform is
-    identifiable): the output has the input's shape and leaves the input unchanged; each output
-    image equals ``dihedral(x[i], k)`` for some ``k``; each of the 8 transforms occurs with
-    frequency ``1/8`` within ``SIGMAS`` standard deviations; the channels of an image share one
-    transform; the same generator seed gives the same batch and another seed another one.
+    On a batch ``(2000, 2, 5, 5)`` of random images (no image is symmetric, so the transform is
+    identifiable; the two channels hold the same picture): the answer must return a tensor of
+    the input's shape and leave its input unchanged; each output channel equals
+    ``dihedral(x[i], k)``'s for some ``k``, the same ``k`` for both channels of an image; each
+    of the 8 transforms occurs with frequency ``1/8`` within ``SIGMAS`` standard deviations; the
+    same generator seed gives the same batch and another seed another one.
+
+    Args:
+        augment: the learner's function ``(x, generator) -> tensor``.
+
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
 
     Examples::
 
-        >>> import torch
-        >>> from spatialdrop_edu.training.augment import augment_batch
-        >>> check_augment(lambda x, generator: augment_batch(x, "dihedral", generator))
-        Correct: each image gets one of the eight symmetries, uniformly and
-        independently.
+        >>> check_augment(lambda x, generator: x.clone())
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: every image got the same
+        transform (identity): ...
     """
     n = 2000
     x = torch.rand(n, 2, 5, 5, generator=torch.Generator().manual_seed(73))

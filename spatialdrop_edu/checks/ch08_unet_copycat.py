@@ -41,19 +41,29 @@ def _formula(estimate, target, data_range):
 
 
 def check_psnr(psnr) -> None:
-    """Exercise 8.1: ``psnr(estimate, target, data_range)`` is :math:`10\\log_{10}(R^2/\\mathrm{MSE})`.
+    """Exercise 8.1: ``psnr(estimate, target, data_range)`` returns the PSNR of a batch in dB.
 
-    Checked on 40 pairs of tensors (several shapes, ranges 1, 2 and 255, errors from 0.1% to 30% of
-    the range) within 1e-3 dB, and on an exact estimate, which must give ``inf``.
+    The answer is called on 40 pairs of tensors (shapes ``(4, 1, 8, 8)``, ``(2, 1, 16, 16)``,
+    ``(3, 5)`` and ``(64,)``; ranges 1, 2 and 255; errors from 0.1% to 30% of the range) and must
+    return one number each, within 1e-3 dB of the PSNR the exercise defines; on an exact estimate
+    it must return ``+inf``. A wrong value is compared with typical mistakes, and the one it
+    matches is named.
+
+    Args:
+        psnr: the learner's function ``(estimate, target, data_range) -> number``.
+
+    Raises:
+        ExerciseFailure: with feedback naming the first pair answered wrongly and, where it
+            recognises it, the mistake.
 
     Examples::
 
-        >>> def ref(estimate, target, data_range=1.0):
-        ...     mse = torch.mean((estimate - target) ** 2)
-        ...     return 10 * torch.log10(data_range ** 2 / mse)
-        >>> check_psnr(ref)
-        Correct: PSNR = 10 log10(R^2 / MSE) at every point tested, and inf for an exact
-        estimate.
+        >>> check_psnr(lambda estimate, target, data_range=1.0: 0.0)
+        ... # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: for an error with MSE ...
+        and range R = 1, your psnr gave 0.000 dB, ...
     """
     for estimate, target, data_range in _psnr_cases():
         answer = run_student_code(psnr, torch.tensor(estimate), torch.tensor(target), data_range, what="your psnr")
@@ -125,27 +135,28 @@ def _decoder_input(block, x, skip):
 def check_skip_dropout(block_class) -> None:
     """Exercise 8.2: ``block_class(channels, p)`` applies spatial dropout to the skip tensor only.
 
-    Hooks record the input of the block's ``conv`` over 40 seeded calls in training mode on
-    ``x`` of shape ``(8, 16, 4, 4)`` and ``skip`` of shape ``(8, 8, 8, 8)``: its first ``channels``
-    maps must be ``up(x)`` unchanged, its last ``channels`` maps the skip with each (sample,
-    channel) map zeroed whole or kept whole and scaled by ``1/(1-p)``; the fraction of zeroed maps
-    must be ``p`` within ``SIGMAS`` standard deviations. In evaluation mode the skip passes unchanged.
+    ``block_class(8, 0.4)`` must build a ``torch.nn.Module`` with the given ``up`` and ``conv``
+    layers. Hooks record the output of ``up`` and the input of ``conv`` over 40 seeded calls in
+    training mode on ``x`` of shape ``(8, 16, 4, 4)`` and ``skip`` of shape ``(8, 8, 8, 8)``: the
+    input of ``conv`` must have shape ``(8, 16, 8, 8)``; its first ``channels`` maps must be
+    ``up(x)`` unchanged, its last ``channels`` maps the skip with each (sample, channel) map
+    zeroed whole or kept whole and scaled by ``1/(1-p)``; the fraction of zeroed maps must be
+    ``p`` within ``SIGMAS`` standard deviations. In evaluation mode the skip passes unchanged.
+
+    Args:
+        block_class: the learner's class (or function) ``(channels, p) -> torch.nn.Module``.
+
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
 
     Examples::
 
-        >>> import spatialdrop_edu as sde
-        >>> class Ref(nn.Module):
-        ...     def __init__(self, channels, p):
-        ...         super().__init__()
-        ...         self.up = nn.ConvTranspose2d(2 * channels, channels, 2, stride=2)
-        ...         self.conv = nn.Conv2d(2 * channels, channels, 3, padding=1)
-        ...         self.drop = sde.SpatialDropout2d(p)
-        ...     def forward(self, x, skip):
-        ...         h = torch.cat([self.up(x), self.drop(skip)], dim=1)
-        ...         return torch.relu(self.conv(h))
-        >>> check_skip_dropout(Ref)
-        Correct: whole skip feature maps are dropped at rate p; the up-sampled path and
-        evaluation mode are untouched.
+        >>> check_skip_dropout(lambda channels, p: None)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: the block must be a
+        torch.nn.Module that keeps the given self.up and self.conv layers.
     """
     channels, p, calls = 8, 0.4, 40
     block = run_student_code(block_class, channels, p, what="your block's constructor")
@@ -234,26 +245,28 @@ def check_mc_predict(mc_predict) -> None:
     """Exercise 8.3: ``mc_predict(model, x, passes)`` runs ``passes`` passes with dropout on and BatchNorm off.
 
     A network with BatchNorm and spatial dropout is given in training mode (the usual state after
-    training). Hooks record every pass: each BatchNorm must run in evaluation mode (its running
-    statistics unchanged), each dropout layer in training mode, the network exactly ``passes``
-    times on the whole input (or on slices of it covering every input); the returned mean and
-    standard deviation must be those of the recorded outputs (``ddof`` 0 or 1), and the passes
-    must differ.
+    training), with ``passes = 12`` and a batch of 6 images. The answer must return two things,
+    ``(mean, std)``. Hooks record every pass: each BatchNorm must run in evaluation mode (its
+    running statistics unchanged), each dropout layer in training mode, the network exactly
+    ``passes`` times on the whole input (or on slices of it covering every input); the returned
+    mean and standard deviation must have the output's shape; the passes must differ; and the
+    mean and standard deviation must be those of the recorded outputs over the passes (``ddof``
+    0 or 1, within 1e-5).
+
+    Args:
+        mc_predict: the learner's function ``(model, x, passes) -> (mean, std)``.
+
+    Raises:
+        ExerciseFailure: with feedback naming what was measured and the likely mistake.
 
     Examples::
 
-        >>> def ref(model, x, passes):
-        ...     model.eval()
-        ...     for m in model.modules():
-        ...         torch_drop = isinstance(m, torch.nn.modules.dropout._DropoutNd)
-        ...         if torch_drop or "Dropout" in type(m).__name__:
-        ...             m.train()
-        ...     with torch.no_grad():
-        ...         outs = torch.stack([model(x) for _ in range(passes)])
-        ...     return outs.mean(0), outs.std(0)
-        >>> check_mc_predict(ref)
-        Correct: dropout on, BatchNorm in evaluation mode, and the mean and std of the
-        passes.
+        >>> check_mc_predict(lambda model, x, passes: None)
+        ... # doctest: +NORMALIZE_WHITESPACE
+        Traceback (most recent call last):
+        ...
+        spatialdrop_edu.checks._harness.ExerciseFailure: mc_predict must return two
+        tensors, (mean, std); got NoneType.
     """
     passes = 12
     model = _mc_model()

@@ -90,9 +90,22 @@ def fill_ref(x, keep):
     return out
 
 
+def fill_padded(x, keep):
+    """A vectorized right answer: the sums over the 4 neighbours of a zero-padded copy (once the checker's example)."""
+
+    def near(a):
+        a = np.pad(a, 1)
+        return a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:]
+
+    total, count = near(np.where(keep, x, 0.0)), near(keep.astype(float))
+    mean = np.where(count > 0, total / np.maximum(count, 1), x[keep].mean())
+    return np.where(keep, x, mean)
+
+
 def test_neighbour_fill_reference_passes(capsys):
     checks.check_neighbour_fill(fill_ref)
-    assert "Correct:" in capsys.readouterr().out
+    checks.check_neighbour_fill(fill_padded)
+    assert capsys.readouterr().out.count("Correct:") == 2
 
 
 def fill_divide_by_four(x, keep):

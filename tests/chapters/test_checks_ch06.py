@@ -28,13 +28,22 @@ def ref_placement(p):
     return block(sde.SpatialDropout1d(p))
 
 
-def ref_seed_study(run, seeds):
-    values = []
-    for seed in seeds:
-        sde.seed_everything(seed)
-        values.append(run())
-    n = len(values)
-    return values, statistics.mean(values), t_quantile(0.975, n - 1) * statistics.stdev(values) / math.sqrt(n)
+def seed_study_with(seed):
+    """A correct seed loop that seeds with ``seed``: ``sde.seed_everything``, or ``torch.manual_seed`` alone."""
+
+    def study(run, seeds):
+        values = []
+        for s in seeds:
+            seed(s)
+            values.append(run())
+        n = len(values)
+        return values, statistics.mean(values), t_quantile(0.975, n - 1) * statistics.stdev(values) / math.sqrt(n)
+
+    return study
+
+
+ref_seed_study = seed_study_with(sde.seed_everything)
+ref_seed_study_torch = seed_study_with(torch.manual_seed)  # (once the checker's example)
 
 
 def ref_is_noise(a, b):
@@ -60,6 +69,7 @@ def ref_is_noise(a, b):
             ),
         ),
         (checks.check_seed_study, ref_seed_study),
+        (checks.check_seed_study, ref_seed_study_torch),
         (checks.check_is_noise, ref_is_noise),
     ],
 )

@@ -118,8 +118,19 @@ def ref_mc(model, x, passes):
     return outs.mean(0), outs.std(0)
 
 
+def own_mc(model, x, passes):
+    """MC dropout that finds the dropout layers by type and name itself (once the checker's example)."""
+    model.eval()
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd) or "Dropout" in type(m).__name__:
+            m.train()
+    with torch.no_grad():
+        outs = torch.stack([model(x) for _ in range(passes)])
+    return outs.mean(0), outs.std(0)
+
+
 def test_mc_references_pass(capsys):
-    passes(checks.check_mc_predict, ref_mc, lambda m, x, n: mc_predict(m, x, n), capsys=capsys)  # ddof 1, and 0
+    passes(checks.check_mc_predict, ref_mc, lambda m, x, n: mc_predict(m, x, n), own_mc, capsys=capsys)  # ddof 1, 0
 
 
 def whole_train(model, x, passes):
