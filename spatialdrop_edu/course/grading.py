@@ -6,14 +6,19 @@
 Who handed in what
     The student is read from the file name: ``<student>__<notebook>.ipynb`` (two underscores),
     or else the folder name, ``<student>/<notebook>.ipynb``. ``<notebook>`` must be the name of an
-    instructor notebook in ``--source`` (``01_dropout`` for ``book/01_dropout.ipynb``).
+    instructor notebook in ``--source`` (``01_dropout`` for ``book/01_dropout.ipynb``). A name that
+    cannot be a plain file name (:func:`~.records.name_problem`: a slash, ``..``, a line break, the
+    name of the batch's own files) and a symbolic link are not graded, and reported; a student who
+    handed in the same notebook twice has both graded, both flagged, and two feedback files.
 
 What is graded
     Every autograded check cell of the instructor notebook (nbgrader ``grade: true``,
     ``solution: false``) is worth its ``points`` when its execute reply is ``ok`` and the checkers it
     calls report a pass through the verdict channel (:mod:`.scoring`), and 0 otherwise; the feedback
     is the checker's message. Written answers (markdown cells with ``grade: true``) are listed with
-    ``status=manual`` and no points: read them in ``summary.md`` or grade them in nbgrader.
+    ``status=manual`` and no points: read them in ``summary.md`` or grade them in nbgrader. A
+    submission with any problem never reads as a plain pass: its passed cells have the status
+    ``flagged``, and ``grades.csv``'s ``problems`` column names the kinds of problem.
 
 Check cells come from the instructor copy
     They are matched by their nbgrader ``grade_id`` (:mod:`.restore`): an edited or deleted check
@@ -62,7 +67,7 @@ from .._validation import check_positive_int
 from . import cgroups, sandbox, uids, unsandboxed
 from .cells import is_check_cell, is_graded, nbgrader, source
 from .launch import GRACE_S, RUNNER, Policy, run_submission  # noqa: F401  (GRACE_S, RUNNER: part of the API)
-from .records import CSV_COLUMNS, Row, Submission, format_size, parse_name, parse_size  # noqa: F401
+from .records import CSV_COLUMNS, Row, Submission, format_size, name_problem, parse_name, parse_size  # noqa: F401
 from .release import student_notebook
 from .reports import describe_limits, write_reports  # noqa: F401
 from .restore import clear_outputs, restore_instructor_cells  # noqa: F401
@@ -282,6 +287,64 @@ def _notes_for(paths, source_dir) -> list[str]:
     ]
 
 
+def not_graded(path: Path, limits: dict | None) -> Submission | None:
+    """The submission at ``path`` as reported without running it, where it must not run; else ``None``.
+
+    Its names must be plain (:func:`~.records.name_problem`), and it must not be a symbolic link (a link
+    could point the grader at any file it may read).
+    """
+    student, notebook = parse_name(path)
+    why = name_problem(student, notebook)
+    if why is not None:
+        why = f"invalid name: {why}"
+    elif path.is_symlink():
+        why = "symbolic link: a submission must be a file of its own, not a link"
+    if why is None:
+        return None
+    sub = Submission(path, student, notebook, problems=[why], limits=limits)
+    sub.rows.append(Row(student, notebook, "", 0, 0, "not-graded", why))
+    return sub
+
+
+def flag_duplicates(submissions: list[Submission]) -> None:
+    """A student's notebook handed in more than once: every copy is flagged, naming the others' files."""
+    seen: dict[tuple[str, str], list[Submission]] = {}
+    for sub in submissions:
+        seen.setdefault((sub.student, sub.notebook), []).append(sub)
+    for copies in seen.values():
+        if len(copies) > 1:
+            for sub in copies:
+                others = ", ".join(str(c.path) for c in copies if c is not sub)
+                sub.problems.append(
+                    f"duplicate: {sub.student} handed in {sub.notebook} {len(copies)} times; also {others}"
+                )
+
+
+def write_feedback(sub: Submission, out_dir: Path, written: set[Path]) -> None:
+    """Copy the executed notebook to ``<out>/<student>/<notebook>.ipynb`` (``.2.ipynb``, ... for a duplicate).
+
+    Only under ``out_dir``, and never over a file this batch wrote for another submission (``written``, updated);
+    a failure to write is the submission's problem, not the batch's.
+    """
+    if sub.executed is None:
+        return
+    folder = out_dir / sub.student
+    try:
+        if folder.resolve().parent != out_dir.resolve():
+            raise OSError(f"{folder} is not a folder of its own under {out_dir}")
+        folder.mkdir(parents=True, exist_ok=True)
+        dst, k = folder / f"{sub.notebook}.ipynb", 1
+        while dst in written:
+            k += 1
+            dst = folder / f"{sub.notebook}.{k}.ipynb"
+        shutil.copyfile(sub.executed, dst)
+        written.add(dst)
+        sub.executed = dst
+    except OSError as exc:
+        sub.problems.append(f"feedback not written: {type(exc).__name__}: {exc}")
+        sub.executed = None
+
+
 def grade(
     paths,
     out_dir,
@@ -348,6 +411,11 @@ def grade(
     done = [0]
 
     def one(n: int, path: Path, tmp: Path) -> Submission:
+        refused = not_graded(path, limits)
+        if refused is not None:
+            done[0] += 1
+            log(f"[{done[0]}/{len(paths)}] not graded: {refused.problems[0]}", flush=True)
+            return refused
         uid = free.get()
         try:
             sub = grade_submission(
@@ -383,13 +451,12 @@ def grade(
             free.put(uid)
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             submissions = list(pool.map(lambda item: one(item[0], item[1], Path(tmp)), enumerate(paths)))
+        flag_duplicates(submissions)
         # Every sandbox is gone now: only the grader writes the results.
+        written: set[Path] = set()
         for sub in submissions:
-            if sub.executed is not None:
-                dst = out_dir / sub.student / f"{sub.notebook}.ipynb"
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(sub.executed, dst)
-                sub.executed = dst
+            write_feedback(sub, out_dir, written)
+            sub.flag()
     digests = write_reports(submissions, out_dir, _notes_for(paths, source_dir))
     for name, digest in digests.items():
         log(f"sha256 {digest}  {out_dir / name}", flush=True)

@@ -6,8 +6,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: The columns of grades.csv, in order.
-CSV_COLUMNS = ("student", "notebook", "grade_id", "points", "max_points", "status", "feedback")
+#: The columns of grades.csv, in order. ``problems``: the kinds of the submission's problems (``; ``-separated),
+#: empty for a clean one; a row of a flagged submission never has the status ``passed`` (see :meth:`Submission.flag`).
+CSV_COLUMNS = ("student", "notebook", "grade_id", "points", "max_points", "status", "feedback", "problems")
+
+#: The names the batch's own files take in ``--out``: no student may be called so (compared case-insensitively).
+RESERVED_NAMES = ("grades.csv", "summary.md", "SHA256SUMS")
+#: The longest student or notebook name accepted.
+MAX_NAME = 100
 
 
 @dataclass
@@ -19,7 +25,9 @@ class Row:
     grade_id: str
     points: float | None
     max_points: float
-    status: str  # passed, failed, error, timeout, not-run, manual, unreadable, unknown-notebook
+    # passed, flagged (passed, in a submission with problems), failed, error, timeout, not-run, manual, unreadable,
+    # unknown-notebook, not-graded (an invalid name, a symbolic link)
+    status: str
     feedback: str
     auto: bool = True  # False for a written answer (not in the CSV; totals count autograded rows only)
 
@@ -50,6 +58,45 @@ class Submission:
         """``(points earned, points possible)`` of the autograded cells."""
         auto = [r for r in self.rows if r.auto]
         return sum(r.points or 0 for r in auto), sum(r.max_points for r in auto)
+
+    def flag(self) -> None:
+        """A submission with problems never reads as a plain pass: its ``passed`` rows become ``flagged``.
+
+        The points stay (the instructor decides, reading the problems); the status and ``grades.csv``'s
+        ``problems`` column say that they need a look.
+        """
+        if self.problems:
+            for row in self.rows:
+                if row.status == "passed":
+                    row.status = "flagged"
+
+
+def name_problem(student: str, notebook: str) -> str | None:
+    """Why a submission's student or notebook name cannot be used, or ``None`` where both can.
+
+    Both become a folder and a file name in ``--out`` and lines of ``summary.md``: no slash or backslash, not
+    ``.`` or ``..``, no leading dot, no control character or line break, at most :data:`MAX_NAME` characters,
+    and no student named like the batch's own files (:data:`RESERVED_NAMES`).
+
+    Examples::
+
+        >>> name_problem("alice", "01_dropout") is None
+        True
+        >>> name_problem("grades.csv", "01_dropout")
+        "student name 'grades.csv' is the name of one of the batch's own files"
+        >>> name_problem("..", "01_dropout")[:40]
+        "student name '..' is not a plain name: n"
+    """
+    for what, name in (("student", student), ("notebook", notebook)):
+        if not name or len(name) > MAX_NAME:
+            return f"{what} name {name[:MAX_NAME]!r} must have 1 to {MAX_NAME} characters"
+        if any(ch in name for ch in "/\\") or name in (".", "..") or name.startswith("."):
+            return f"{what} name {name!r} is not a plain name: no slash or backslash, not '.' or '..', no leading dot"
+        if any(not ch.isprintable() for ch in name):
+            return f"{what} name {name!r} holds a control character or a line break"
+    if student.casefold() in {n.casefold() for n in RESERVED_NAMES}:
+        return f"student name {student!r} is the name of one of the batch's own files"
+    return None
 
 
 def parse_name(path) -> tuple[str, str]:

@@ -6,6 +6,11 @@ nothing a submission ran can see the output folder. ``summary.md`` carries the S
 ``SHA256SUMS`` lists the digests of both files (``sha256sum -c SHA256SUMS`` checks them), and the
 command prints them. The same batch gives the same files, digests included, whatever the order in
 which its submissions finished (``--jobs``): no time of day or duration is written into either file.
+
+Everything a student controls (names, messages their code raised, written answers) is written inert: in
+``summary.md`` as escaped Markdown on its own lines (:func:`md_text`), so it cannot add a heading, a table row or
+a line of its own; in ``grades.csv`` no cell begins with ``=``, ``+``, ``-``, ``@`` or a tab (:func:`csv_cell`),
+which a spreadsheet would run as a formula.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,16 +29,49 @@ from .records import CSV_COLUMNS, Submission, format_size
 SUMMARY_DIGEST = "Digest of this summary (SHA-256 of every line above this one): "
 
 
+#: Markdown's active characters, escaped with a backslash wherever student text is written into summary.md.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]<>#|~$!])")
+#: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def md_text(value) -> str:
+    """``value`` as one line of inert Markdown: line breaks and control characters become spaces, and every
+    character Markdown would act on is escaped.
+
+    Examples::
+
+        >>> md_text("eve\\n## Grades | 9/9")
+        'eve \\\\#\\\\# Grades \\\\| 9/9'
+    """
+    text = "".join(ch if ch.isprintable() else " " for ch in str(value))
+    return _MARKDOWN.sub(r"\\\1", " ".join(text.split()))
+
+
+def csv_cell(value) -> str:
+    """``value`` for a cell of ``grades.csv``: a leading ``'`` where a spreadsheet would start a formula.
+
+    Examples::
+
+        >>> csv_cell("=HYPERLINK(1)"), csv_cell("alice"), csv_cell("")
+        ("'=HYPERLINK(1)", 'alice', '')
+    """
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_text(submissions: list[Submission]) -> str:
     """The content of ``grades.csv``: a row per student, notebook and graded cell, :data:`~.records.CSV_COLUMNS`."""
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for sub in submissions:
+        problems = "; ".join(dict.fromkeys(sub.kinds()))
         for row in sub.rows:
             d = asdict(row)
             d["points"], d["max_points"] = format_points(row.points), format_points(row.max_points)
-            writer.writerow([d[c] for c in CSV_COLUMNS])
+            d["problems"] = problems
+            writer.writerow([csv_cell(d[c]) for c in CSV_COLUMNS])
     return out.getvalue()
 
 
@@ -96,20 +135,21 @@ def summary_text(submissions: list[Submission], csv_digest: str, notes: list[str
     ]
     for sub in submissions:
         got, of = sub.points()
-        flag = "; ".join(sub.kinds()) or "none"
-        lines.append(f"| {sub.student} | {sub.notebook} | {format_points(got)} | {format_points(of)} | {flag} |")
+        flag = md_text("; ".join(dict.fromkeys(sub.kinds()))) or "none"
+        who = f"{md_text(sub.student)} | {md_text(sub.notebook)}"
+        lines.append(f"| {who} | {format_points(got)} | {format_points(of)} | {flag} |")
     for sub in submissions:
-        lines += ["", f"## {sub.student}: {sub.notebook}", "", f"File: `{sub.path}`", ""]
+        lines += ["", f"## {md_text(sub.student)}: {md_text(sub.notebook)}", "", f"File: {md_text(sub.path)}", ""]
         for problem in sub.problems:
-            lines.append(f"- **{problem}**")
+            lines.append(f"- **{md_text(problem)}**")
         if sub.problems:
             lines.append("")
         for row in sub.rows:
             pts = "by hand" if row.points is None else f"{format_points(row.points)}/{format_points(row.max_points)}"
-            lines.append(f"- `{row.grade_id}` {pts} ({row.status}): {row.feedback}")
+            lines.append(f"- {md_text(row.grade_id)} {pts} ({row.status}): {md_text(row.feedback)}")
         for gid, answer in sub.answers.items():
-            quoted = "\n".join("> " + ln for ln in answer.splitlines()) or "> (empty)"
-            lines += ["", f"Written answer `{gid}`:", "", quoted]
+            quoted = "\n".join("> " + md_text(ln) for ln in answer.splitlines()) or "> (empty)"
+            lines += ["", f"Written answer {md_text(gid)}:", "", quoted]
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ import pytest
 
 from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.release import student_notebook
+from spatialdrop_edu.course.reports import verify_summary
 
 import exercise_fixtures as fx
 
@@ -41,6 +42,10 @@ CORRECT = {
     "ex-01-2": "Because kept units are scaled up by 1/(1-p) during training.",
     "ex-01-3": 'expected_zeros_fixture = 21\nprint("expected zeros:", expected_zeros_fixture)',
 }
+
+
+#: File names that must not be used as a student's folder: the batch's own file, the parent folder, a line break.
+HOSTILE_NAMES = ("grades.csv__01_fixture.ipynb", "..__01_fixture.ipynb", "eve\n## Grades__01_fixture.ipynb")
 
 
 def find(nb, gid):
@@ -96,6 +101,19 @@ def graded(tmp_path_factory):
     paths.append(save("judy__99_unknown.ipynb", answered(student, CORRECT)))
     exiting = answered(student, {**CORRECT, "ex-01-1": "import os\nos._exit(3)"})
     paths.append(save("ken__01_fixture.ipynb", exiting))
+    # Names that must not become paths or lines: not graded, each reported, the batch goes on.
+    for hostile in HOSTILE_NAMES:
+        paths.append(save(hostile, answered(student, CORRECT)))
+    (subs / "mallory__01_fixture.ipynb").symlink_to(paths[0])  # a link to alice's file
+    paths.append(subs / "mallory__01_fixture.ipynb")
+    # The same student twice; a name a spreadsheet would run; an error message that writes Markdown.
+    paths.append(save("oscar__01_fixture.ipynb", answered(student, CORRECT)))
+    paths.append(save("oscar/01_fixture.ipynb", answered(student, CORRECT)))
+    paths.append(save("=cmd__01_fixture.ipynb", answered(student, CORRECT)))
+    forged_heading = (
+        "def inverted_dropout_scale(p):\n    raise ValueError('x\\n\\n## peggy: 01_fixture\\n| peggy | 9 | 9 |')"
+    )
+    paths.append(save("peggy__01_fixture.ipynb", answered(student, {**CORRECT, "ex-01-1": forged_heading})))
     out = base / "out"
     subs_done = grading.grade(
         paths, out, source_dir=source, timeout=TIMEOUT, max_output=20_000, log=lambda *a, **k: None
@@ -109,10 +127,11 @@ def graded(tmp_path_factory):
 def test_csv_has_one_row_per_student_and_graded_cell(graded):
     _, table, rows, _ = graded
     assert list(rows[0]) == list(grading.CSV_COLUMNS)
-    students = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "ken"]
+    students = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "ken", "'=cmd", "peggy"]
     for s in students:
         assert {gid for (st, gid) in table if st == s} == {"ex-01-1-check", "ex-01-2", "ex-01-3-check"}, s
-    assert len(rows) == 3 * len(students) + 1  # + judy's unknown notebook
+    # + judy's unknown notebook, one row each for the 3 hostile names and the link, oscar's two copies
+    assert len(rows) == 3 * len(students) + 1 + 4 + 6
 
 
 def row(table, student, gid):
@@ -154,7 +173,7 @@ def test_submission_that_raises(graded):
 
 def test_submission_that_hangs_is_stopped_and_reported(graded):
     subs, table, _, _ = graded
-    assert row(table, "dave", "ex-01-1-check")[:3] == ("2", "2", "passed")
+    assert row(table, "dave", "ex-01-1-check")[:3] == ("2", "2", "flagged")  # a pass, in a flagged submission
     points, _, status, feedback = row(table, "dave", "ex-01-3-check")
     assert (points, status) == ("0", "not-run") and "timeout" in feedback
     assert any(p.startswith(f"timeout: still running after {TIMEOUT} s") for p in subs["dave"].problems)
@@ -163,7 +182,7 @@ def test_submission_that_hangs_is_stopped_and_reported(graded):
 
 def test_submission_that_prints_megabytes_is_capped(graded):
     subs, table, _, out = graded
-    assert row(table, "erin", "ex-01-1-check")[:3] == ("2", "2", "passed")
+    assert row(table, "erin", "ex-01-1-check")[:3] == ("2", "2", "flagged")
     assert any(p.startswith("output flood: cell 5 printed 10.0 MB") for p in subs["erin"].problems)
     assert (out / "erin" / "01_fixture.ipynb").stat().st_size < 200_000
 
@@ -174,7 +193,7 @@ def test_deleted_cells_are_reported_and_put_back(graded):
     assert problems.startswith("tampered:")
     assert "check cell ex-01-1-check was deleted" in problems and "solution cell ex-01-3 was deleted" in problems
     assert "was deleted: it was put back" in problems  # the set-up cell
-    assert row(table, "frank", "ex-01-1-check")[:3] == ("2", "2", "passed")  # graded with the instructor's check
+    assert row(table, "frank", "ex-01-1-check")[:3] == ("2", "2", "flagged")  # graded with the instructor's check
     points, _, status, feedback = row(table, "frank", "ex-01-3-check")
     assert (points, status) == ("0", "failed") and "NotImplementedError" in feedback
 
@@ -201,11 +220,58 @@ def test_unreadable_unknown_and_exiting_submissions_do_not_stop_the_batch(graded
 def test_summary_lists_totals_and_problems(graded):
     _, _, _, out = graded
     summary = (out / "summary.md").read_text()
-    assert "| alice | 01_fixture | 3 | 3 | none |" in summary
-    assert "| bob | 01_fixture | 0 | 3 | errors |" in summary
-    assert "| dave | 01_fixture | 2 | 3 | timeout |" in summary
-    assert "| heidi | 01_fixture | 0 | 3 | unreadable notebook |" in summary
-    assert "| grace | 01_fixture | 2 | 3 | tampered |" in summary
+    assert "| alice | 01\\_fixture | 3 | 3 | none |" in summary
+    assert "| bob | 01\\_fixture | 0 | 3 | errors |" in summary
+    assert "| dave | 01\\_fixture | 2 | 3 | timeout |" in summary
+    assert "| heidi | 01\\_fixture | 0 | 3 | unreadable notebook |" in summary
+    assert "| grace | 01\\_fixture | 2 | 3 | tampered |" in summary
+
+
+def test_a_flagged_submission_never_reads_as_a_pass(graded):
+    _, _, rows, _ = graded
+    for r in rows:
+        assert (r["status"] == "passed") == (r["status"] == "passed" and not r["problems"]), r
+    assert {r["problems"] for r in rows if r["student"] == "grace"} == {"tampered"}
+    assert {r["problems"] for r in rows if r["student"] == "alice"} == {""}
+
+
+def test_hostile_names_are_reported_not_graded_and_nothing_is_written_outside_out(graded):
+    subs, _, rows, out = graded
+    refused = [r for r in rows if r["status"] == "not-graded"]
+    assert sorted(r["student"] for r in refused) == sorted(["grades.csv", "..", "eve\n## Grades", "mallory"])
+    by_student = {r["student"]: r["feedback"] for r in refused}
+    assert by_student["grades.csv"].startswith("invalid name: student name 'grades.csv' is the name of one of")
+    assert by_student[".."].startswith("invalid name: student name '..' is not a plain name")
+    assert "control character or a line break" in by_student["eve\n## Grades"]
+    assert by_student["mallory"].startswith("symbolic link")
+    assert (out / "grades.csv").is_file() and not (out.parent / "01_fixture.ipynb").exists()
+    written = {p.relative_to(out).parts[0] for p in out.rglob("*")}
+    assert written <= {"grades.csv", "summary.md", "SHA256SUMS", *(s for s in subs if "\n" not in s)}
+
+
+def test_the_same_student_twice_is_flagged_and_keeps_both_feedback_files(graded):
+    _, _, rows, out = graded
+    oscar = [r for r in rows if r["student"] == "oscar"]
+    assert len(oscar) == 6 and all(r["problems"] == "duplicate" for r in oscar)
+    assert {r["status"] for r in oscar if r["grade_id"] != "ex-01-2"} == {"flagged"}
+    assert (out / "oscar" / "01_fixture.ipynb").is_file() and (out / "oscar" / "01_fixture.2.ipynb").is_file()
+
+
+def test_student_text_is_inert_in_the_csv_and_the_summary(graded):
+    _, table, _, out = graded
+    assert table[("'=cmd", "ex-01-1-check")]["points"] == "2"  # graded; the name cannot start a formula
+    with open(out / "grades.csv", newline="") as f:
+        cells = [cell for line in csv.reader(f) for cell in line]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    summary = (out / "summary.md").read_text()
+    headings = [line for line in summary.splitlines() if line.startswith("#")]
+    assert "## peggy: 01\\_fixture" in headings and headings.count("## peggy: 01\\_fixture") == 1
+    # eve's name stays inside her own heading line: it made no heading of its own
+    assert [h for h in headings if "Grades" in h] == ["# Grades", "## eve \\#\\# Grades: 01\\_fixture"]
+    rows = [line for line in summary.splitlines() if line.startswith("| peggy")]
+    assert rows == ["| peggy | 01\\_fixture | 1 | 3 | none |"]  # the forged row is text inside a line:
+    assert "x \\#\\# peggy: 01\\_fixture \\| peggy \\| 9 \\| 9 \\|" in summary  # her feedback, escaped
+    assert verify_summary(summary)
 
 
 def test_parse_name():

@@ -103,4 +103,4 @@ def test_a_hostile_neighbour_changes_no_grade(runs):
     assert "alice,01_fixture,ex-01-1-check,2,2,passed" in csv_text
     assert "mallory,01_fixture,ex-01-1-check,0,2,failed" in csv_text
     summary = (out[3][0] / "summary.md").read_text()
-    assert "| mallory | 01_fixture | 1 | 3 | suspicious code; hidden errors |" in summary
+    assert "| mallory | 01\\_fixture | 1 | 3 | suspicious code; hidden errors |" in summary

@@ -104,7 +104,9 @@ def test_every_submission_is_graded_and_the_batch_goes_on(limited):
     subs, table, _, _ = limited
     for student in subs:
         # the answer ran before the limit was hit; the later exercise is still checked
-        assert table[(student, "ex-01-1-check")]["status"] == "passed", (student, subs[student].problems)
+        # (a submission that ran into a limit is flagged: its pass never reads as a plain one)
+        passed = "flagged" if subs[student].problems else "passed"
+        assert table[(student, "ex-01-1-check")]["status"] == passed, (student, subs[student].problems)
         assert table[(student, "ex-01-3-check")]["status"] == "failed", student
     assert subs["plain"].problems == [] or all(p.startswith("errors") for p in subs["plain"].problems)
 
@@ -231,7 +233,8 @@ def test_without_a_sandbox_the_warning_and_the_summary_say_what_is_unprotected(t
     assert warning.startswith("WARNING: grading WITHOUT A SANDBOX") and "read and write your files" in warning
     summary = (tmp_path / "out" / "summary.md").read_text()
     assert "NO SANDBOX (--no-sandbox): the submission runs as your user" in summary
-    assert done[0].rows[0].status == "passed"
+    # the answer passed (flagged where the probe's own code is: it reads the process's limits)
+    assert done[0].rows[0].points == 2 and done[0].rows[0].status == ("flagged" if done[0].problems else "passed")
     if os.geteuid() == 0:
         assert "Process limit not enforced: grading runs as root" in summary and "processes not limited" in summary
     else:
