@@ -11,7 +11,10 @@ nothing had happened. A wait cut into slices of :data:`WAKE_EVERY_S` looks again
 costs at most that long (eight runs more with slices: none waited, and one reply was found by a slice's last look);
 a wait's own timeout is kept.
 
-The module imports nothing from the package: the grading runner, run by file path, imports it as a sibling.
+``WakefulNotebookClient``, the :class:`nbclient.NotebookClient` that
+:func:`~spatialdrop_edu.course.execute.execute_notebook` and the grading runner use, wraps both channels of every
+kernel client it starts with :func:`waking`. The module imports nothing from the package: the grading runner, run by
+file path, imports it as a sibling.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def waking(get_msg, every: float = WAKE_EVERY_S):
         every: the longest single poll, seconds (> 0).
 
     Returns:
-        An async function with the same contract: the same message, ``Empty`` at the same deadline.
+        An async function with the same contract (the same message, ``Empty`` at the same deadline).
     """
     if not every > 0:
         raise ValueError(f"every must be a number of seconds > 0, got {every!r}.")

@@ -195,7 +195,7 @@ def full_study_cost(chapter: str) -> str:
 
     Read from the ``meta.json`` of the chapter's full results (:func:`full_results`): every run file's runs and
     training time, summed (each run trains on one thread, one after another unless ``WORKERS`` run side by side).
-    Wrapped at :data:`PAGE_WIDTH` columns, what a code block of the website shows.
+    Wrapped at ``PAGE_WIDTH`` (80) columns, what a code block of the website shows.
 
     Raises:
         ValueError: ``chapter`` has no full study.
