@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from spatialdrop_edu.course.plan import chapters_in_toc, course_plan, generated_block
+from spatialdrop_edu.course.records import CSV_COLUMNS
 
 pytestmark = [pytest.mark.site, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -156,9 +157,11 @@ def test_guide_commands_run(guide_run):
     assert (repo / "student" / "01_dropout.ipynb").exists()
     assert (repo / "_build" / "student" / "html" / "index.html").exists()
     grades = (repo / "grades" / "grades.csv").read_text().splitlines()
-    assert grades[0] == "student,notebook,grade_id,points,max_points,status,feedback"
+    assert grades[0] == ",".join(CSV_COLUMNS) == "student,notebook,grade_id,points,max_points,status,feedback,problems"
     assert all(line.startswith("alice,01_dropout,") for line in grades[1:])
-    assert all(",passed," not in line for line in grades[1:]), "a blank notebook earns nothing"
+    assert all(",passed," not in line and ",flagged," not in line for line in grades[1:]), (
+        "a blank notebook earns nothing"
+    )
     assert len(ran) + len(skipped) == len(blocks())
 
 
