@@ -120,7 +120,7 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
             "--",
         ]
         inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
-        inner = _entry_with_limits(inner_entry, policy)
+        inner = _entry_with_limits(inner_entry, policy, counted=group is not None)
         if os.geteuid() == 0:
             inner += ["--user", str(box.uid)]
         plan.update(
@@ -137,8 +137,15 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
     return box, group
 
 
-def _entry_with_limits(entry: str, policy: Policy) -> list[str]:
-    """The command of ``sandbox_entry.py`` (at ``entry``) setting the batch's memory, CPU time and process limits."""
+def _entry_with_limits(entry: str, policy: Policy, *, counted: bool = False) -> list[str]:
+    """The command of ``sandbox_entry.py`` (at ``entry``) setting the batch's memory, CPU time and process limits.
+
+    ``counted``: a pids cgroup holds the submission. Its user's ``RLIMIT_NPROC`` is then set above the cgroup's
+    limit (by bubblewrap's own processes, which the cgroup counts and the user does not), so that the cgroup is
+    what refuses a fork: it counts each refusal (``pids.events``), and a submission that catches the error is
+    still reported as having hit the limit.
+    """
+    processes = policy.processes + cgroups.BWRAP_PROCESSES if counted and policy.processes else policy.processes
     return [
         sys.executable,
         "-I",
@@ -149,7 +156,7 @@ def _entry_with_limits(entry: str, policy: Policy) -> list[str]:
         "--cpu",
         str(policy.cpu),
         "--processes",
-        str(policy.processes),
+        str(processes),
     ]
 
 
