@@ -302,8 +302,9 @@ def html_unescape(text):
 def public_text() -> str:
     """What the website may show besides the notebooks: its pages and the library it teaches.
 
-    The checkers (``spatialdrop_edu/checks/``) are not counted as public: their docstrings name the expected answers,
-    so the student website must not show them (``api.md`` marks their section instructor-only).
+    The checkers (``spatialdrop_edu/checks/``) are not counted as public: their modules keep reference answers and
+    feedback that names each mistake, so the student website must not show them (``api.md`` marks their section
+    instructor-only).
     """
     texts = [p.read_text() for p in sorted((ROOT / "book").glob("*.md"))]
     texts += [p.read_text() for p in sorted((ROOT / "spatialdrop_edu").rglob("*.py")) if "checks" not in p.parts]
