@@ -6,7 +6,7 @@ For each submission the grader (trusted, outside any sandbox):
 2. creates the submission's cgroups (:mod:`.cgroups`) and the sandbox's files (:mod:`.sandbox`);
 3. starts the runner (``grade_runner.py``, also trusted), which starts the kernel through
    ``sandbox_entry.py --join`` (into the cgroups) → ``bwrap`` → ``sandbox_entry.py`` (rlimits, the
-   sandbox's user) → the kernel, and talks to it over Unix sockets;
+   sandbox's user, the seccomp filter) → the kernel, and talks to it over Unix sockets;
 4. once the runner is done (or killed after ``timeout`` plus :data:`GRACE_S`), kills whatever is left
    in the cgroups or runs as the sandbox's user, counts it as a survivor, removes the cgroups and
    the kernel's folder, and returns the runner's result with what the cgroups saw.
@@ -123,6 +123,7 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
         inner = _entry_with_limits(inner_entry, policy, counted=group is not None)
         if os.geteuid() == 0:
             inner += ["--user", str(box.uid)]
+        inner.append("--seccomp")  # no process of the sandbox may create namespaces, mount or trace (.seccomp)
         plan.update(
             prefix=[*outer, *box.command(env), *inner, "--"],
             ipc=str(kernel_dir / "kernel"),
@@ -192,7 +193,7 @@ def run_submission(
         timeout: seconds for the whole notebook.
         max_output: bytes of text output kept per cell.
         policy: the sandbox and limits of the batch.
-        checks: ``{cell index: {"grade_id": ...}}`` of the check cells, for the verdict channel.
+        checks: ``{cell index: {"grade_id": ..., "seed": ...}}`` of the check cells, for the verdict channel.
         env: the kernel's environment (a sandbox gets exactly this; without one, the runner's and the kernel's).
 
     Returns:

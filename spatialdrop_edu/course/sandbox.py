@@ -10,7 +10,11 @@ without a container daemon. A submission's kernel, and every process it starts, 
 * **a non-root user**: graded as root, the kernel runs as a user id of its own, leased for it
   (:mod:`.uids`: no other sandbox on the machine shares it), without capabilities; graded as
   another user, bubblewrap maps that user to uid 1000 in a user namespace of its own, which may
-  not create further ones;
+  not create further ones (``--disable-userns``);
+* **a seccomp filter** (:mod:`.seccomp`, installed by :mod:`.sandbox_entry` right before the
+  kernel starts): no process in the sandbox may create namespaces (a user namespace included,
+  whether graded as root or not), mount, trace another process or reach the kernel's keyrings,
+  modules and BPF;
 * **a fresh, empty home**, ``/tmp`` and ``/dev/shm`` (memory file systems of bounded size) and a whitelisted
   environment (:func:`sandbox_env`: what the kernel needs, the course's notebook variables and the
   reproducible mode's pins), nothing inherited from the grader;

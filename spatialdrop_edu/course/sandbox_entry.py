@@ -1,7 +1,7 @@
-"""The first instructions of a grading kernel's process: join its cgroups, set its limits, become its user, exec.
+"""The first instructions of a grading kernel's process: its cgroups, limits, user and seccomp filter, then exec.
 
     python -I -S sandbox_entry.py [--join CGROUP_PROCS_FILE]... [--memory BYTES] [--cpu SECONDS]
-        [--processes N] [--processes-relative] [--user UID] -- COMMAND...
+        [--processes N] [--processes-relative] [--user UID] [--seccomp] -- COMMAND...
 
 Run by file path with the standard library alone (``-I -S``: no site packages, no environment), so
 that it costs milliseconds and imports nothing a submission could have touched. It changes its own
@@ -16,7 +16,11 @@ process and then becomes ``COMMAND`` (``exec``), so everything ``COMMAND`` start
   is the sandbox's own, so this bounds the submission; with ``--processes-relative`` (no sandbox)
   it is added to what the user runs now, as Linux counts per user;
 * ``--user``: started as root inside the sandbox (with no capability but those to change user),
-  become that user: no group, no capability left.
+  become that user: no group, no capability left;
+* ``--seccomp``: last, right before ``exec``: install :mod:`.seccomp`'s filter, which refuses the
+  system calls a notebook never needs (namespaces, mounts, tracing, kernel keyrings and modules, ...).
+  Where it cannot be installed (another architecture, a kernel without seccomp), the entry fails
+  with a message that says why: the kernel never starts without it.
 
 Every process gets ``RLIMIT_CORE = 0``: a crashing submission writes no core file. A value of 0
 means "no limit" for the other options.
@@ -65,12 +69,20 @@ def parse(argv: list[str]) -> tuple[dict, list[str]]:
     if "--" not in argv or argv.index("--") == len(argv) - 1:
         raise ValueError("usage: sandbox_entry.py [OPTIONS] -- COMMAND...: a command is needed after --")
     split = argv.index("--")
-    options = {"join": [], "memory": 0, "cpu": 0, "processes": 0, "processes_relative": False, "user": None}
+    options = {
+        "join": [],
+        "memory": 0,
+        "cpu": 0,
+        "processes": 0,
+        "processes_relative": False,
+        "user": None,
+        "seccomp": False,
+    }
     words = iter(argv[:split])
     for word in words:
         name = word[2:].replace("-", "_")
-        if word == "--processes-relative":
-            options["processes_relative"] = True
+        if word in ("--processes-relative", "--seccomp"):
+            options[name] = True
         elif word == "--join":
             options["join"].append(next(words))
         elif name in ("memory", "cpu", "processes", "user"):
@@ -84,7 +96,8 @@ def parse(argv: list[str]) -> tuple[dict, list[str]]:
 
 
 def apply(options: dict) -> None:
-    """Join the cgroups, set the limits and change the user, as ``options`` (from :func:`parse`) say."""
+    """Join the cgroups, set the limits, change the user and install the seccomp filter, as ``options`` (from
+    :func:`parse`) say."""
     for procs in options["join"]:
         with open(procs, "w") as f:
             f.write(str(os.getpid()))
@@ -107,6 +120,18 @@ def apply(options: dict) -> None:
         os.setresuid(uid, uid, uid)
         if os.getuid() != uid or os.geteuid() != uid:
             raise PermissionError(f"could not become user {uid}")
+    if options["seccomp"]:
+        install_seccomp()
+
+
+def install_seccomp() -> None:
+    """Install the filter of :mod:`.seccomp` on this process (and so on the command it becomes)."""
+    try:
+        from . import seccomp
+    except ImportError:  # run by file path: ``-I`` leaves this file's folder off sys.path, so add it (last)
+        sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+        import seccomp
+    seccomp.install()
 
 
 def main(argv: list[str]) -> None:
