@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="submissions graded at once, each in its own sandbox with these limits (default: 1)",
     )
     grade.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed of the checks' inputs; the summary names the one used (default: a fresh one)",
+    )
+    grade.add_argument(
         "--no-sandbox",
         action="store_true",
         help="grade without bubblewrap (machines without it): kernels run as you, with per-process "
@@ -189,6 +195,7 @@ def run(args) -> int:
                 sandbox=not args.no_sandbox,
                 allow_network=args.allow_network,
                 allow_root=args.allow_root,
+                seed=args.seed,
             )
         except (GradingRefused, ValueError) as refused:  # a refusal, or an argument out of range (--jobs 0)
             print(f"python -m spatialdrop_edu grade: {refused}", file=sys.stderr)

@@ -2,19 +2,25 @@
 
 The contract every checker follows (the grading tools rely on it):
 
-* it is called ``check_<name>(student_answer, ...)``;
-* on a wrong answer it raises :class:`ExerciseFailure` (an ``AssertionError``) whose message says
-  what was measured, what was expected, and the likely cause;
-* on a right answer it calls :func:`passed` with one line starting with ``Correct:`` (printed, and
-  reported to the grader through :mod:`~spatialdrop_edu.checks._verdict`) and returns ``None``;
+* it is called ``check_<name>(student_answer, ...)`` and is two halves, ``probe_<name>`` and
+  ``judge_<name>``, joined by :func:`run_check`: the probe calls the learner's code on the
+  check's inputs (drawn from the grader's seed while grading, see
+  :mod:`~spatialdrop_edu.checks._verdict`) and returns plain data; the judge decides from that data
+  and the seed alone, so the grader can run it outside the learner's interpreter;
+* on a wrong answer the judge raises :class:`ExerciseFailure` (an ``AssertionError``) whose message
+  says what was measured, what was expected, and the likely cause;
+* on a right answer the judge returns one line starting with ``Correct:``, which :func:`run_check`
+  prints; the checker returns ``None``;
 * a reference answer it keeps is marked with :func:`reference_answer`: the checker may call it, the
   learner's code may not (an answer that is, or calls, the package's reference fails);
-* an exception raised by the student's code becomes an :class:`ExerciseFailure` naming the
-  original error, and a call that runs longer than ``TIME_LIMIT_S`` seconds is stopped
+* an exception raised by the student's code becomes the feedback of an :class:`ExerciseFailure`
+  naming the original error (:func:`attempt` records it as data; the judge raises it where the
+  check reaches that call), and a call that runs longer than ``TIME_LIMIT_S`` seconds is stopped
   (where ``SIGALRM`` is available, i.e. on Linux and macOS in the main thread);
 * random behaviour is tested against bounds derived from its distribution
   (``SIGMAS`` standard deviations), with the checker's own seeded generator, so a correct
-  answer fails about once in 1.7 million runs and a given answer always gets the same verdict.
+  answer fails about once in 1.7 million runs and a given answer always gets the same verdict
+  for the same seed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import signal
 import sys
 import textwrap
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -65,7 +72,7 @@ class ExerciseFailure(AssertionError):
         """The lines Jupyter shows for this failure: the heading, the feedback, and, when the learner's code
         raised the error the feedback names, the line of their code that raised it."""
         lines = [FAILURE_HEADING, *_page_lines(str(self))]
-        where = _learner_line(self.__cause__ or self.__context__)
+        where = getattr(self, "where", None) or _learner_line(self.__cause__ or self.__context__)
         return lines + [where] if where else lines
 
 
@@ -122,13 +129,7 @@ def fail(message: str):
 
 
 def passed(message: str) -> None:
-    """What a checker calls on a right answer: print ``message`` and report the pass to the grader, if one listens.
-
-    The report names the function that called :func:`passed` (the checker), so the grader can tell
-    it from a replacement; see :mod:`~spatialdrop_edu.checks._verdict`.
-
-    The message is printed wrapped at 80 columns (``PAGE_WIDTH``), so that it fits the page of the course's
-    website; the grader gets it whole.
+    """Print a judge's ``Correct:`` line, wrapped at 80 columns (``PAGE_WIDTH``) to fit the course's website.
 
     Args:
         message: one line starting with ``Correct:``.
@@ -139,7 +140,68 @@ def passed(message: str) -> None:
         Correct: well done.
     """
     print("\n".join(_page_lines(message)))
-    _verdict.report(message, sys._getframe(1))
+
+
+def run_check(probe, judge, *answers) -> None:
+    """Run one exercise's check: ``probe(*answers, seed=...)`` beside the learner's code, then ``judge(data, seed)``.
+
+    Outside grading the seed is ``None`` (each check's own inputs) and both halves run here; while
+    the grader has armed the channel, the probe draws its inputs from the grader's seed and the data
+    is also sent to the grader, which runs the same judge itself (:mod:`~spatialdrop_edu.checks._verdict`).
+    The judge always gets the data as the grader does, after a round trip through
+    :func:`~spatialdrop_edu.checks._verdict.encode` and :func:`~spatialdrop_edu.checks._verdict.decode`.
+
+    Args:
+        probe: ``probe(*answers, seed=seed) -> data``, plain data only.
+        judge: ``judge(data, seed) -> str``: the ``Correct:`` line, or it raises :class:`ExerciseFailure`.
+        answers: the learner's answers (usually one function).
+
+    Raises:
+        ExerciseFailure: the judge's feedback on a wrong answer.
+    """
+    seed = _verdict.grading_seed()
+    data = _verdict.encode(probe(*answers, seed=seed))
+    _verdict.submit(sys._getframe(1).f_code.co_name, data)
+    passed(judge(_verdict.decode(data), seed))
+
+
+def attempt(fn, *args, what: str, forbid=(), convert=None, **kwargs) -> dict:
+    """A probe's call of the learner's ``fn``, as data: ``{"value": ...}``, or ``{"failure": feedback}``.
+
+    The call is :func:`run_student_code`'s (time limit, forbidden package functions, errors turned
+    into feedback); ``convert`` turns the value into plain data (e.g. :func:`as_array`), and its own
+    feedback (a missing ``return``) is a failure too. A judge reads the record with :func:`outcome`.
+
+    Examples::
+
+        >>> attempt(lambda x: 2 * x, 3, what="your function")
+        {'value': 6}
+        >>> attempt(lambda x: 1 / x, 0, what="your function")
+        {'failure': 'your function raised ZeroDivisionError: division by zero'}
+    """
+    try:
+        value = run_student_code(fn, *args, what=what, forbid=forbid, **kwargs)
+        return {"value": convert(value, what) if convert else value}
+    except ExerciseFailure as failure:
+        where = _learner_line(failure.__cause__ or failure.__context__)
+        return {"failure": str(failure), **({"where": where} if where else {})}
+
+
+def outcome(record: dict):
+    """The value a probe's :func:`attempt` recorded; its feedback raised as :class:`ExerciseFailure` if it failed.
+
+    The line of the learner's code that raised, which the probe noted (``where``), is shown under the feedback.
+    """
+    if "failure" in record:
+        failure = ExerciseFailure(str(record["failure"]))
+        failure.where = str(record.get("where") or "")[:300]
+        raise failure
+    return record["value"]
+
+
+def failed(record: dict) -> bool:
+    """Whether an :func:`attempt` failed (a probe stops calling the learner's code there)."""
+    return "failure" in record
 
 
 #: What of the learner's code is running now, innermost last (``run_student_code`` calls may nest): while it is not
@@ -267,6 +329,12 @@ def _watching(functions):
 
 
 def as_array(value, what: str) -> np.ndarray:
+    """The learner's ``value`` (a NumPy array, a torch tensor or a list) as a float array, or feedback saying why not.
+
+    Args:
+        value: what the learner's function returned.
+        what: how the function is named in the feedback.
+    """
     if value is None:
         fail(f"{what} returned None: did you forget the `return` statement?")
     try:
@@ -392,3 +460,70 @@ def build_student_model(build_model, p: float):
     if not isinstance(model, torch.nn.Module):
         fail(f"build_model(p) must return a torch.nn.Module (e.g. nn.Sequential), got {type(model).__name__}.")
     return model.train()
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The grader's verdict on one report of a checker's probe.
+
+    Attributes:
+        passed: whether the judge passed the data.
+        message: the judge's ``Correct:`` line or its feedback.
+        malformed: the data were not what the probe writes (forged or damaged): never a pass.
+    """
+
+    passed: bool
+    message: str
+    malformed: bool = False
+
+
+def judge_of(checker: str):
+    """The judge of the package's checker named ``checker`` (``judge_x`` beside ``check_x``), or ``None``."""
+    import importlib
+    import pkgutil
+
+    if not checker.startswith("check_") or not checker.isidentifier():
+        return None
+    package = sys.modules[__package__]
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("ch"):
+            module = importlib.import_module(f"{__package__}.{info.name}")
+            if checker in getattr(module, "__all__", ()):
+                return getattr(module, "judge_" + checker.removeprefix("check_"), None)
+    return None
+
+
+def judge_report(checker: str, data, seed: int | None) -> Judgement:
+    """Judge what a probe reported, as the grader does outside the learner's interpreter.
+
+    Args:
+        checker: the checker the report names; its judge decides.
+        data: the report's data, as :func:`~spatialdrop_edu.checks._verdict.encode` wrote it (untrusted).
+        seed: the seed the grader armed the check cell with.
+
+    Returns:
+        A :class:`Judgement`: passed with the ``Correct:`` line; failed with the feedback; or malformed.
+
+    Examples::
+
+        >>> one_answer = {"calls": [{"value": 0.5}]}
+        >>> judged = judge_report("check_dropout_variance", one_answer, None)
+        >>> judged.passed, judged.message
+        (False, 'for a = 1.0, p = 0.5 you returned 0.5, expected 1.')
+        >>> forged = {"calls": "all right"}
+        >>> judge_report("check_dropout_variance", forged, None).malformed
+        True
+    """
+    judge = judge_of(checker)
+    if judge is None:
+        return Judgement(False, f"no checker named {checker[:80]!r} in the package", malformed=True)
+    try:
+        plain = _verdict.decode(data)
+    except (_verdict.MalformedReport, KeyError, TypeError, ValueError) as exc:
+        return Judgement(False, f"the report of {checker} could not be read ({exc})", malformed=True)
+    try:
+        return Judgement(True, str(judge(plain, seed)))
+    except ExerciseFailure as failure:
+        return Judgement(False, str(failure))
+    except Exception as exc:  # data a probe does not write: a forged or damaged report
+        return Judgement(False, f"the report of {checker} is not what its probe writes ({type(exc).__name__})", True)

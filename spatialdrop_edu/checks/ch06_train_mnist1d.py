@@ -15,14 +15,17 @@ import torch
 
 from ..training.study import mean_ci, t_quantile
 from ._harness import (
+    ExerciseFailure,
     as_array,
+    attempt,
     build_student_model,
     check_whole_map_scale_and_rate,
     fail,
-    passed,
+    failed,
+    outcome,
     record_layers,
     reference_answer,
-    run_student_code,
+    run_check,
 )
 
 __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_is_noise"]
@@ -30,14 +33,71 @@ __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_
 
 # ----------------------------------------------------------------------------- 6.1
 
+#: Training calls of exercise 6.1's check: the rate bound is a binomial over the maps they see.
+_PLACEMENT_CALLS = 40
 
-def _feature_maps(model, x):
-    """The input of the first conv, the first conv's output, and the input of the second conv."""
+
+def _placement_inputs(seed: int | None) -> tuple[float, torch.Tensor, list[int]]:
+    """Exercise 6.1's drop rate, batch and the torch seed of each training call: the learner's own, or from the
+    grader's seed."""
+    if seed is None:
+        p, batch_seed, first_call = 0.4, 6, 600
+    else:
+        rng = np.random.default_rng(seed)
+        p = round(float(rng.uniform(0.25, 0.6)), 2)
+        batch_seed, first_call = (int(s) for s in rng.integers(2**31, size=2))
+    x = torch.randn(16, 1, 40, generator=torch.Generator().manual_seed(batch_seed))
+    return p, x, [first_call + call for call in range(_PLACEMENT_CALLS)]
+
+
+class _Pool:
+    """The arrays a probe saw, each kept once: a call that sees the same array again records its index."""
+
+    def __init__(self):
+        self.arrays: list[torch.Tensor] = []
+
+    def index(self, tensor: torch.Tensor) -> int:
+        for i, kept in enumerate(self.arrays):
+            if kept.dtype == tensor.dtype and kept.shape == tensor.shape and torch.equal(kept, tensor):
+                return i
+        self.arrays.append(tensor)
+        return len(self.arrays) - 1
+
+
+def _pooled(pool: list, index) -> torch.Tensor:
+    """The pool's array at ``index`` (a judge's read of a :class:`_Pool` index)."""
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(pool):
+        raise ValueError("a pool index the probe does not write")
+    return pool[index]
+
+
+def _tensor(array) -> torch.Tensor:
+    """A reported array as a tensor of its own (reported arrays are read-only)."""
+    return torch.from_numpy(np.array(array))
+
+
+def _first_two_convs(model) -> list:
+    """The model's first two ``Conv1d`` layers; feedback if it holds fewer."""
     convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
     if len(convs) < 2:
         fail(f"the model holds {len(convs)} Conv1d layer(s); keep both convolutions of the given model.")
-    seen, out = record_layers(model, x, inputs={"in1": convs[0], "in2": convs[1]}, outputs={"out1": convs[0]})
-    return seen["in1"], seen["out1"], seen["in2"], out
+    return convs[:2]
+
+
+def _maps_seen(model, x, convs, pool: _Pool) -> dict:
+    """One run of the learner's model as a record: both convolutions' inputs, the first's output, the output's shape."""
+    try:
+        seen, out = record_layers(model, x, inputs={"in1": convs[0], "in2": convs[1]}, outputs={"out1": convs[0]})
+    except ExerciseFailure as failure:
+        return {"failure": str(failure)}
+    return {
+        "value": {
+            "in1": pool.index(seen["in1"]),
+            "out1": pool.index(seen["out1"]),
+            "in2": seen["in2"],
+            "out_shape": list(getattr(out, "shape", ())),
+        }
+    }
 
 
 def check_dropout_placement(build_model) -> None:
@@ -66,37 +126,71 @@ def check_dropout_placement(build_model) -> None:
         spatialdrop_edu.checks._harness.ExerciseFailure: build_model(p) must return a
         torch.nn.Module (e.g. nn.Sequential), got NoneType.
     """
-    p, calls = 0.4, 40
+    run_check(probe_dropout_placement, judge_dropout_placement, build_model)
+
+
+def probe_dropout_placement(build_model, *, seed=None) -> dict:
+    """Exercise 6.1's probe: what the first two convolutions saw in each training call, then in evaluation mode."""
+    p, x, call_seeds = _placement_inputs(seed)
     model = build_student_model(build_model, p)
-    x = torch.randn(16, 1, 40, generator=torch.Generator().manual_seed(6))
-    dropped, maps, partly, plain, scales = 0, 0, 0, 0, []
-    for call in range(calls):
-        torch.manual_seed(600 + call)
-        in1, out1, in2, out = _feature_maps(model, x)
+    convs = _first_two_convs(model)
+    pool, calls, evaluation = _Pool(), [], None
+    for call_seed in call_seeds:
+        torch.manual_seed(call_seed)
+        calls.append(_maps_seen(model, x, convs, pool))
+        if failed(calls[-1]):
+            break
+    else:
+        model.eval()
+        evaluation = _maps_seen(model, x, convs, pool)
+    return {"calls": calls, "eval": evaluation, "pool": pool.arrays}
+
+
+def _map_counts(in2: torch.Tensor, ref: torch.Tensor) -> tuple[dict[str, int], list[float]]:
+    """How the second conv's input ``in2`` relates, map by map, to the first block's maps ``ref``: how many maps
+    with signal passed unchanged, were partly zeroed, zeroed whole, and in all; and the scale of each kept map."""
+    active = (ref > 0).flatten(2).any(-1)  # maps with some signal
+    zero = (in2 == 0).flatten(2).all(-1)
+    scale = in2.flatten(2).sum(-1) / ref.flatten(2).sum(-1).clamp_min(1e-12)  # per map: in2 = scale * ref?
+    whole = torch.isclose(in2, scale[..., None] * ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
+    same = torch.isclose(in2, ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
+    counts = {
+        "plain": int((same & active).sum()),
+        "partly": int((active & ~zero & ~whole).sum()),
+        "dropped": int((zero & active).sum()),
+        "maps": int(active.sum()),
+    }
+    return counts, scale[active & ~zero & whole].tolist()
+
+
+def judge_dropout_placement(data: dict, seed: int | None) -> str:
+    """Exercise 6.1's judge: which maps reach the second convolution dropped, kept or changed, and in eval mode."""
+    p, x, call_seeds = _placement_inputs(seed)
+    pool = [_tensor(a) for a in data["pool"]]
+    totals, scales = {"plain": 0, "partly": 0, "dropped": 0, "maps": 0}, []
+    for record in data["calls"]:
+        seen = outcome(record)
+        in1, out1, in2 = _pooled(pool, seen["in1"]), _pooled(pool, seen["out1"]), _tensor(seen["in2"])
         if in1.shape != x.shape or not torch.allclose(in1, x):
             fail(
                 "the first convolution does not see the input sequences as they are: something (a dropout?) sits "
                 "before it. Dropout on the one input channel drops whole sequences; put SpatialDropout1d after the "
                 "first block's ReLU, on its feature maps."
             )
-        if tuple(out.shape) != (16, 10):
-            fail(f"the model's output has shape {tuple(out.shape)}, expected (16, 10): keep the given layers.")
+        if tuple(seen["out_shape"]) != (16, 10):
+            fail(f"the model's output has shape {tuple(seen['out_shape'])}, expected (16, 10): keep the given layers.")
         ref = torch.relu(out1)
         if in2.shape != ref.shape:
             fail(
                 f"the second convolution receives shape {tuple(in2.shape)}, expected the first block's feature maps "
                 f"{tuple(ref.shape)}: insert the dropout without reshaping anything."
             )
-        active = (ref > 0).flatten(2).any(-1)  # maps with some signal
-        zero = (in2 == 0).flatten(2).all(-1)
-        scale = in2.flatten(2).sum(-1) / ref.flatten(2).sum(-1).clamp_min(1e-12)  # per map: in2 = scale * ref?
-        whole = torch.isclose(in2, scale[..., None] * ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
-        same = torch.isclose(in2, ref, rtol=1e-4, atol=1e-6).flatten(2).all(-1)
-        plain += int((same & active).sum())
-        partly += int((active & ~zero & ~whole).sum())
-        dropped += int((zero & active).sum())
-        maps += int(active.sum())
-        scales += scale[active & ~zero & whole].tolist()
+        counts, kept_scales = _map_counts(in2, ref)
+        totals = {key: totals[key] + n for key, n in counts.items()}
+        scales += kept_scales
+    if len(data["calls"]) != len(call_seeds):
+        raise ValueError("the report has the wrong number of training calls")
+    plain, partly, dropped, maps = totals["plain"], totals["partly"], totals["dropped"], totals["maps"]
     if plain == maps:
         fail(
             "in training mode the first block's feature maps reach the second convolution unchanged: there is no "
@@ -110,17 +204,28 @@ def check_dropout_placement(build_model) -> None:
             "sde.SpatialDropout1d(p) or nn.Dropout1d(p)."
         )
     check_whole_map_scale_and_rate(scales, dropped, maps, p, "feature maps")
-    model.eval()
-    _, out1, in2, _ = _feature_maps(model, x)
+    seen = outcome(data["eval"])
+    out1, in2 = _pooled(pool, seen["out1"]), _tensor(seen["in2"])
     if not torch.allclose(in2, torch.relu(out1), rtol=1e-4, atol=1e-6):
         fail(
             "in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "
             "follows the module's training flag, not a function called with training=True."
         )
-    passed("Correct: whole feature maps of the first block are dropped, at rate p, and nothing else.")
+    return "Correct: whole feature maps of the first block are dropped, at rate p, and nothing else."
 
 
 # ----------------------------------------------------------------------------- 6.2
+
+#: Exercise 6.2's seed lists (2 to 12 seeds, one in no order).
+SEED_LISTS = ([3, 4, 5], [0, 1, 2, 3, 4], [11, 7, 5, 3, 2, 1], list(range(20, 32)), [0, 1])
+
+
+def _seed_lists(seed: int | None) -> list[list[int]]:
+    """Exercise 6.2's seed lists: the learner's own, or lists of the same lengths drawn from the grader's seed."""
+    if seed is None:
+        return [list(seeds) for seeds in SEED_LISTS]
+    rng = np.random.default_rng(seed)
+    return [[int(s) for s in rng.choice(1000, size=len(seeds), replace=False)] for seeds in SEED_LISTS]
 
 
 def _seeded_run():
@@ -130,10 +235,32 @@ def _seeded_run():
 
 def _expected_values(seeds):
     values = []
-    for seed in seeds:
-        torch.manual_seed(seed)
-        values.append(_seeded_run())
+    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left as it was
+        for seed in seeds:
+            torch.manual_seed(seed)
+            values.append(_seeded_run())
     return values
+
+
+def _number_or_none(value) -> float | None:
+    """``value`` as a float, or ``None`` when it is not a number (the judge then stops where the checker did)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _study_result(result, what: str) -> dict:
+    """What ``seed_study`` returned, as data: its values, mean and half-width; feedback if it is not three things."""
+    if not isinstance(result, (tuple, list)) or len(result) != 3:
+        fail(
+            f"seed_study must return three things, (values, mean, half_width); got {type(result).__name__}"
+            + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
+            + "."
+        )
+    values, mean, half = result
+    values = as_array(values, "your seed_study's values").ravel()
+    return {"values": values, "mean": _number_or_none(mean), "half": _number_or_none(half)}
 
 
 def check_seed_study(seed_study) -> None:
@@ -163,27 +290,59 @@ def check_seed_study(seed_study) -> None:
         spatialdrop_edu.checks._harness.ExerciseFailure: the values ... are not the
         seeded runs' values ...
     """
-    for seeds in ([3, 4, 5], [0, 1, 2, 3, 4], [11, 7, 5, 3, 2, 1], list(range(20, 32)), [0, 1]):
+    run_check(probe_seed_study, judge_seed_study, seed_study)
+
+
+def probe_seed_study(seed_study, *, seed=None) -> dict:
+    """Exercise 6.2's probe: for each seed list, what the learner's seed_study returned and how often run() ran."""
+    studies = []
+    for seeds in _seed_lists(seed):
         calls = []
 
         def run(calls=calls):  # this iteration's list, bound now
             calls.append(1)
             return _seeded_run()
 
-        result = run_student_code(seed_study, run, list(seeds), what="your seed_study")
-        if not isinstance(result, (tuple, list)) or len(result) != 3:
-            fail(
-                f"seed_study must return three things, (values, mean, half_width); got {type(result).__name__}"
-                + (f" of length {len(result)}" if isinstance(result, (tuple, list)) else "")
-                + "."
-            )
-        values, mean, half = result
-        values = as_array(values, "your seed_study's values").ravel()
+        study = attempt(seed_study, run, list(seeds), what="your seed_study", convert=_study_result)
+        studies.append({**study, "runs": len(calls)})
+        if failed(study):
+            break
+    return {"studies": studies}
+
+
+def _half_width_mistake(half: float, expected: np.ndarray, h: float) -> str:
+    """The typical mistake a wrong half-width matches, or ``""``."""
+    n = len(expected)
+    s1 = float(np.std(expected, ddof=1))
+    s0 = float(np.std(expected, ddof=0))
+    t = t_quantile(0.975, n - 1)
+    guesses = {
+        "you used 1.96, the normal quantile; with few seeds use Student's t with n - 1 degrees of freedom "
+        f"(here t = {t:.3f})": 1.96 * s1 / math.sqrt(n),
+        "your standard deviation divides by n; the sample standard deviation divides by n - 1 (ddof=1)": t
+        * s0
+        / math.sqrt(n),
+        "you divided by n instead of sqrt(n)": t * s1 / n,
+        "you used n degrees of freedom; Student's t here has n - 1": t_quantile(0.975, n) * s1 / math.sqrt(n),
+        "you used the 0.95 quantile, a one-sided bound; a two-sided 95% interval needs the 0.975 quantile": (
+            t_quantile(0.95, n - 1) * s1 / math.sqrt(n)
+        ),
+        "you returned the whole width; the half-width is t * s / sqrt(n)": 2 * h,
+    }
+    return next((g for g, v in guesses.items() if math.isclose(half, v, rel_tol=1e-4)), "")
+
+
+def judge_seed_study(data: dict, seed: int | None) -> str:
+    """Exercise 6.2's judge: one run per seed, the seeded runs' values, their mean and their 95% half-width."""
+    seed_lists = _seed_lists(seed)
+    for seeds, study in zip(seed_lists, data["studies"]):
+        result = outcome(study)
+        values = np.asarray(result["values"], dtype=float).ravel()
         expected = np.array(_expected_values(seeds))
-        n = len(seeds)
-        if len(calls) != n or len(values) != n:
+        n, runs = len(seeds), int(study["runs"])
+        if runs != n or len(values) != n:
             fail(
-                f"with {n} seeds, run() was called {len(calls)} times and {len(values)} values came back: call it "
+                f"with {n} seeds, run() was called {runs} times and {len(values)} values came back: call it "
                 "exactly once per seed and keep every value."
             )
         if not np.allclose(values, expected, atol=1e-9):
@@ -201,32 +360,19 @@ def check_seed_study(seed_study) -> None:
                 f"{np.round(expected, 4).tolist()}: {hint}."
             )
         m, h = mean_ci(expected)
-        if not math.isclose(float(mean), m, abs_tol=1e-6):
-            fail(f"the mean is {float(mean):.6f}, expected {m:.6f} (the plain average of the values).")
-        half = float(half)
+        mean = float(result["mean"])
+        if not math.isclose(mean, m, abs_tol=1e-6):
+            fail(f"the mean is {mean:.6f}, expected {m:.6f} (the plain average of the values).")
+        half = float(result["half"])
         if not math.isclose(half, h, rel_tol=1e-5, abs_tol=1e-9):
-            s1 = float(np.std(expected, ddof=1))
-            s0 = float(np.std(expected, ddof=0))
-            t = t_quantile(0.975, n - 1)
-            guesses = {
-                "you used 1.96, the normal quantile; with few seeds use Student's t with n - 1 degrees of freedom "
-                f"(here t = {t:.3f})": 1.96 * s1 / math.sqrt(n),
-                "your standard deviation divides by n; the sample standard deviation divides by n - 1 (ddof=1)": t
-                * s0
-                / math.sqrt(n),
-                "you divided by n instead of sqrt(n)": t * s1 / n,
-                "you used n degrees of freedom; Student's t here has n - 1": t_quantile(0.975, n) * s1 / math.sqrt(n),
-                "you used the 0.95 quantile, a one-sided bound; a two-sided 95% interval needs the 0.975 quantile": (
-                    t_quantile(0.95, n - 1) * s1 / math.sqrt(n)
-                ),
-                "you returned the whole width; the half-width is t * s / sqrt(n)": 2 * h,
-            }
-            hint = next((g for g, v in guesses.items() if math.isclose(half, v, rel_tol=1e-4)), "")
+            hint = _half_width_mistake(half, expected, h)
             fail(
                 f"with {n} seeds the half-width is {half:.6f}, expected t_0.975,{n - 1} * s / sqrt(n) = {h:.6f}."
                 + (f" It looks like {hint}." if hint else "")
             )
-    passed("Correct: one seeded run per seed, and the mean with its Student's t 95% interval.")
+    if len(data["studies"]) != len(seed_lists):
+        raise ValueError("the report has the wrong number of seed lists")
+    return "Correct: one seeded run per seed, and the mean with its Student's t 95% interval."
 
 
 # ----------------------------------------------------------------------------- 6.3
@@ -261,6 +407,33 @@ def _truth(a, b) -> bool:
     return bool(abs(mean) <= half) if not math.isnan(half) else True
 
 
+def _random_noise_cases(seed: int | None) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Exercise 6.3's 200 random cases, less those on the boundary: (name, a, b), drawn from the checker's seed or
+    the grader's."""
+    rng = np.random.default_rng(66 if seed is None else seed)
+    cases = []
+    for case in range(200):
+        n = int(rng.integers(3, 12))
+        base = rng.normal(0.5, 0.05, n)
+        a = np.round(base + rng.normal(0, 0.01, n), 4)
+        b = np.round(base + rng.normal(0, 0.01, n) + rng.choice([0.0, 0.005, 0.01, 0.02]), 4)
+        mean, half = mean_ci(b - a)
+        if abs(abs(mean) - half) >= 1e-6:  # on the boundary rounding decides: such a case is skipped
+            cases.append((f"random {case}", a, b))
+    return cases
+
+
+def _verdict_for(name: str):
+    """A probe's ``convert``: the learner's answer for the case ``name`` as a bool; feedback if it is not one."""
+
+    def convert(answer, what):
+        if not isinstance(answer, (bool, np.bool_)):
+            fail(f"is_noise must return True or False, got {answer!r} ({type(answer).__name__}) for the case '{name}'.")
+        return bool(answer)
+
+    return convert
+
+
 def check_is_noise(is_noise) -> None:
     """Exercise 6.3: ``is_noise(a, b)`` says whether per-seed results ``b`` differ from ``a`` only by noise.
 
@@ -286,39 +459,52 @@ def check_is_noise(is_noise) -> None:
         spatialdrop_edu.checks._harness.ExerciseFailure: 2 of 5 cases got the wrong
         verdict. ...
     """
+    run_check(probe_is_noise, judge_is_noise, is_noise)
 
-    def verdict(a, b, name):
-        answer = run_student_code(is_noise, list(a), list(b), what="your is_noise")
-        if not isinstance(answer, (bool, np.bool_)):
-            fail(f"is_noise must return True or False, got {answer!r} ({type(answer).__name__}) for the case '{name}'.")
-        return bool(answer)
 
-    wrong = []
-    for name, (a, b, hint) in NOISE_CASES.items():
-        expected = _truth(a, b)
-        if verdict(a, b, name) != expected:
-            mean, half = mean_ci(np.subtract(b, a))
-            wrong.append(
-                f"case '{name}': a = {a}, b = {b}. The differences b - a have mean {mean:+.4f} and 95% "
-                f"half-width {half:.4f}, so the answer is "
-                f"{'noise (True)' if expected else 'a real difference (False)'}, you said {not expected}."
-                + (f" Likely: {hint}." if hint else "")
-            )
+def probe_is_noise(is_noise, *, seed=None) -> dict:
+    """Exercise 6.3's probe: the learner's verdict on each named case (the same in every run), then each random one."""
+    named = [(name, a, b) for name, (a, b, _) in NOISE_CASES.items()]
+    drawn = [(name, a.tolist(), b.tolist()) for name, a, b in _random_noise_cases(seed)]
+    verdicts = []
+    for name, a, b in named + drawn:
+        verdicts.append(attempt(is_noise, list(a), list(b), what="your is_noise", convert=_verdict_for(name)))
+        if failed(verdicts[-1]):
+            break
+    return {"verdicts": verdicts}
+
+
+def _named_case_feedback(name: str, a, b, hint: str) -> str:
+    """The feedback on a named case answered wrongly."""
+    expected = _truth(a, b)
+    mean, half = mean_ci(np.subtract(b, a))
+    return (
+        f"case '{name}': a = {a}, b = {b}. The differences b - a have mean {mean:+.4f} and 95% "
+        f"half-width {half:.4f}, so the answer is "
+        f"{'noise (True)' if expected else 'a real difference (False)'}, you said {not expected}."
+        + (f" Likely: {hint}." if hint else "")
+    )
+
+
+def judge_is_noise(data: dict, seed: int | None) -> str:
+    """Exercise 6.3's judge: every verdict, on the named cases and on the random ones, agrees with the package's."""
+    verdicts = iter(data["verdicts"])
+    wrong = [
+        _named_case_feedback(name, a, b, hint)
+        for name, (a, b, hint) in NOISE_CASES.items()
+        if outcome(next(verdicts)) is not _truth(a, b)
+    ]
     if wrong:
         fail(f"{len(wrong)} of {len(NOISE_CASES)} cases got the wrong verdict.\n" + "\n".join(wrong))
-    rng = np.random.default_rng(66)
-    for case in range(200):
-        n = int(rng.integers(3, 12))
-        base = rng.normal(0.5, 0.05, n)
-        a = np.round(base + rng.normal(0, 0.01, n), 4)
-        b = np.round(base + rng.normal(0, 0.01, n) + rng.choice([0.0, 0.005, 0.01, 0.02]), 4)
-        mean, half = mean_ci(b - a)
-        if abs(abs(mean) - half) < 1e-6:
-            continue  # on the boundary: rounding decides, skip
-        if verdict(a.tolist(), b.tolist(), f"random {case}") != _truth(a, b):
+    cases = _random_noise_cases(seed)
+    for _, a, b in cases:
+        if outcome(next(verdicts)) is not _truth(a, b):
+            mean, half = mean_ci(b - a)
             fail(
                 f"random case: a = {a.tolist()}, b = {b.tolist()}; the paired differences have mean {mean:+.4f} and "
                 f"95% half-width {half:.4f}, so the answer is {abs(mean) <= half}. Use the interval of b - a with "
-                f"Student's t at n - 1 = {n - 1} degrees of freedom."
+                f"Student's t at n - 1 = {len(a) - 1} degrees of freedom."
             )
-    passed("Correct: the verdict follows the paired 95% interval in every case.")
+    if len(data["verdicts"]) != len(NOISE_CASES) + len(cases):
+        raise ValueError("the report has the wrong number of verdicts")
+    return "Correct: the verdict follows the paired 95% interval in every case."

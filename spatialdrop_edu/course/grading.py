@@ -1,43 +1,53 @@
 """Check a class's submissions in one command: ``python -m spatialdrop_edu grade``.
 
     python -m spatialdrop_edu grade submissions/*/*.ipynb --out grades/ [--source book/] [--timeout 300]
-        [--max-memory 4G] [--max-processes 256] [--jobs N] [--no-sandbox [--allow-root] [--allow-network]]
+        [--max-memory 4G] [--max-processes 256] [--jobs N] [--seed N]
+        [--no-sandbox [--allow-root] [--allow-network]]
 
 Who handed in what
-    The student is read from the file name: ``<student>__<notebook>.ipynb`` (two underscores),
-    or else the folder name, ``<student>/<notebook>.ipynb``. ``<notebook>`` must be the name of an
+    The student is read from the file name: ``<student>__<notebook>.ipynb`` (two underscores), or
+    else the folder name, ``<student>/<notebook>.ipynb``. ``<notebook>`` must be the name of an
     instructor notebook in ``--source`` (``01_dropout`` for ``book/01_dropout.ipynb``). A name that
     cannot be a plain file name (:func:`~.records.name_problem`: a slash, ``..``, a line break, the
     name of the batch's own files) and a symbolic link are not graded, and reported; a student who
     handed in the same notebook twice has both graded, both flagged, and two feedback files.
 
 What is graded
-    Every autograded check cell of the instructor notebook (nbgrader ``grade: true``,
-    ``solution: false``) is worth its ``points`` when its execute reply is ``ok`` and the checkers it
-    calls report a pass through the verdict channel (:mod:`.scoring`), and 0 otherwise; the feedback
-    is the checker's message. Written answers (markdown cells with ``grade: true``) are listed with
-    ``status=manual`` and no points: read them in ``summary.md`` or grade them in nbgrader. A
-    submission with any problem never reads as a plain pass: its passed cells have the status
-    ``flagged``, and ``grades.csv``'s ``problems`` column names the kinds of problem.
+    Every autograded check cell of the instructor notebook (nbgrader ``grade: true``, ``solution:
+    false``) is worth its ``points`` when its execute reply is ``ok`` and the grader's own judge
+    passes what the checkers it calls reported: their probes call the student's code on inputs drawn
+    from a seed the grader chose (``--seed``, fresh by default), and the judges run here, outside
+    the student's interpreter (:mod:`.scoring`, ``spatialdrop_edu.checks._verdict``); 0
+    otherwise. The feedback is the checker's message. Written answers (markdown cells with ``grade:
+    true``) are listed with ``status=manual`` and no points: read them in ``summary.md`` or grade
+    them in nbgrader. A submission with any problem never reads as a plain pass: its passed cells
+    have the status ``flagged``, and ``grades.csv``'s ``problems`` column names the kinds of
+    problem.
 
 Check cells come from the instructor copy
     They are matched by their nbgrader ``grade_id`` (:mod:`.restore`): an edited or deleted check
     cell, a deleted solution cell or another deleted cell of the original is put back and reported
-    as ``tampered``. The submission is also re-checked against the released notebook (:mod:`.scan`):
-    added or changed code cells, and code that touches IPython's kernel, ``sys.modules``, the
-    checkers, builtins, frames or processes, are flagged. Outputs stored in the submission are ignored.
+    as ``tampered``; a cell claiming a ``grade_id`` the instructor never wrote, or a second cell
+    claiming one, counts as added; a notebook whose metadata an editor stripped is matched by
+    position and content, graded, and flagged. The submission is also re-checked against the
+    released notebook (:mod:`.scan`): added or changed code cells, and code that touches IPython's
+    kernel, ``sys.modules``, the checkers, builtins, frames or processes, are flagged. Outputs
+    stored in the submission are ignored.
 
 Isolation
     Each submission runs in a fresh kernel in a throwaway sandbox of its own (:mod:`.sandbox`,
     bubblewrap): its own PID namespace (nothing survives it), no network at all, a non-root user, a
-    fresh home, the system read-only, of the course only the installed package (no ``book/``, no
-    other submission, no output folder). Memory (``--max-memory``) and processes and threads
-    (``--max-processes``) are limited for the whole submission where cgroups can be created
-    (:mod:`.cgroups`), and per process by rlimits everywhere; CPU time per process is ``--timeout``
-    times the number of cores; the whole notebook has ``--timeout`` seconds and each cell at most
-    ``--max-output`` bytes of output. ``--jobs N`` runs N sandboxes side by side, each with these
-    limits. A notebook that raises, hangs, floods its output, exits its kernel, runs into a limit,
-    forges a verdict or leaves processes behind is reported as such and never stops the batch.
+    seccomp filter (no namespaces, mounts or ptrace; :mod:`.seccomp`), a fresh home, the system
+    read-only, of the course only the installed package (no ``book/``, no other submission, no
+    output folder). Memory (``--max-memory``) and processes and threads (``--max-processes``) are
+    limited for the whole submission where cgroups can be created (:mod:`.cgroups`), and per process
+    by rlimits everywhere; CPU time per process is ``--timeout`` times the number of cores; the
+    whole notebook has ``--timeout`` seconds and each cell at most ``--max-output`` bytes of text
+    output (the whole notebook 200 times that, errors and display updates counted), and the process
+    that talks to the kernel at most 1 GiB of address space. ``--jobs N`` runs N sandboxes side by
+    side, each with these limits. A notebook that raises, hangs, floods its output, exits its
+    kernel, runs into a limit, forges a report or leaves processes behind is reported as such and
+    never stops the batch.
 
     Without bubblewrap, ``grade`` stops and says so; ``--no-sandbox`` grades the old way (an
     ordinary process with rlimits, :mod:`.unsandboxed`), prints what is then unprotected, and
@@ -45,16 +55,18 @@ Isolation
 
 Outputs (in ``--out``), written by the grader once every sandbox is gone
     ``grades.csv``: one row per student, notebook and graded cell, with the columns
-    :data:`~.records.CSV_COLUMNS`; ``summary.md``: totals per student, every problem found, the written
-    answers, and the digests (:mod:`.reports`); ``SHA256SUMS``; ``<student>/<notebook>.ipynb``: the
-    executed submission, for feedback.
+    :data:`~.records.CSV_COLUMNS`; ``summary.md``: totals per student, every problem found, the
+    written answers, and the digests (:mod:`.reports`); ``SHA256SUMS``;
+    ``<student>/<notebook>.ipynb``: the executed submission, for feedback.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import queue
+import secrets
 import shutil
 import tempfile
 import time
@@ -97,10 +109,14 @@ def graded_cells(nb) -> list:
 def read_submission(sub: Submission, instructor_path: Path):
     """Read the instructor notebook and the submission; return ``(instructor, notebook to run, check cell index)``.
 
-    The submission is compared with the instructor's notebook (:mod:`.restore`) and with the released one
-    (:mod:`.scan`); what they find goes into ``sub.problems``. Returns ``None`` (with the reason in ``sub``) when
-    either notebook cannot be read.
+    A submission without most of its nbgrader metadata (:func:`.restore.metadata_stripped`) is first matched to the
+    instructor's notebook by position and content (:func:`.restore.match_stripped_cells`). The submission is then
+    compared with the instructor's notebook (:mod:`.restore`) and with the released one (:mod:`.scan`); what they
+    find goes into ``sub.problems``, and the written answers of the notebook to run into ``sub.answers``. Returns
+    ``None`` (with the reason in ``sub``) when either notebook cannot be read.
     """
+    from .restore import match_stripped_cells, metadata_stripped
+
     if not instructor_path.is_file():
         sub.problems.append(f"unknown notebook: no {instructor_path}; is the file named <student>__<notebook>.ipynb?")
         sub.rows.append(Row(sub.student, sub.notebook, "", 0, 0, "unknown-notebook", sub.problems[-1]))
@@ -108,6 +124,9 @@ def read_submission(sub: Submission, instructor_path: Path):
     instructor = nbformat.read(instructor_path, as_version=4)
     try:  # lenient: notebooks from other editors may break the schema in small ways, and still run
         submitted = nbformat.read(sub.path, as_version=4)
+        matching = []
+        if metadata_stripped(instructor, submitted):
+            submitted, matching = match_stripped_cells(instructor, submitted)
         nb, check_index, tampering = restore_instructor_cells(instructor, submitted)
         flagged, _ = scan_submission(student_notebook(instructor), submitted)
     except Exception as exc:  # not JSON, not a notebook
@@ -127,10 +146,11 @@ def read_submission(sub: Submission, instructor_path: Path):
                 )
             )
         return None
-    for cell in submitted.cells:  # written answers, for the summary
+    for cell in nb.cells:  # written answers, for the summary (nb: one cell per grade_id, the instructor's metadata)
         m = nbgrader(cell)
         if m.get("grade") and m.get("solution") and cell.get("cell_type") == "markdown":
             sub.answers[m.get("grade_id", "?")] = source(cell)[:3000]
+    sub.problems.extend(matching)
     if tampering:
         sub.problems.append("tampered: " + "; ".join(tampering))
     sub.problems.extend(flagged)
@@ -148,6 +168,7 @@ def grade_submission(
     policy: Policy,
     limits: dict,
     env: dict,
+    seed: int = 0,
 ) -> Submission:
     """Grade one submitted notebook in three steps, read, run, score; never raises for anything the submission does.
 
@@ -161,6 +182,7 @@ def grade_submission(
         policy: how it is run (:class:`~.launch.Policy`).
         limits: the batch's limits as the summary describes them (:func:`~.reports.describe_limits`).
         env: the kernel's environment.
+        seed: the batch's seed: each check cell's inputs are drawn from :func:`check_seed` of it.
     """
     path = Path(path)
     student, notebook = parse_name(path)
@@ -171,7 +193,11 @@ def grade_submission(
     instructor, nb, check_index = read
     checkers = {nbgrader(c)["grade_id"]: expected_checkers(source(c)) for c in instructor.cells if is_check_cell(c)}
     # Only check cells that call a package checker are armed (arming imports the package, which they use anyway).
-    armed = {i: {"grade_id": gid} for gid, i in check_index.items() if checkers.get(gid)}
+    armed = {
+        i: {"grade_id": gid, "seed": check_seed(seed, student, notebook, gid)}
+        for gid, i in check_index.items()
+        if checkers.get(gid)
+    }
     start = time.perf_counter()
     result = run_submission(
         nb,
@@ -185,12 +211,31 @@ def grade_submission(
         checks=armed,
     )
     sub.seconds = time.perf_counter() - start
+    sub.runner_memory = int(result.get("runner_max_rss") or 0)
     run_problem = report_run_problems(sub, result, check_index, timeout=timeout, max_output=max_output)
     score_graded_cells(sub, graded_cells(instructor), nb, check_index, result, run_problem, checkers)
     executed = private / "executed.ipynb"
     if executed.exists():
         sub.executed = executed
     return sub
+
+
+def check_seed(batch_seed: int, student: str, notebook: str, grade_id: str) -> int:
+    """The seed one check cell's inputs are drawn from: the batch's seed, the student, the notebook and the cell.
+
+    A new batch seed (``grade``'s default) draws new inputs for every check; the same seed draws the
+    same ones again, so a batch can be graded twice with the same results.
+
+    Examples::
+
+        >>> cell = ("alice", "01_dropout", "ex-01-1-check")
+        >>> check_seed(7, *cell) == check_seed(7, *cell)
+        True
+        >>> check_seed(7, *cell) == check_seed(8, *cell)
+        False
+    """
+    text = f"{batch_seed}\0{student}\0{notebook}\0{grade_id}".encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 2
 
 
 def make_policy(
@@ -358,6 +403,7 @@ def grade(
     sandbox: bool = True,
     allow_network: bool = False,
     allow_root: bool = False,
+    seed: int | None = None,
     log=print,
 ) -> list[Submission]:
     """Grade every submission in ``paths``, ``jobs`` at a time, each in its own sandbox; write the reports.
@@ -374,10 +420,13 @@ def grade(
         sandbox: False grades without a sandbox (``--no-sandbox``); see :mod:`.unsandboxed`.
         allow_network: without a sandbox, leave kernels the network.
         allow_root: without a sandbox, grade as root all the same.
+        seed: the seed the checks' inputs are drawn from (:func:`check_seed`); ``None``: a fresh one, which the
+            summary names, so that the same batch can be graded again with the same inputs.
         log: where progress lines and the digests go.
 
     Returns:
-        The submissions, in the order of ``paths``; ``grades.csv`` and ``summary.md`` are the same whatever ``jobs``.
+        The submissions, in the order of ``paths``; with the same ``seed``, ``grades.csv`` and ``summary.md``
+        are the same whatever ``jobs``.
 
     Raises:
         GradingRefused: see :func:`make_policy`.
@@ -393,6 +442,10 @@ def grade(
             raise ValueError(f"{name} must be an int >= 0 (0: no limit), got {value!r}.")
     if not timeout > 0:
         raise ValueError(f"timeout must be a number of seconds > 0, got {timeout!r}.")
+    if seed is None:
+        seed = secrets.randbelow(2**63)
+    elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0 (or None: a fresh one), got {seed!r}.")
     out_dir = Path(out_dir)
     private_paths = [Path(source_dir), out_dir, *{p.parent for p in paths}]
     policy, limits = make_policy(
@@ -405,6 +458,7 @@ def grade(
         private=private_paths,
         log=log,
     )
+    limits["seed"] = seed
     env = kernel_environment(sandbox)
     out_dir.mkdir(parents=True, exist_ok=True)
     free: queue.Queue[int] = queue.Queue()  # the leased user ids of the sandboxes not running now
@@ -428,6 +482,7 @@ def grade(
                 policy=policy,
                 limits=limits,
                 env=env,
+                seed=seed,
             )
         except Exception as exc:  # a bug of ours must not stop the batch either
             student, notebook = parse_name(path)

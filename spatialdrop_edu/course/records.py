@@ -49,6 +49,8 @@ class Submission:
     seconds: float = 0.0
     executed: Path | None = None
     limits: dict | None = None
+    #: Peak resident memory of the process that ran it, outside the sandbox (bytes; 0 if unknown).
+    runner_memory: int = 0
 
     def kinds(self) -> list[str]:
         """The kind of each problem (the words before its first colon), in order."""

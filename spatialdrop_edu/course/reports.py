@@ -113,7 +113,13 @@ def describe_limits(limits: dict | None) -> list[str]:
     line = head + ", ".join(parts) + "."
     if limits.get("notes"):
         line += " " + "; ".join(n[0].upper() + n[1:] for n in limits["notes"]) + "."
-    return [*lines, line]
+    lines.append(line)
+    if limits.get("seed") is not None:
+        lines.append(
+            f"Checks: judged by the grader on what the checkers' probes reported, for inputs drawn from seed "
+            f"{limits['seed']} (`--seed {limits['seed']}` grades this batch again with the same inputs)."
+        )
+    return lines
 
 
 def summary_text(submissions: list[Submission], csv_digest: str, notes: list[str]) -> str:

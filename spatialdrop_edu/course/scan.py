@@ -1,17 +1,26 @@
 """Re-check a submission against the released notebook: cells added or changed, and code that reaches for the grader.
 
-A checker runs in the student's own kernel, so a submission that takes that interpreter over can
-interfere with its own grading. The verdict channel (``spatialdrop_edu.checks._verdict``) makes
-the simple ways fail; this module makes the others visible. It reads the code the submission will
-run, without running it, and reports for the summary:
+A checker's probe runs in the student's own kernel; the grader judges what it reports
+(``spatialdrop_edu.checks._verdict``), so taking that interpreter over changes no verdict by
+itself, but it could hand the probe the package's own answers. This module makes such code
+visible. It reads the code the submission will run, without running it, and reports for the summary:
 
-* **added cells**: code cells that are not in the released (student) notebook;
+* **claims that are not the instructor's**: every cell is accounted for by :func:`.restore.settle_grade_ids`
+  before anything else. A cell that claims nbgrader metadata with a ``grade_id`` that the instructor never wrote
+  (or none, or one of another cell type) is reported (``unknown grade_id``), and so is a ``grade_id`` claimed by
+  several cells (``duplicate grade_id``: the copy that fits the instructor's order stands for it). Whatever such
+  a cell claims, it is an added cell;
+* **added cells**: code cells that are not in the released (student) notebook, and code cells whose nbgrader
+  claim was ignored (even when their code is that of a released cell);
 * **changed cells**: cells of the released notebook, other than solution and check cells, whose code
   was changed (check cells are compared, and replaced, by :mod:`.restore`);
 * **suspicious code**: in every cell of the student's own code (solution, added and changed cells),
   each of :data:`CATEGORIES` that it touches, such as IPython's kernel (``get_ipython``),
   ``sys.modules``, the checkers, builtins, frames and code objects, code built from strings,
   processes and signals, or paths of the machine. IPython's magics and shell escapes are read the way IPython runs them.
+
+Only a check cell that stands for one of the instructor's check cells is left out of the scan (:mod:`.restore` runs
+the instructor's in its place); a solution cell is scanned as the answer to the instructor's ``grade_id``.
 
 It is a tripwire, not a proof: names can be hidden from any reader of code, but hiding them needs
 the tools this scan flags (``getattr`` with a computed string, ``exec``, ``__import__``), so a
@@ -26,6 +35,7 @@ import re
 from dataclasses import dataclass
 
 from .cells import is_check_cell, nbgrader, source
+from .restore import settle_grade_ids
 
 #: What each category of suspicious code means, in the words of the summary.
 CATEGORIES = {
@@ -285,20 +295,27 @@ def scan_submission(released, submission) -> tuple[list[str], list[Finding]]:
 
     Args:
         released: the student edition of the instructor notebook (what the student was given).
-        submission: the submitted notebook, as handed in.
+        submission: the submitted notebook, as handed in (its metadata re-attached if it was stripped:
+            :func:`.restore.match_stripped_cells`).
 
     Returns:
-        ``(problems, findings)``: one problem line per kind found (``"added cells: ..."``,
-        ``"changed cells: ..."``, ``"suspicious code: ..."``), and the finding of each cell that touches a category.
+        ``(problems, findings)``: one problem line per claim that is not the instructor's
+        (:func:`.restore.settle_grade_ids`: ``"unknown grade_id: ..."``, ``"duplicate grade_id: ..."``), then
+        one per kind found (``"added cells: ..."``, ``"changed cells: ..."``, ``"suspicious code: ..."``), and the
+        finding of each cell that touches a category. Cell numbers are those of the submission.
     """
+    settled = settle_grade_ids(released, submission)
     by_id, released_sources = _released_code(released)
     added, changed, findings = [], [], []
-    for index, cell in enumerate(submission.cells):
+    for index, cell in enumerate(settled.notebook.cells):
         if cell.get("cell_type") != "code" or is_check_cell(cell):
-            continue
+            continue  # settled: a check cell left is one of the instructor's, and restore runs the instructor's
         meta, text = nbgrader(cell), source(cell)
         if meta.get("solution") and meta.get("grade_id"):
             label = meta["grade_id"]
+        elif index in settled.ignored:
+            label = "added"  # whatever it claimed, the instructor did not write it
+            added.append(index)
         elif by_id.get(cell.get("id"), "\0").strip() == text.strip() or text.strip() in released_sources:
             continue
         elif cell.get("id") in by_id:
@@ -310,7 +327,7 @@ def scan_submission(released, submission) -> tuple[list[str], list[Finding]]:
         touched = categories(text)
         if touched:
             findings.append(Finding(index, label, touched))
-    problems = []
+    problems = list(settled.problems)
     if added:
         problems.append(
             f"added cells: code cell{'s' * (len(added) > 1)} {_list(added)} of the submission "

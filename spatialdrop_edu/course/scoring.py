@@ -1,16 +1,19 @@
-"""Turn what the runner saw into points and problems: a check counts only with an ``ok`` reply and a verdict.
+"""Turn what the runner saw into points and problems: a check counts only with an ``ok`` reply and the grader's judge.
 
 A check cell earns its points when
 
 1. its execute reply is ``ok`` (an error the kernel reports counts even when the traceback was
    hidden from the outputs), and
 2. every checker of ``spatialdrop_edu.checks`` that the instructor's check cell calls (read from
-   its code: :func:`expected_checkers`) reported a pass through the verdict channel, with the nonce
-   the runner sent for that cell (``spatialdrop_edu.checks._verdict``).
+   its code: :func:`expected_checkers`) sent a report of what its probe saw, with the nonce the
+   runner sent for that cell, and the checker's judge, run here in the grader on that report and
+   the seed the runner chose (``spatialdrop_edu.checks._harness.judge_report``), passes every
+   such report. The kernel's own verdict decides nothing: a check the kernel passed and the
+   grader's judge failed is reported as overturned.
 
 A check cell that calls no package checker (its checker is written in the cell itself, as in the
 course's test fixtures) is decided by its reply alone; the summary says which cells those are. The
-runner's problems (timeout, dead kernel, floods, limits, forged verdicts, survivors) become
+runner's problems (timeout, dead kernel, floods, limits, forged reports, survivors) become
 ``problems`` of the submission, one line each, named by kind.
 """
 
@@ -18,12 +21,10 @@ from __future__ import annotations
 
 import ast
 
+from ..checks._harness import judge_report
 from .cells import ANSWER_STUB, nbgrader
 from .records import Row, Submission, format_size
 from .release import student_source
-
-#: Where a genuine checker lives: the module a verdict message names must start with this.
-CHECKS_MODULE = "spatialdrop_edu.checks."
 
 
 def expected_checkers(code: str) -> list[str]:
@@ -109,11 +110,22 @@ def report_run_problems(sub: Submission, result: dict, check_index: dict, *, tim
             if "Kernel died before replying" in run_problem and limits.get("memory"):
                 run_problem += f" (is --max-memory {format_size(limits['memory'])} too small for a kernel?)"
         sub.problems.append(run_problem)
+    if flood := result.get("notebook_flood"):
+        sub.problems.append(
+            f"output flood: the notebook's output reached {flood['bytes'] / 1e6:.1f} MB from cell {flood['cell']} "
+            f"on; what came after {max_output * 200 / 1e6:g} MB was dropped"
+        )
     if cells_result:
-        for index, size in [(i, n) for i, c in enumerate(cells_result) if (n := c.get("flooded"))]:
+        floods = [(i, n) for i, c in enumerate(cells_result) if (n := c.get("flooded"))]
+        if floods:
+            cells = ", ".join(str(i) for i, _ in floods[:10]) + (
+                f" and {len(floods) - 10} more" if len(floods) > 10 else ""
+            )
+            many = len(floods) > 1
             sub.problems.append(
-                f"output flood: cell {index} printed {size / 1e6:.1f} MB; "
-                f"only the first {max_output / 1e3:g} kB were kept"
+                f"output flood: cell{'s' if many else ''} {cells} printed {'up to ' if many else ''}"
+                f"{max(n for _, n in floods) / 1e6:.1f} MB; only the first {max_output / 1e3:g} kB of text "
+                f"({max_output * 20 / 1e3:g} kB of figures) of a cell were kept"
             )
         stopped = problem.get("cell") if problem else None
         errors = [
@@ -238,7 +250,7 @@ def score_graded_cells(
     """
     problem = result.get("problem")
     cells_result = result.get("cells")
-    missing = []
+    missing, overturned = [], []
     row = lambda *args, **kw: sub.rows.append(Row(sub.student, sub.notebook, *args, **kw))  # noqa: E731
     for cell in items:
         m = nbgrader(cell)
@@ -271,12 +283,10 @@ def score_graded_cells(
         elif outcome.get("reply") != "ok":
             row(gid, 0, max_points, "failed", f"no execute reply from the kernel ({outcome.get('reply')})")
         elif checkers.get(gid):
-            genuine = [
-                v
-                for v in outcome.get("verdicts", [])
-                if v["checker"] in checkers[gid] and v["module"].startswith(CHECKS_MODULE)
-            ]
-            absent = [c for c in checkers[gid] if c not in {v["checker"] for v in genuine}]
+            reports = [r for r in outcome.get("reports", []) if r.get("checker") in checkers[gid]]
+            judged = [(r["checker"], judge_report(r["checker"], r.get("data"), outcome.get("seed"))) for r in reports]
+            absent = [c for c in checkers[gid] if c not in {name for name, _ in judged}]
+            wrong = [(name, j) for name, j in judged if not j.passed]
             if absent:
                 names = ", ".join(f"checks.{c}" for c in absent)
                 missing.append(f"{gid} ({names})")
@@ -285,16 +295,22 @@ def score_graded_cells(
                     0,
                     max_points,
                     "failed",
-                    f"no verdict: the cell ran without an error, but {names} reported "
-                    "no pass (was the checker replaced?)",
+                    f"no verdict: the cell ran without an error, but {names} sent no report "
+                    "(was the checker replaced?)",
                 )
+            elif wrong:
+                name, judgement = wrong[0]
+                kind = "forged report" if judgement.malformed else "verdict overturned"
+                overturned.append(f"{kind}: check cell {gid} ran without an error, but the grader's judge of "
+                                  f"checks.{name} said: {judgement.message}")  # fmt: skip
+                row(gid, 0, max_points, "failed", judgement.message)
             else:
-                row(gid, max_points, max_points, "passed", genuine[0]["message"].strip() or "passed")
+                row(gid, max_points, max_points, "passed", judged[0][1].message.strip() or "passed")
         else:
             lines = [ln for ln in outcome.get("stdout_head", "").splitlines() if ln.startswith("Correct")]
             row(gid, max_points, max_points, "passed", lines[0] if lines else "passed")
     if missing:
         sub.problems.append(
-            "no verdict: check cells " + "; ".join(missing) + " ran without an error but their "
-            "checkers reported no pass"
+            "no verdict: check cells " + "; ".join(missing) + " ran without an error but their checkers sent no report"
         )
+    sub.problems.extend(overturned)

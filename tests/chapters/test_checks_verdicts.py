@@ -3,8 +3,9 @@
 * A reference answer the checkers keep (public or private) refuses to answer while the learner's
   code runs: passed to its own checker, or called from a learner's function, it fails with
   feedback; anywhere else it answers as written (the chapters plot with some of them).
-* Every ``Correct:`` line comes from :func:`~spatialdrop_edu.checks._harness.passed`, called by the
-  ``check_*`` function itself, so the grader's verdict message names the checker.
+* Every checker is a probe and a judge: armed by the grader, it sends what its probe saw, and the
+  grader's own judge of that report decides; tampering with the learner's interpreter changes
+  nothing the grader judges, and a malformed report never passes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 import torch
 
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _verdict, ch06_train_mnist1d, ch08_unet_copycat
+from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict, ch06_train_mnist1d, ch08_unet_copycat
 
 CHECKS_DIR = Path(checks.__file__).parent
 
@@ -53,33 +54,41 @@ def test_references_answer_as_written_outside_a_checker():
     assert not hasattr(checks.variance_shift, "__wrapped__")  # the unguarded function is not one attribute away
 
 
-def test_every_correct_line_is_reported_by_the_checker_itself():
-    """Each ``passed(...)`` call sits directly in a ``check_*`` function (not in a helper or a nested function), and
-    no checker prints its ``Correct:`` line any other way: the verdict message then names the checker."""
-    calls = 0
+def test_every_checker_is_a_probe_and_a_judge_joined_by_run_check():
+    """Each public ``check_x`` of a chapter module is one call ``run_check(probe_x, judge_x, ...)`` after its docstring;
+    ``probe_x`` and ``judge_x`` are defined beside it; no chapter module prints a ``Correct:`` line or calls ``passed``
+    itself, and every judge returns one: the grader can run the judge alone, outside the learner's interpreter."""
+    checkers = 0
     for path in sorted(CHECKS_DIR.glob("ch*.py")):
         tree = ast.parse(path.read_text())
+        defined = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
-                text = ast.unparse(node)
-                assert "Correct" not in text, f"{path.name}: {text}"
-        for func in [n for n in tree.body if isinstance(n, ast.FunctionDef)]:
-            inner = {
-                id(n)
-                for sub in ast.walk(func)
-                if sub is not func and isinstance(sub, (ast.FunctionDef, ast.Lambda))
-                for n in ast.walk(sub)
-            }
-            for node in ast.walk(func):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "passed":
-                    assert func.name.startswith("check_") and id(node) not in inner, f"{path.name}: {func.name}"
-                    calls += 1
-    assert calls >= 26  # one per exercise checker at least
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "passed", f"{path.name}: {ast.unparse(node)}"
+                if node.func.id == "print":
+                    assert "Correct" not in ast.unparse(node), f"{path.name}: {ast.unparse(node)}"
+        for name, func in defined.items():
+            if not name.startswith("check_"):
+                continue
+            suffix = name.removeprefix("check_")
+            body = func.body[1:] if ast.get_docstring(func) else func.body
+            assert len(body) == 1, f"{path.name}: {name} does more than run_check"
+            call = body[0].value
+            assert ast.unparse(call.func) == "run_check", f"{path.name}: {name}"
+            assert [ast.unparse(a) for a in call.args[:2]] == [f"probe_{suffix}", f"judge_{suffix}"], name
+            judge = defined[f"judge_{suffix}"]
+            assert f"probe_{suffix}" in defined, name
+            returns = [r for r in ast.walk(judge) if isinstance(r, ast.Return) and r.value is not None]
+            assert any("Correct" in ast.unparse(r.value) for r in returns), (
+                f"{name}: its judge returns no Correct: line"
+            )
+            checkers += 1
+    assert checkers >= 26  # one per exercise checker
 
 
 @pytest.fixture
 def published(monkeypatch):
-    """The verdict messages a checker publishes, caught where IPython would send them to the grader."""
+    """The reports a checker publishes, caught where IPython would send them to the grader."""
     import IPython.display
 
     sent = []
@@ -88,42 +97,115 @@ def published(monkeypatch):
     _verdict.disarm()
 
 
-def test_an_armed_pass_publishes_a_verdict_naming_the_checker(published, capsys):
-    _verdict.arm("ex-01-2-check", "n0nce")
-    checks.check_dropout_variance(lambda a, p: a * a * p / (1 - p))
-    assert capsys.readouterr().out.startswith("Correct: Var = a² p / (1 - p)")
+def right_variance(a, p):
+    return a * a * p / (1 - p)
+
+
+def test_an_armed_check_sends_its_probes_data_and_the_graders_judge_agrees(published, capsys):
+    _verdict.arm("ex-01-2-check", "n0nce", 11)
+    checks.check_dropout_variance(right_variance)
+    line = capsys.readouterr().out.strip()
     (data,) = published
     record = data[_verdict.MIME]
-    assert record == {
+    assert {k: record[k] for k in ("grade_id", "nonce", "checker")} == {
         "grade_id": "ex-01-2-check",
         "nonce": "n0nce",
         "checker": "check_dropout_variance",
-        "module": "spatialdrop_edu.checks.ch01_dropout",
-        "message": record["message"],
     }
-    assert record["message"].startswith("Correct: Var")
+    judged = _harness.judge_report(record["checker"], record["data"], 11)
+    assert judged == _harness.Judgement(True, line) and line.startswith("Correct: Var = a² p / (1 - p)")
 
 
-def test_nothing_is_published_unarmed_or_on_a_wrong_answer(published, capsys):
-    checks.check_dropout_variance(lambda a, p: a * a * p / (1 - p))  # not armed: a learner's own kernel
-    _verdict.arm("ex-01-2-check", "n0nce")
-    with pytest.raises(ExerciseFailure):
+def test_a_wrong_answer_gets_the_same_feedback_from_the_graders_judge(published):
+    _verdict.arm("ex-01-2-check", "n0nce", 11)
+    with pytest.raises(ExerciseFailure) as failure:
         checks.check_dropout_variance(lambda a, p: a * p)
-    _verdict.disarm()
-    checks.check_dropout_variance(lambda a, p: a * a * p / (1 - p))
-    assert published == []
-    assert capsys.readouterr().out.count("Correct:") == 2
+    record = published[0][_verdict.MIME]
+    assert _harness.judge_report(record["checker"], record["data"], 11) == _harness.Judgement(False, str(failure.value))
 
 
-def test_the_verdict_record_names_a_replacement_for_what_it_is(published):
-    """A checker replaced by the learner's own function that calls ``passed`` is reported under its own name and
-    module (``__main__`` in a notebook), which the grader does not accept for ``check_dropout_variance``."""
+def test_nothing_is_published_unarmed(published, capsys):
+    checks.check_dropout_variance(right_variance)  # a learner's own kernel
+    assert published == [] and capsys.readouterr().out.startswith("Correct:")
+
+
+def test_the_graders_seed_draws_new_inputs_and_none_keeps_the_learners(published):
+    """The points of exercise 1.2 come from the seed: an answer that stored the learner's points fails while graded."""
+    learner = {(1.0, 0.5): 1.0, (2.0, 0.2): 1.0, (3.0, 0.9): 81.0, (-1.5, 0.1): 0.25, (0.0, 0.3): 0.0}
+    stored = lambda a, p: learner[(a, p)]  # noqa: E731
+    checks.check_dropout_variance(stored)  # right for the learner's own points
+    for seed in (1, 2, 3):
+        _verdict.arm("ex-01-2-check", "n0nce", seed)
+        with pytest.raises(ExerciseFailure, match="raised KeyError"):
+            checks.check_dropout_variance(stored)
+        checks.check_dropout_variance(right_variance)
+    assert len({str(p[_verdict.MIME]["data"]) for p in published[1::2]}) == 3  # three seeds, three sets of points
+
+
+def test_tampering_in_the_learners_interpreter_does_not_change_the_graders_verdict(published, monkeypatch):
+    """What a submission can change in its own interpreter (the checkers' ``fail``, ``math.isclose``) can make the
+    kernel print a pass; the report it sends is judged by the grader's own, untouched modules."""
+    import math
+
+    from spatialdrop_edu.checks import ch01_dropout
+
+    monkeypatch.setattr(ch01_dropout, "fail", lambda message: None)
+    monkeypatch.setattr(math, "isclose", lambda *a, **k: True)
+    _verdict.arm("ex-01-2-check", "n0nce", 5)
+    checks.check_dropout_variance(lambda a, p: 0.0)  # the tampered kernel lets it through
+    record = published[0][_verdict.MIME]
+    monkeypatch.undo()  # the grader's process
+    judged = _harness.judge_report(record["checker"], record["data"], 5)
+    assert not judged.passed and "you returned 0" in judged.message
+
+
+@pytest.mark.parametrize(
+    "data, why",
+    [
+        ({"calls": "all right"}, "not what its probe writes"),
+        ({"calls": [{"value": {"ndarray": "!!", "dtype": "float64", "shape": [1]}}]}, "could not be read"),
+        ({"calls": [{"value": {"ndarray": "AAAA", "dtype": "object", "shape": [1]}}]}, "could not be read"),
+        ({"calls": [{"value": {"ndarray": "AAAAAAAAAAA=", "dtype": "float64", "shape": [99]}}]}, "could not be read"),
+        ({"calls": []}, "not what its probe writes"),
+    ],
+)
+def test_a_malformed_report_never_passes(data, why):
+    judged = _harness.judge_report("check_dropout_variance", data, 3)
+    assert not judged.passed and judged.malformed and why in judged.message
+
+
+def test_a_report_for_no_package_checker_is_malformed():
+    judged = _harness.judge_report("check_made_up", {}, 1)
+    assert judged.malformed and not judged.passed
+    assert _harness.judge_of("print") is None and _harness.judge_of("check_dropout_variance") is not None
+
+
+def test_a_replaced_checker_sends_nothing(published, capsys):
+    """A checker replaced by the learner's own function can print a ``Correct:`` line; it sends no report."""
     from spatialdrop_edu.checks._harness import passed
 
     def check_dropout_variance(fn):
         passed("Correct: trust me")
 
-    _verdict.arm("ex-01-2-check", "n0nce")
+    _verdict.arm("ex-01-2-check", "n0nce", 1)
     check_dropout_variance(None)
-    record = published[0][_verdict.MIME]
-    assert record["checker"] == "check_dropout_variance" and record["module"] == __name__
+    assert published == [] and "trust me" in capsys.readouterr().out
+
+
+def test_reports_carry_plain_data_only():
+    with pytest.raises(TypeError, match="plain data only"):
+        _verdict.encode({"fn": print})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        _verdict.encode({1: 2})
+    tree = {"a": [1, 2.5, float("inf"), None, True, "s"], "x": torch.arange(6).reshape(2, 3)}
+    back = _verdict.decode(_verdict.encode(tree))
+    assert back["a"] == [1, 2.5, float("inf"), None, True, "s"] and back["x"].tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert not back["x"].flags.writeable
+    big = {"ndarray": "A" * (_verdict.MAX_ARRAY_BYTES * 4 // 3 + 8), "dtype": "uint8", "shape": [1]}
+    with pytest.raises(_verdict.MalformedReport, match="MiB"):
+        _verdict.decode(big)
+    deep = []
+    for _ in range(_verdict.MAX_DEPTH + 2):
+        deep = [deep]
+    with pytest.raises(_verdict.MalformedReport, match="deeper"):
+        _verdict.decode(deep)

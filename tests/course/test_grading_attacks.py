@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from spatialdrop_edu.course import grading, sandbox, uids
+from spatialdrop_edu.course import grade_runner, grading, sandbox, uids
 from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import verify_summary
 
@@ -173,6 +173,42 @@ def _fake(fn):
 checks.check_inverted_dropout = types.FunctionType(_fake.__code__.replace(co_name="check_inverted_dropout"),
                                                    ch01_dropout.__dict__, "check_inverted_dropout")"""
 
+# The checkers' own modules, reached without naming them, and their `fail` and `run_student_code` replaced: the
+# kernel's checks then pass everything, but the reports they send carry the blank notebook's outputs.
+GETATTR_PATCHER = """_m = __import__("spatialdrop_edu." + "che" + "cks", fromlist=["x"])
+_h = getattr(_m, "_har" + "ness")
+for _mod in [_h] + [getattr(_m, _n) for _n in dir(_m) if _n.startswith("ch0")]:
+    setattr(_mod, "fa" + "il", lambda *a, **k: None)
+_run = getattr(_h, "run_student" + "_code")
+setattr(_h, "run_student" + "_code", lambda fn, *a, **k: 0.0 if len(a) != 3 else a[0])"""
+ISCLOSE = {
+    "ex-01-2": "import math\nmath.isclose = lambda *a, **k: True\ndef dropout_variance(a, p):\n    return 0.0",
+    "ex-01-5": "def average_variance(a, p, n, rho):\n    return 0.0",
+}
+# The answers of exercise 1.2 for the points a learner's kernel checks, stored: right there, wrong when graded.
+REPLAYED = {
+    "ex-01-2": "_stored = {(1.0, 0.5): 1.0, (2.0, 0.2): 1.0, (3.0, 0.9): 81.0, (-1.5, 0.1): 0.25, (0.0, 0.3): 0.0}\n"
+    "def dropout_variance(a, p):\n    return _stored[(a, p)]"
+}
+# A report sent under the armed nonce, by a replaced checker that reads the channel's state.
+REPORT_FORGERY = """from IPython.display import publish_display_data
+from spatialdrop_edu import checks
+_v = getattr(checks, "_ver" + "dict")
+def _forge(fn):
+    armed = getattr(_v, "_armed")
+    if armed:
+        record = {**armed, "checker": "check_inverted_dropout", "data": {"calls": [{"value": 1.0}] * 4}}
+        publish_display_data({_v.MIME: record})
+    print("Correct: forged")
+checks.check_inverted_dropout = _forge"""
+ERROR_FLOOD = """raise ValueError("A" * 30_000_000)"""
+UPDATE_FLOOD = """_h = display("start", display_id=True)
+for _i in range(60):
+    _h.update("B" * 5_000_000)"""
+CELL_FLOOD = """print("C" * 150_000)"""
+# One message larger than a runner may hold: a kernel with 4 GiB can send it, the runner cannot take it.
+GIANT = """print("G" * 700_000_000)"""
+
 #: student: (what the attack does, the problem kinds the summary must name for it).
 ATTACKS = {
     "patcher": (
@@ -189,7 +225,18 @@ ATTACKS = {
     "looper": ("an endless loop that ignores interrupts", {"timeout", "suspicious code"}),
     "reference": ("passes the package's reference answer as its own", {"suspicious code"}),
     "forger": ("rebuilds a checker from code objects in the checkers' module", {"suspicious code"}),
+    "getattr": ("replaces the checkers' fail and run_student_code through getattr", {"verdict overturned"}),
+    "isclose": ("replaces math.isclose and answers 0", {"verdict overturned"}),
+    "replayer": ("answers from a table of the points a learner's kernel checks", set()),
+    "reporter": ("sends a report of its own under the armed nonce", {"forged report", "suspicious code"}),
+    "errors": ("raises ten errors of 30 MB each", {"output flood", "added cells"}),
+    "updates": ("updates one display 60 times with 5 MB", {"output flood", "added cells"}),
+    "cells": ("prints 150 kB in each of 400 added cells", {"output flood", "added cells"}),
 }
+#: Every attack's notebook output is capped at this many bytes, all cells together (200 times --max-output).
+MAX_OUTPUT = 200_000
+#: What the process that runs one submission may hold at most, whatever the notebook sends (see the grading guide).
+RUNNER_MEMORY_BOUND = grade_runner.RUNNER_ADDRESS_SPACE
 
 
 def trimmed_chapter_1() -> nbformat.NotebookNode:
@@ -210,15 +257,15 @@ def answered(student, answers: dict) -> nbformat.NotebookNode:
     return nb
 
 
-def with_attack(student, code: str) -> nbformat.NotebookNode:
-    """The blank student notebook with ``code`` in a new cell right before the first check cell."""
+def with_attack(student, code: str, copies: int = 1) -> nbformat.NotebookNode:
+    """The blank student notebook with ``code`` in new cells (``copies`` of them) right before the first check cell."""
     nb = copy.deepcopy(student)
     first = next(
         i
         for i, c in enumerate(nb.cells)
         if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"
     )
-    nb.cells.insert(first, nbformat.v4.new_code_cell(code))
+    nb.cells[first:first] = [nbformat.v4.new_code_cell(code) for _ in range(copies)]
     return nb
 
 
@@ -328,6 +375,13 @@ def batch(tmp_path_factory):
         "looper": answered(student, {"ex-01-1": LOOP}),
         "reference": answered(student, {"ex-01-2": "dropout_variance = checks.dropout_variance_reference"}),
         "forger": with_attack(student, CODE_FORGERY),
+        "getattr": with_attack(student, GETATTR_PATCHER),
+        "isclose": answered(student, ISCLOSE),
+        "replayer": answered(student, REPLAYED),
+        "reporter": with_attack(student, REPORT_FORGERY),
+        "errors": with_attack(student, ERROR_FLOOD, copies=10),
+        "updates": with_attack(student, UPDATE_FLOOD),
+        "cells": with_attack(student, CELL_FLOOD, copies=400),
     }
     paths = []
     for name, nb in notebooks.items():
@@ -348,7 +402,7 @@ def batch(tmp_path_factory):
         out,
         source_dir=source,
         timeout=TIMEOUT,
-        max_output=200_000,
+        max_output=MAX_OUTPUT,
         max_memory=MEMORY,
         max_processes=PROCESSES,
         jobs=2,
@@ -397,7 +451,7 @@ def test_honest_scores_full_marks_blank_nothing_and_the_planters_victim_is_untou
     assert batch["subs"]["victim"].problems == batch["subs"]["blank"].problems
 
 
-@pytest.mark.parametrize("student", [s for s in ATTACKS if s != "forger"])
+@pytest.mark.parametrize("student", list(ATTACKS))
 def test_an_attack_earns_nothing(batch, student):
     assert points(batch, student) == (0, 9), [(r.grade_id, r.status, r.feedback) for r in batch["subs"][student].rows]
 
@@ -426,11 +480,68 @@ def test_a_reference_answer_is_not_an_answer(batch):
     assert row.status == "failed" and "reference answer dropout_variance_reference" in row.feedback
 
 
-def test_a_forged_checker_is_flagged_for_a_human(batch):
-    """The boundary of the verdict channel: a checker rebuilt inside the checkers' own module, from code objects,
-    runs in the student's interpreter like the real one. It cannot be told apart there; it is flagged."""
+def test_a_forged_checker_is_flagged_and_earns_nothing(batch):
+    """A checker rebuilt inside the checkers' own module, from code objects, runs in the student's interpreter like
+    the real one and can print its pass; it sends no report the grader's judge passes, and it is flagged."""
     problems = " ".join(batch["subs"]["forger"].problems)
     assert "frames, code objects" in problems and "the checkers" in problems
+
+
+def test_tampering_with_the_checkers_in_the_kernel_is_overturned_by_the_graders_judge(batch):
+    """The kernel's checks pass (no error), the grader's judge of their reports does not: 0 points, and each check
+    whose verdict the grader overturned is named with the judge's feedback."""
+    for student, gid, feedback in (
+        ("getattr", "ex-01-1-check", "every output must be 0 (dropped)"),
+        ("isclose", "ex-01-2-check", "you returned 0"),
+        ("isclose", "ex-01-5-check", "you returned 0"),
+    ):
+        row = next(r for r in batch["subs"][student].rows if r.grade_id == gid)
+        assert row.status == "failed" and feedback in row.feedback, (student, row)
+        assert any(p.startswith(f"verdict overturned: check cell {gid}") for p in batch["subs"][student].problems)
+
+
+def test_answers_stored_for_the_learners_inputs_fail_on_the_graders(batch):
+    row = next(r for r in batch["subs"]["replayer"].rows if r.grade_id == "ex-01-2-check")
+    assert row.status == "failed" and "raised KeyError" in row.feedback
+
+
+def test_a_report_sent_under_the_armed_nonce_is_judged_and_named_forged(batch):
+    row = next(r for r in batch["subs"]["reporter"].rows if r.grade_id == "ex-01-1-check")
+    assert row.status == "failed" and "not what its probe writes" in row.feedback
+    assert any(p.startswith("forged report: check cell ex-01-1-check") for p in batch["subs"]["reporter"].problems)
+
+
+@pytest.mark.parametrize("student", ["errors", "updates", "cells"])
+def test_output_floods_are_capped_per_notebook_and_the_runner_stays_bounded(batch, student):
+    """Errors, display updates and many cells each under the per-cell cap all count against one cap per notebook;
+    the feedback stays under it and the runner's memory under its bound, two submissions at a time."""
+    sub = batch["subs"][student]
+    assert any(p.startswith("output flood:") for p in sub.problems), sub.problems
+    feedback = batch["out"] / student / "01_dropout.ipynb"
+    assert feedback.stat().st_size < 200 * MAX_OUTPUT + 2 * MAX_OUTPUT * 20
+    assert 0 < sub.runner_memory < RUNNER_MEMORY_BOUND, sub.runner_memory
+
+
+def test_a_message_too_large_for_the_runner_costs_only_its_submission(tmp_path):
+    """A kernel with 4 GiB can send one 700 MB line; the runner that would receive it is bounded by its address
+    space, so that grading fails, is reported, and the submission graded beside it is untouched."""
+    source, subs = tmp_path / "source", tmp_path / "submissions"
+    source.mkdir()
+    subs.mkdir()
+    instructor = trimmed_chapter_1()
+    nbformat.write(instructor, source / "01_dropout.ipynb")
+    student = student_notebook(instructor)
+    paths = [subs / "giant__01_dropout.ipynb", subs / "honest__01_dropout.ipynb"]
+    nbformat.write(with_attack(student, GIANT), paths[0])
+    nbformat.write(answered(student, HONEST), paths[1])
+    done = grading.grade(
+        paths, tmp_path / "out", source_dir=source, timeout=TIMEOUT, max_output=MAX_OUTPUT,
+        max_memory=4 * 2**30, max_processes=PROCESSES, jobs=2, log=lambda *a, **k: None,
+    )  # fmt: skip
+    giant, honest = done
+    assert any("the kernel sent more than the grader takes" in p for p in giant.problems), giant.problems
+    assert giant.points() == (0, 9) and honest.points() == (9, 9) and honest.problems == []
+    assert 0 < giant.runner_memory < RUNNER_MEMORY_BOUND
 
 
 def test_limits_hold_across_processes(batch):

@@ -376,7 +376,8 @@ def test_the_reports_carry_digests_that_show_any_change(tmp_path):
 def test_the_runner_speaks_the_checkers_verdict_protocol():
     assert grade_runner.VERDICT_MIME == _verdict.MIME
     namespace = {}
-    exec(grade_runner.ARM.format(grade_id="g", nonce="n"), namespace)
-    assert _verdict._armed == {"grade_id": "g", "nonce": "n"}
+    exec(grade_runner.ARM.format(grade_id="g", nonce="n", seed=7), namespace)
+    assert _verdict._armed == {"grade_id": "g", "nonce": "n", "seed": 7}
+    assert _verdict.grading_seed() == 7
     exec(grade_runner.DISARM, namespace)
     assert _verdict._armed is None
