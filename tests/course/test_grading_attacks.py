@@ -205,7 +205,8 @@ ERROR_FLOOD = """raise ValueError("A" * 30_000_000)"""
 UPDATE_FLOOD = """_h = display("start", display_id=True)
 for _i in range(60):
     _h.update("B" * 5_000_000)"""
-CELL_FLOOD = """print("C" * 150_000)"""
+CELL_FLOOD = """from IPython.display import HTML
+display(HTML("<p>" + "C" * 3_900_000 + "</p>"))"""
 # One message larger than a runner may hold: a kernel with 4 GiB can send it, the runner cannot take it.
 GIANT = """print("G" * 700_000_000)"""
 
@@ -231,7 +232,10 @@ ATTACKS = {
     "reporter": ("sends a report of its own under the armed nonce", {"forged report", "suspicious code"}),
     "errors": ("raises ten errors of 30 MB each", {"output flood", "added cells"}),
     "updates": ("updates one display 60 times with 5 MB", {"output flood", "added cells"}),
-    "cells": ("prints 150 kB in each of 400 added cells", {"output flood", "added cells"}),
+    "cells": (
+        "shows 3.9 MB of HTML, under the cap of a cell, in each of 12 added cells",
+        {"output flood", "added cells"},
+    ),
 }
 #: Every attack's notebook output is capped at this many bytes, all cells together (200 times --max-output).
 MAX_OUTPUT = 200_000
@@ -381,7 +385,7 @@ def batch(tmp_path_factory):
         "reporter": with_attack(student, REPORT_FORGERY),
         "errors": with_attack(student, ERROR_FLOOD, copies=10),
         "updates": with_attack(student, UPDATE_FLOOD),
-        "cells": with_attack(student, CELL_FLOOD, copies=400),
+        "cells": with_attack(student, CELL_FLOOD, copies=12),
     }
     paths = []
     for name, nb in notebooks.items():
@@ -513,10 +517,12 @@ def test_a_report_sent_under_the_armed_nonce_is_judged_and_named_forged(batch):
 
 @pytest.mark.parametrize("student", ["errors", "updates", "cells"])
 def test_output_floods_are_capped_per_notebook_and_the_runner_stays_bounded(batch, student):
-    """Errors, display updates and many cells each under the per-cell cap all count against one cap per notebook;
-    the feedback stays under it and the runner's memory under its bound, two submissions at a time."""
+    """Errors and display updates count against the caps of their cell, and cells each under their own cap against
+    one cap per notebook; the feedback stays under it and the runner's memory under its bound, two at a time."""
     sub = batch["subs"][student]
     assert any(p.startswith("output flood:") for p in sub.problems), sub.problems
+    if student == "cells":
+        assert any(p.startswith("output flood: the notebook's output reached") for p in sub.problems)
     feedback = batch["out"] / student / "01_dropout.ipynb"
     assert feedback.stat().st_size < 200 * MAX_OUTPUT + 2 * MAX_OUTPUT * 20
     assert 0 < sub.runner_memory < RUNNER_MEMORY_BOUND, sub.runner_memory
