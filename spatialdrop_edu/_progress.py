@@ -8,26 +8,28 @@ bar is a static line of text, and cells that show one are tagged ``nbval-ignore-
 from __future__ import annotations
 
 
-def progress_bar(total: int, desc: str, show: bool = True, *, leave: bool = False, unit: str = "it"):
-    """A ``tqdm.auto`` bar over ``total`` steps labelled ``desc``, or ``None`` when ``show`` is false.
+def progress_bar(total: int, desc: str, show: bool = True, *, leave: bool = False, unit: str = "it", initial: int = 0):
+    """A ``tqdm.auto`` bar over ``total`` steps labelled ``desc``, drawn only when ``show`` is true.
 
     Args:
         total: the number of steps.
         desc: the bar's label, which says what is counted ("patch classifier", "MC passes").
-        show: ``False`` gives ``None``, so callers write ``if bar is not None: bar.update()``.
+        show: ``False`` gives a bar made with tqdm's ``disable=True``: it draws and prints nothing, and
+            its methods (``update``, ``set_postfix``, ``close``) do nothing, so callers use it as any bar.
         leave: keep the finished bar on screen (default: it disappears when closed).
         unit: what one step is, shown in the rate ("step/s").
+        initial: the steps already done when the bar starts (a resumed study).
 
     Returns:
-        The bar, or ``None``.
+        The bar.
 
     Examples::
 
-        >>> progress_bar(10, "steps", show=False) is None
+        >>> bar = progress_bar(10, "steps", show=False)
+        >>> bar.disable
         True
+        >>> bar.update(1); bar.set_postfix(loss="0.50"); bar.close()  # nothing is drawn
     """
-    if not show:
-        return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=leave, unit=unit)
+    return tqdm(total=total, desc=desc, leave=leave, unit=unit, initial=initial, disable=not show)

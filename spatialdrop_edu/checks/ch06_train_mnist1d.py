@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from ..training.study import mean_ci, t_quantile
+from ..training.stats import mean_ci, t_quantile
 from ._harness import (
     ExerciseFailure,
     as_array,

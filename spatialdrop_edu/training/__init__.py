@@ -17,8 +17,10 @@ One concept per module; read them in this order:
 7. :mod:`~spatialdrop_edu.training.settings`: what a run depends on, with defaults and checks.
 8. :mod:`~spatialdrop_edu.training.experiments`: the runs the chapters study, each a function of
    ``(config, seed)``.
-9. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs, 95% intervals;
+9. :mod:`~spatialdrop_edu.training.study`: seeds, saved and resumed runs;
    :mod:`~spatialdrop_edu.training.workers`: the same runs side by side, on this machine or a cluster;
+   :mod:`~spatialdrop_edu.training.tables`: the runs read as tables, one row per configuration;
+   :mod:`~spatialdrop_edu.training.stats`: their 95% intervals, paired comparisons and verdicts;
    :mod:`~spatialdrop_edu.training.results`: where studies live (shipped, your own, cached).
 10. :mod:`~spatialdrop_edu.training.epochs`: what an epoch costs, the configurations timed against
     each other with the course's timing helper (:mod:`spatialdrop_edu.timing`).
@@ -38,7 +40,9 @@ from . import (
     plots,
     results,
     settings,
+    stats,
     study,
+    tables,
     workers,
 )
 from .augment import *
@@ -52,7 +56,9 @@ from .models import *
 from .plots import *
 from .results import *
 from .settings import *
+from .stats import *
 from .study import *
+from .tables import *
 from .workers import *
 
 #: Every module's public names (its ``__all__``), offered here too: ``training.mnist1d_trial``.
@@ -68,7 +74,9 @@ __all__ = [
     "plots",
     "results",
     "settings",
+    "stats",
     "study",
+    "tables",
     "workers",
     *augment.__all__,
     *data.__all__,
@@ -80,6 +88,8 @@ __all__ = [
     *experiments.__all__,
     *study.__all__,
     *workers.__all__,
+    *tables.__all__,
+    *stats.__all__,
     *results.__all__,
     *epochs.__all__,
     *plots.__all__,

@@ -293,9 +293,8 @@ def fit(
             waited = 0
         else:
             waited += 1
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix({name: f"{metrics[name]:{spec}}" for name, spec in (show or {}).items()})
+        bar.update(1)
+        bar.set_postfix({name: f"{metrics[name]:{spec}}" for name, spec in (show or {}).items()})
         if patience is not None and waited >= patience:
             stopped_early = epoch < epochs
             break
@@ -563,8 +562,6 @@ def _close_progress(bar, desc: str, epoch: int, best_epoch: int | None) -> None:
     sign of an error, when it is closed before its total, so the total becomes the epochs run. A
     run of every epoch closes its bar as before (``leave=False``: it disappears).
     """
-    if bar is None:
-        return
     if best_epoch is not None:
         bar.total = epoch
         widget = getattr(bar, "container", None)  # tqdm.notebook's row of widgets: (label, progress bar, text)

@@ -62,7 +62,7 @@ def plot_comparison(
     """Per-seed values as dots and each configuration's mean ± its confidence interval as a bar.
 
     Args:
-        rows: from :func:`~spatialdrop_edu.training.study.summarize`.
+        rows: from :func:`~spatialdrop_edu.training.tables.summarize`.
         x: the row key on the horizontal axis (categories, e.g. the rate ``p``).
         group: the row key that picks the colour (e.g. the variant); each group is offset slightly.
         ax: draw here; ``None`` makes a new figure.

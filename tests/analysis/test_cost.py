@@ -1,4 +1,4 @@
-"""Measuring what dropout costs: memory and coins counted exactly, timings through the one helper, references named."""
+"""Measuring what dropout costs: memory and coins counted exactly, timings through the one helper."""
 
 import pytest
 import torch
@@ -6,6 +6,7 @@ import torch
 import spatialdrop_edu as sde
 from spatialdrop_edu import timing
 from spatialdrop_edu.analysis import cost
+from spatialdrop_edu.analysis.contenders import contenders, naive_dropout
 
 
 def test_extra_memory_of_a_spatial_mask_is_one_float_per_sample_and_channel():
@@ -14,7 +15,7 @@ def test_extra_memory_of_a_spatial_mask_is_one_float_per_sample_and_channel():
     assert cost.peak_extra_bytes(torch.nn.Dropout2d(0.5).train(), x) == 8 * 16 * 4
     # element dropout and the naive spatial mask hold a full-size mask
     assert cost.peak_extra_bytes(sde.Dropout(0.5), x) >= x.nbytes
-    assert cost.peak_extra_bytes(lambda t: cost.naive_dropout(t, 0.5, spatial=True), x) >= x.nbytes
+    assert cost.peak_extra_bytes(lambda t: naive_dropout(t, 0.5, spatial=True), x) >= x.nbytes
     assert cost.peak_extra_bytes(sde.Dropout(0.5).eval(), x) == 0
 
 
@@ -23,25 +24,13 @@ def test_extra_memory_in_backward_counts_the_saved_mask_only():
     assert cost.peak_extra_bytes(sde.SpatialDropout2d(0.5), x, "forward+backward") < x.nbytes / 10
 
 
-def test_paper_dropblock_zeroes_whole_blocks_and_keeps_the_mean():
-    torch.manual_seed(0)
-    x = torch.ones(8, 4, 20, 20)
-    y = cost.dropblock_paper(x, 0.2, block_size=3)
-    dropped = (y == 0).float()
-    # every zero lies in a 3x3 block of zeros: eroding then dilating the zero mask gives it back
-    eroded = -torch.nn.functional.max_pool2d(-dropped, 3, 1, 1)
-    opened = torch.nn.functional.max_pool2d(eroded, 3, 1, 1)
-    assert torch.equal(opened * dropped, dropped) and dropped.any()
-    assert abs(float(y.mean()) - 1.0) < 1e-5  # rescaled by count / count_ones over the whole batch
-
-
 def test_coins_drawn_are_one_per_unit_for_element_dropout_and_one_per_map_for_spatial_dropout():
     x = torch.ones(4, 8, 6, 6)
     n, c = x.shape[:2]
     assert cost.coins_drawn(sde.Dropout(0.3), x) == cost.coins_drawn(torch.nn.Dropout(0.3).train(), x) == x.numel()
     spatial = cost.coins_drawn(sde.SpatialDropout2d(0.3), x)
     assert spatial == cost.coins_drawn(torch.nn.Dropout2d(0.3).train(), x) == n * c
-    assert cost.coins_drawn(lambda t: cost.naive_dropout(t, 0.3), x) == x.numel()
+    assert cost.coins_drawn(lambda t: naive_dropout(t, 0.3), x) == x.numel()
     assert cost.coins_drawn(sde.SpatialDropout2d(0.3).eval(), x) == 0
     parts = cost.dropout_parts(x, 0.3)
     assert {name: cost.coins_drawn(fn) for name, fn in parts.items()} == {
@@ -77,7 +66,7 @@ def test_layers_are_timed_through_the_helper_with_the_backward_pass():
 
 def test_compare_reports_medians_ratios_intervals_and_verdicts():
     row = cost.compare("SpatialDropout1d", (4, 8, 32), rounds=3, repeats=1)
-    fns, refs, skipped = cost.contenders("SpatialDropout1d", 0.3)
+    fns, refs, skipped = contenders("SpatialDropout1d", 0.3)
     assert refs == ["torch.nn.Dropout1d"] and skipped == {} and row["fastest_reference"] in refs
     assert set(row["ms"]) == set(row["ratio"]) == set(row["interval"]) == set(row["verdict"]) == set(fns)
     fastest = row["fastest_reference"]
@@ -86,18 +75,9 @@ def test_compare_reports_medians_ratios_intervals_and_verdicts():
     assert row["timing"].startswith("1 thread, pinned")
 
 
-def test_dropblock_references_are_compared_or_skipped_with_a_reason():
-    fns, refs, skipped = cost.contenders("DropBlock2d", 0.1)
-    assert "paper (Algorithm 1)" in refs
-    for name in ("torchvision", "timm"):
-        assert (name in refs) != (name in skipped)
-        if name in skipped:
-            assert skipped[name]
-
-
 def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="operation must be one of"):
-        cost.contenders("Dropout4d", 0.1)
+        contenders("Dropout4d", 0.1)
     with pytest.raises(ValueError, match="mode must be one of"):
         cost.time_layers({"relu": torch.relu}, torch.ones(1), "backward")
     with pytest.raises(ValueError, match="rounds must be a positive int"):
