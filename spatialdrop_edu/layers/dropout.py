@@ -244,40 +244,20 @@ class _SpatialDropout(Dropout):
         return f"p={self.p}{extra}, data_format={self.data_format!r}"
 
 
-#: What the three spatial layers' docstrings share, written once and put in place of ``{description}`` and
-#: ``{args}`` by :func:`_spatial_doc`: ``{n}`` is the layer's number of spatial axes, ``{site}`` one position.
-_SPATIAL_DOC = {
-    "{description}": r"""Each channel of each sample is zeroed with probability ``p`` at every {site}; kept channels
-    are scaled by :math:`\frac{{1}}{{1-p}}`, so the expected output equals the input. In evaluation mode
-    (``module.eval()``) the layer is the identity.""",
-    "{args}": """Args:
-        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
-        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
-        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout{n}d``) or
-            ``"channels_last"`` (Keras ``SpatialDropout{n}D``). Default: ``"channels_first"``.""",
-}
-
-
-def _spatial_doc(site: str):
-    """Fill in the parts of a spatial layer's docstring that :data:`_SPATIAL_DOC` holds for all three."""
-
-    def document(cls):
-        for field, text in _SPATIAL_DOC.items():
-            cls.__doc__ = cls.__doc__.replace(field, text.format(n=cls.spatial_dims, site=site))
-        return cls
-
-    return document
-
-
-@_spatial_doc("position of the sequence")
 class SpatialDropout1d(_SpatialDropout):
     r"""Zero whole channels of a sequence: SpatialDropout1D.
 
-    {description} In a text model with input ``(batch, timesteps, features)``
+    Each channel of each sample is zeroed with probability ``p`` at every position of the sequence; kept channels
+    are scaled by :math:`\frac{1}{1-p}`, so the expected output equals the input. In evaluation mode
+    (``module.eval()``) the layer is the identity. In a text model with input ``(batch, timesteps, features)``
     (``data_format="channels_last"``, as Keras) this drops feature channels across all timesteps,
     **not** whole words.
 
-    {args}
+    Args:
+        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
+        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout1d``) or
+            ``"channels_last"`` (Keras ``SpatialDropout1D``). Default: ``"channels_first"``.
 
     Shape:
         - Input: :math:`(N, C, L)` or :math:`(C, L)`; channels last: :math:`(N, L, C)` or :math:`(L, C)`.
@@ -295,14 +275,19 @@ class SpatialDropout1d(_SpatialDropout):
     spatial_dims = 1
 
 
-@_spatial_doc("pixel")
 class SpatialDropout2d(_SpatialDropout):
     r"""Zero whole feature maps of an image batch: SpatialDropout2D (Tompson et al. 2015).
 
-    {description} Unlike ``torch.nn.Dropout2d``, a rank-3 input is refused rather than silently
-    read as :math:`(N, C, L)`.
+    Each channel of each sample is zeroed with probability ``p`` at every pixel; kept channels
+    are scaled by :math:`\frac{1}{1-p}`, so the expected output equals the input. In evaluation mode
+    (``module.eval()``) the layer is the identity. Unlike ``torch.nn.Dropout2d``, a rank-3 input is
+    refused rather than silently read as :math:`(N, C, L)`.
 
-    {args}
+    Args:
+        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
+        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout2d``) or
+            ``"channels_last"`` (Keras ``SpatialDropout2D``). Default: ``"channels_first"``.
 
     Shape:
         - Input: :math:`(N, C, H, W)`; channels last: :math:`(N, H, W, C)`.
@@ -320,13 +305,18 @@ class SpatialDropout2d(_SpatialDropout):
     spatial_dims = 2
 
 
-@_spatial_doc("voxel")
 class SpatialDropout3d(_SpatialDropout):
     r"""Zero whole 3-D feature maps of a volume batch: SpatialDropout3D.
 
-    {description}
+    Each channel of each sample is zeroed with probability ``p`` at every voxel; kept channels
+    are scaled by :math:`\frac{1}{1-p}`, so the expected output equals the input. In evaluation mode
+    (``module.eval()``) the layer is the identity.
 
-    {args}
+    Args:
+        p: probability of dropping a channel, in ``[0, 1]``. Default: 0.5.
+        inplace: multiply the input in place (the second argument, as in PyTorch). Default: ``False``.
+        data_format: keyword-only; ``"channels_first"`` (PyTorch, as ``torch.nn.Dropout3d``) or
+            ``"channels_last"`` (Keras ``SpatialDropout3D``). Default: ``"channels_first"``.
 
     Shape:
         - Input: :math:`(N, C, D, H, W)` or :math:`(C, D, H, W)`; channels last:

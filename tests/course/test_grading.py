@@ -14,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebooks import CORRECT, answered, find
 
 from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.release import student_notebook
@@ -27,29 +28,8 @@ TIMEOUT = 20  # generous: a loaded 2-core CI machine starts kernels slowly; the 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def answered(student_nb, answers: dict) -> nbformat.NotebookNode:
-    """The student notebook with the stub of each grade_id replaced by ``answers[grade_id]``."""
-    nb = copy.deepcopy(student_nb)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
-
-
-CORRECT = {
-    "ex-01-1": "def inverted_dropout_scale(p):\n    return 1 / (1 - p)",
-    "ex-01-2": "Because kept units are scaled up by 1/(1-p) during training.",
-    "ex-01-3": 'expected_zeros_fixture = 21\nprint("expected zeros:", expected_zeros_fixture)',
-}
-
-
 #: File names that must not be used as a student's folder: the batch's own file, the parent folder, a line break.
 HOSTILE_NAMES = ("grades.csv__01_fixture.ipynb", "..__01_fixture.ipynb", "eve\n## Grades__01_fixture.ipynb")
-
-
-def find(nb, gid):
-    return next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
 
 
 @pytest.fixture(scope="session")

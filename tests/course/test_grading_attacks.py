@@ -15,7 +15,6 @@ once; about a minute on two idle cores.
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import os
@@ -26,36 +25,21 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebooks import BOOK, HONEST, MARKER, answered, chapter_1_batch, fork_attack, with_attack
 
 from spatialdrop_edu.course import grade_runner, grading, sandbox, uids
-from spatialdrop_edu.course.release import student_notebook
 from spatialdrop_edu.course.reports import verify_summary
 
 from leakcheck import distinctive, find_leaks
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[2]
-BOOK = ROOT / "book"
 # Per notebook: every submission but two takes 5-7 s here, the memory hog about 15 s until its limit stops it (3x
 # margin for a loaded machine); the looper waits this out, beside the others (jobs=2).
 TIMEOUT = 45
 MEMORY = 2 * 2**30
 PROCESSES = 64
-MARKER = "honest_classmate_marker_5512"
 CORRECT_LINE = "Correct: inverted dropout drops a fraction p and keeps the mean at 1."
-
-HONEST = {
-    "ex-01-1": f"def my_dropout(x, p, rng):  # {MARKER}\n    if p >= 1:\n        return np.zeros_like(x)\n"
-    "    kept = rng.random(x.shape) >= p\n    return x * kept / (1 - p)",
-    "ex-01-2": "def dropout_variance(a, p):\n    keep = 1 - p\n    return a * a * (1 / keep - 1)",
-    "ex-01-3": "At test time the outputs come out bigger than in training: multiply them by the keep rate.",
-    "ex-01-4": "def fixed_dropout(x, p, training=True):\n    if not training or p == 0:\n        return x\n"
-    "    if p == 1:\n        return x * 0\n    keep = (torch.rand_like(x) >= p).to(x.dtype)\n"
-    "    return x * keep / (1 - p)",
-    "ex-01-5": "def average_variance(a, p, n, rho):\n    one = a * a * p / (1 - p)\n"
-    "    return one * (1 + (n - 1) * rho) / n",
-}
 
 # --------------------------------------------------------------------------------------------- the attacks
 PATCH_CHECKERS = f"""import spatialdrop_edu.checks as _checks
@@ -132,16 +116,7 @@ MEMORY_ACROSS_PROCESSES = """import subprocess, sys
 _children = [subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(800 * 2**20); time.sleep(8)"])
              for _ in range(3)]
 print([c.wait() for c in _children])"""
-FORKS = """import os, time
-_children = []
-for _ in range(100):
-    _pid = os.fork()
-    if _pid == 0:
-        time.sleep(2)
-        os._exit(0)
-    _children.append(_pid)
-for _pid in _children:
-    os.waitpid(_pid, 0)"""
+FORKS = fork_attack(100)
 SOCKETS = """import socket
 _errors = []
 for _family, _address in ((socket.AF_UNIX, {unix!r}), (socket.AF_UNIX, "\\0" + {abstract!r}),
@@ -243,36 +218,6 @@ MAX_OUTPUT = 200_000
 RUNNER_MEMORY_BOUND = grade_runner.RUNNER_ADDRESS_SPACE
 
 
-def trimmed_chapter_1() -> nbformat.NotebookNode:
-    """Chapter 1 without its body: the set-up cells, then the exercises with their real check cells."""
-    nb = nbformat.read(BOOK / "01_dropout.ipynb", as_version=4)
-    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and c.source.startswith("## Exercises"))
-    setup = [c for c in nb.cells[:first] if c.cell_type == "code"][:2]
-    nb.cells = [nb.cells[0], *setup, *nb.cells[first:]]
-    return nb
-
-
-def answered(student, answers: dict) -> nbformat.NotebookNode:
-    nb = copy.deepcopy(student)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
-
-
-def with_attack(student, code: str, copies: int = 1) -> nbformat.NotebookNode:
-    """The blank student notebook with ``code`` in new cells (``copies`` of them) right before the first check cell."""
-    nb = copy.deepcopy(student)
-    first = next(
-        i
-        for i, c in enumerate(nb.cells)
-        if c.metadata.get("nbgrader", {}).get("grade", False) and c.cell_type == "code"
-    )
-    nb.cells[first:first] = [nbformat.v4.new_code_cell(code) for _ in range(copies)]
-    return nb
-
-
 def digest_tree(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -343,12 +288,8 @@ def batch(tmp_path_factory):
     if sandbox.bwrap_problem():
         pytest.fail(f"the attack suite needs a working sandbox: {sandbox.bwrap_problem()}")
     base = tmp_path_factory.mktemp("attacks")
-    source, subs, out = base / "source", base / "submissions", base / "out"
-    source.mkdir()
-    subs.mkdir()
-    instructor = trimmed_chapter_1()
-    nbformat.write(instructor, source / "01_dropout.ipynb")
-    student = student_notebook(instructor)
+    source, subs, student = chapter_1_batch(base)
+    out = base / "out"
     listener = Listener(base)
     grader_home = str(Path.home())
     startup = Path(grader_home) / ".ipython" / "profile_default" / "startup"
@@ -531,12 +472,7 @@ def test_output_floods_are_capped_per_notebook_and_the_runner_stays_bounded(batc
 def test_a_message_too_large_for_the_runner_costs_only_its_submission(tmp_path):
     """A kernel with 4 GiB can send one 700 MB line; the runner that would receive it is bounded by its address
     space, so that grading fails, is reported, and the submission graded beside it is untouched."""
-    source, subs = tmp_path / "source", tmp_path / "submissions"
-    source.mkdir()
-    subs.mkdir()
-    instructor = trimmed_chapter_1()
-    nbformat.write(instructor, source / "01_dropout.ipynb")
-    student = student_notebook(instructor)
+    source, subs, student = chapter_1_batch(tmp_path)
     paths = [subs / "giant__01_dropout.ipynb", subs / "honest__01_dropout.ipynb"]
     nbformat.write(with_attack(student, GIANT), paths[0])
     nbformat.write(answered(student, HONEST), paths[1])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from notebooks import CHAPTER_1, CORRECT, answered, find
 
 from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.cells import SOLUTION_BEGIN, SOLUTION_END, nbgrader, source
@@ -32,27 +33,7 @@ from spatialdrop_edu.course.scan import scan_submission
 import exercise_fixtures as fx
 
 ROOT = Path(__file__).resolve().parents[2]
-CHAPTER_1 = ROOT / "book" / "01_dropout.ipynb"
-
-CORRECT = {
-    "ex-01-1": "def inverted_dropout_scale(p):\n    return 1 / (1 - p)",
-    "ex-01-2": "Because kept units are scaled up by 1/(1-p) during training.",
-    "ex-01-3": 'expected_zeros_fixture = 21\nprint("expected zeros:", expected_zeros_fixture)',
-}
 WRITTEN_ANSWER = "At test time the outputs come out bigger than in training: multiply them by the keep rate."
-
-
-def answered(student_nb, answers: dict) -> nbformat.NotebookNode:
-    """The student notebook with the stub of each grade_id replaced by ``answers[grade_id]``."""
-    nb = copy.deepcopy(student_nb)
-    for cell in nb.cells:
-        if nbgrader(cell).get("grade_id") in answers:
-            cell.source = answers[nbgrader(cell)["grade_id"]]
-    return nb
-
-
-def find(nb, gid) -> int:
-    return next(i for i, c in enumerate(nb.cells) if nbgrader(c).get("grade_id") == gid)
 
 
 def claims(nb) -> dict[int, str]:

@@ -9,10 +9,9 @@ holds a time.
 
 from __future__ import annotations
 
-import copy
-
 import nbformat
 import pytest
+from notebooks import answered
 
 from spatialdrop_edu.course import grading
 from spatialdrop_edu.course.release import student_notebook
@@ -35,15 +34,6 @@ for _ in range(20):
         os._exit(0)
 def inverted_dropout_scale(p):
     return 0"""
-
-
-def answered(student, answers):
-    nb = copy.deepcopy(student)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import threading
 
 import nbformat
 import pytest
+from notebooks import fork_attack
 
 from spatialdrop_edu.course import cgroups, grading
 from spatialdrop_edu.course.release import student_notebook
@@ -35,20 +36,9 @@ print("AS", resource.getrlimit(resource.RLIMIT_AS)[0])
 print("CPU", resource.getrlimit(resource.RLIMIT_CPU)[0])
 print("NPROC", resource.getrlimit(resource.RLIMIT_NPROC)[0])"""
 MEMORY_HOG = "hog = bytearray(3 * 2**30)"
-FORKS = """import os, time
-children = []
-for _ in range(50):
-    pid = os.fork()
-    if pid == 0:
-        time.sleep(2)
-        os._exit(0)
-    children.append(pid)
-for pid in children:
-    os.waitpid(pid, 0)"""
+FORKS = fork_attack(50)
 # The same, but catching the refusal: the batch must still report the limit (the cgroup counts what it refused).
-FORKS_CAUGHT = FORKS.replace(
-    "    pid = os.fork()\n", "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
-)
+FORKS_CAUGHT = fork_attack(50, caught=True)
 CONNECT = """import socket
 socket.create_connection(("127.0.0.1", {port}), timeout=5).sendall(b"escaped")"""
 

@@ -47,6 +47,30 @@ def test_build_tests_both_editions_and_deploys_them_together():
     assert deploy["needs"] == "build" and uses(deploy, "actions/deploy-pages")
 
 
+def step(job, command: str) -> int:
+    """The index of the step of ``job`` whose script has the line ``command``."""
+    return next(i for i, s in enumerate(job["steps"]) if command in s.get("run", "").splitlines())
+
+
+def test_lint_and_unit_tests_pass_before_anything_is_built_deployed_or_pushed():
+    jobs = workflow()["jobs"]
+    build = jobs["build"]
+    lint, unit = step(build, "make lint"), step(build, "make unit")
+    browser = step(build, "make browser-test CHROMIUM=/usr/bin/google-chrome")
+    upload = build["steps"].index(uses(build, "actions/upload-pages-artifact"))
+    assert lint < unit < browser < upload
+    # the Makefile's own names for them, as `make test` (tools/make_test.py) runs them
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^lint:", makefile, re.M) and re.search(r"^unit:", makefile, re.M)
+    # the sandbox tests of `make unit` need bubblewrap, installed with sudo before them (the runner is not root)
+    assert step(build, "sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap") < unit
+    # a failure stops the job: no step may fail quietly or be skipped, and everything after the job needs it
+    assert not any(s.get("continue-on-error") or "if" in s for s in build["steps"])
+    assert jobs["deploy"]["needs"] == "build" and jobs["student-branch"]["needs"] == "build"
+    # the first `make` creates the venv: PyTorch's CPU wheel for every step
+    assert build["env"]["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
+
+
 def test_student_branch_is_pushed_from_the_staged_student_copy():
     jobs = workflow()["jobs"]
     upload = uses(jobs["build"], "actions/upload-artifact")["with"]

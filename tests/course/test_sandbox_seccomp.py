@@ -17,11 +17,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from test_grading_attacks import HONEST, answered, trimmed_chapter_1, with_attack
+from notebooks import HONEST, answered, chapter_1_batch, with_attack
 from test_grading_sandbox import _entry, needs_bwrap
 
 from spatialdrop_edu.course import grading, launch, sandbox, sandbox_entry, seccomp, uids
-from spatialdrop_edu.course.release import student_notebook
 
 MACHINES = list(seccomp.SYSCALLS)
 HERE = os.uname().machine
@@ -245,12 +244,8 @@ def graded(tmp_path_factory):
     if sandbox.bwrap_problem():
         pytest.skip(f"no sandbox here: {sandbox.bwrap_problem()}")
     base = tmp_path_factory.mktemp("seccomp")
-    source, subs, out = base / "source", base / "submissions", base / "out"
-    source.mkdir()
-    subs.mkdir()
-    instructor = trimmed_chapter_1()
-    nbformat.write(instructor, source / "01_dropout.ipynb")
-    student = student_notebook(instructor)
+    source, subs, student = chapter_1_batch(base)
+    out = base / "out"
     notebooks = {"honest": answered(student, HONEST), "namespacer": with_attack(student, NAMESPACE_ATTACK)}
     paths = []
     for name, nb in notebooks.items():
