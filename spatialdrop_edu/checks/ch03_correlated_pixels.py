@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..analysis.correlation import autocorrelation
+from ..analysis.correlation import autocorrelation, mean_autocorrelation
 from ..analysis.fields import gaussian_random_field, neighbour_fill
 from ._harness import as_array, attempt, fail, failed, outcome, reference_answer, run_check
 
@@ -43,7 +43,8 @@ def check_autocorrelation(student_fn) -> None:
     exercise defines, on fixed fields drawn by the checker (a smooth field, white noise, a smooth
     field offset by 5, a field smooth along rows and white from row to row) at lags from 1 to 12,
     and exactly 1 (within 1e-6) at ``d = 0``. A wrong value is compared with typical mistakes,
-    and the one it matches is named.
+    and the one it matches is named. An answer that calls the package's
+    :func:`~spatialdrop_edu.analysis.correlation.autocorrelation` (or ``mean_autocorrelation``) fails.
 
     Args:
         student_fn: the learner's function ``(x, d) -> float``.
@@ -131,7 +132,16 @@ def probe_autocorrelation(student_fn, *, seed=None) -> dict:
     runs = [(x, d) for _, x, lags in cases for d in lags] + [(cases[0][1], 0)]
     calls = []
     for x, d in runs:
-        calls.append(attempt(student_fn, x.copy(), d, what="your autocorrelation function", convert=_number))
+        calls.append(
+            attempt(
+                student_fn,
+                x.copy(),
+                d,
+                what="your autocorrelation function",
+                forbid=(autocorrelation, mean_autocorrelation),  # the package's answer, written out
+                convert=_number,
+            )
+        )
         if failed(calls[-1]):
             break
     return {"calls": calls}

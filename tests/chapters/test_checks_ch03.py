@@ -191,3 +191,10 @@ def test_checkers_are_deterministic_across_numpy_global_state():
         np.random.seed(seed)
         checks.check_autocorrelation(autocorr_ref)
         checks.check_neighbour_fill(fill_ref)
+
+
+def test_the_package_autocorrelation_is_not_an_answer():
+    from spatialdrop_edu.analysis.correlation import autocorrelation
+
+    with pytest.raises(ExerciseFailure, match="calls the package's autocorrelation"):
+        checks.check_autocorrelation(lambda x, d: float(autocorrelation(x, max_lag=max(d, 1))[d]))
