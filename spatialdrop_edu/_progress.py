@@ -28,7 +28,7 @@ def progress_bar(total: int, desc: str, show: bool = True, *, leave: bool = Fals
         >>> bar = progress_bar(10, "steps", show=False)
         >>> bar.disable
         True
-        >>> bar.update(1); bar.set_postfix(loss="0.50"); bar.close()  # nothing is drawn
+        >>> bar.update(1); bar.set_postfix(loss="0.50"); bar.close()  # none drawn
     """
     from tqdm.auto import tqdm
 
