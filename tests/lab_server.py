@@ -46,6 +46,11 @@ class LabServer:
             text = response.read()
         return json.loads(text) if text else None
 
+    def page(self, path: str) -> str:
+        """The text of a page of the server (``path`` without the leading slash), e.g. JupyterLab's ``lab``."""
+        with urllib.request.urlopen(f"{self.url}{path}?token={self.token}", timeout=30) as response:
+            return response.read().decode()
+
     def tail(self, chars: int = 3000) -> str:
         return self.log.read_text(errors="replace")[-chars:] if self.log.exists() else ""
 

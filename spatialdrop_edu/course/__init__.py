@@ -13,5 +13,7 @@
   :mod:`~spatialdrop_edu.course.records` and :mod:`~spatialdrop_edu.course.reports` hold and write the results.
 * :mod:`~spatialdrop_edu.course.plan`: the course plan read from the chapters.
 * :mod:`~spatialdrop_edu.course.lab`: the learner's JupyterLab (``make lab``): the student edition in a
-  working copy, the course's JupyterLab settings, widget state kept on save.
+  working copy, the course's JupyterLab settings, widget state kept on save; the copy's notebooks as the
+  website reads (:mod:`~spatialdrop_edu.course.lab_copy`, :mod:`~spatialdrop_edu.course.lab_references`) and
+  the course's kernel (:mod:`~spatialdrop_edu.course.lab_kernel`).
 """

@@ -24,10 +24,19 @@ What a learner gets, and why:
   browser has none, and drops the state of widgets no output shows any more (as the student edition
   does). The notebooks store the kernelspec JupyterLab writes (:data:`KERNELSPEC`), so that opening
   one does not rewrite it either.
-* **MyST that renders.** ``jupyterlab-myst`` (requirements-dev.txt) renders the book's roles,
-  admonitions and citations in JupyterLab; it is enabled by being installed. Where it lacks what
-  Sphinx has, the text degrades without markup: ``{func}``/``{class}`` show their target's name,
-  ``{cite}`` its key (marked as unresolved), and ``{bibliography}`` nothing under "References".
+* **The prose the website shows.** ``jupyterlab-myst`` (requirements-dev.txt) renders MyST in
+  JupyterLab (admonitions, math, figures); it is enabled by being installed. What it cannot resolve
+  (citations, code references, links between chapters, reference lists) is resolved when the copy is
+  made, and the website's hidden cells are collapsed there, each with a line saying what it is; a
+  landing notebook lists the chapters (:mod:`~spatialdrop_edu.course.lab_copy`).
+* **Opening is not changing.** A notebook opened and closed untouched is not marked modified: the
+  copy stores what JupyterLab would write on opening it (kernelspec, ``language_info``, trust), and the
+  course's JupyterLab extension (``lab_data/labextensions/``) takes back the mark the widget manager
+  sets whenever it restores a stored widget, as long as the notebook's content is what the file holds.
+* **A kernel that restarts cleanly.** The kernelspec ``python3`` of ``lab_data/kernels/`` starts
+  ipykernel with :class:`~spatialdrop_edu.course.lab_kernel.CourseKernel`, whose control lock exists
+  before a restart's first control message arrives. The course's JupyterLab finds both through
+  ``JUPYTER_PATH`` (:data:`DATA_DIR`, :func:`lab_env`).
 """
 
 from __future__ import annotations
@@ -49,10 +58,12 @@ __all__ = [
     "EDITIONS",
     "KERNELSPEC",
     "SETTINGS_DIR",
+    "DATA_DIR",
     "WORKING_COPY_MARKER",
     "prepare_working_copy",
     "notebook_root",
     "lab_command",
+    "lab_env",
     "start_lab",
     "keep_displayed_widget_state",
 ]
@@ -66,6 +77,9 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 #: The app settings folder of the course's JupyterLab. Its ``overrides.json5`` sets defaults that a learner may
 #: still change (widget state saved with the notebook, nothing fetched from the internet).
 SETTINGS_DIR = Path(__file__).with_name("lab_settings")
+#: The course's Jupyter data folder, first on the ``JUPYTER_PATH`` of its JupyterLab: the kernelspec ``python3``
+#: (ipykernel with :class:`~spatialdrop_edu.course.lab_kernel.CourseKernel`) and the course's JupyterLab extension.
+DATA_DIR = Path(__file__).with_name("lab_data")
 #: File that marks a folder written by :func:`prepare_working_copy` (the only kind it refreshes).
 WORKING_COPY_MARKER = ".spatialdrop-lab"
 #: The pre-save hook, as the server's configuration names it.
@@ -75,8 +89,10 @@ PRE_SAVE_HOOK = f"{__name__}.keep_displayed_widget_state"
 def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     """Make the learner's working copy of the student edition in ``dest``, unless it exists.
 
-    The copy holds the student edition of every ``book/*.ipynb`` of ``root`` (trusted, so that their
-    stored widgets render before anything runs) and a marker file.
+    The copy holds the student edition of every ``book/*.ipynb`` of ``root`` as JupyterLab should show it
+    (:func:`~spatialdrop_edu.course.lab_copy.lab_notebook`: references resolved, the website's hidden cells
+    collapsed), trusted, so that their stored widgets render before anything runs; the landing notebook
+    :data:`~spatialdrop_edu.course.lab_copy.LANDING_NOTEBOOK`; and a marker file.
     An existing copy is left exactly as it is.
 
     Args:
@@ -92,6 +108,7 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
         ~spatialdrop_edu.course.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty
             folder that this function did not write (such a folder is never emptied or moved).
         FileNotFoundError: ``root`` has no ``book/*.ipynb``.
+        ~spatialdrop_edu.course.lab_references.UnresolvedReference: a chapter's reference cannot be resolved.
 
     Examples::
 
@@ -125,6 +142,7 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     if partial.exists():
         shutil.rmtree(partial)
     release(notebooks, partial)
+    _as_the_lab_shows_it(root, partial)
     _trust(sorted(partial.glob("*.ipynb")))
     (partial / WORKING_COPY_MARKER).write_text(
         "The student edition of the course, made by `make lab` from book/. Yours to change: `make lab` never\n"
@@ -136,6 +154,20 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     partial.rename(dest)
     print(f"the student edition of the course was written to {dest}")
     return dest
+
+
+def _as_the_lab_shows_it(root: Path, folder: Path) -> None:
+    """Rewrite the student notebooks in ``folder`` as the working copy holds them, and add the landing notebook."""
+    from .lab_copy import LANDING_DOC, LANDING_NOTEBOOK, lab_notebook, landing_notebook
+    from .lab_references import read_book
+
+    book = read_book(root)
+    book.files[LANDING_DOC] = LANDING_NOTEBOOK
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = lab_notebook(nbformat.read(path, as_version=4), book, path.stem)
+        nbformat.validate(nb)
+        nbformat.write(nb, path)
+    nbformat.write(landing_notebook(root, book), folder / LANDING_NOTEBOOK)
 
 
 def _trust(paths) -> None:
@@ -197,20 +229,40 @@ def lab_command(notebook_dir, lab_args=(), *, settings_dir=SETTINGS_DIR) -> list
     return command + list(lab_args)
 
 
+def lab_env(environ=None) -> dict[str, str]:
+    """The environment of the course's JupyterLab and its kernels.
+
+    That of ``make execute`` (:func:`~spatialdrop_edu.course.execute.kernel_env`: the inline matplotlib
+    backend, Keras on PyTorch, the reproducible mode), with :data:`DATA_DIR` first on ``JUPYTER_PATH``.
+
+    Args:
+        environ: the environment to start from (default: ``os.environ``).
+
+    Examples::
+
+        >>> path = lab_env({"JUPYTER_PATH": "/mine"})["JUPYTER_PATH"]
+        >>> path == f"{DATA_DIR}{os.pathsep}/mine"
+        True
+    """
+    from .execute import kernel_env
+
+    env = kernel_env(environ)
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(DATA_DIR), env.get("JUPYTER_PATH", "")) if p)
+    return env
+
+
 def start_lab(
     root, *, edition: str = "student", working_copy="lab/student", refresh: bool = False, lab_args=()
 ) -> None:
     """Prepare the notebooks of ``edition`` (:func:`notebook_root`) and replace this process by the course's JupyterLab.
 
-    The server and its kernels get the environment of ``make execute`` (the inline matplotlib
-    backend, Keras on PyTorch, the reproducible mode), so a learner sees the numbers the book shows.
+    The server and its kernels get :func:`lab_env`: the environment of ``make execute``, so a learner
+    sees the numbers the book shows, and the course's kernelspec and JupyterLab extension.
     """
-    from .execute import kernel_env
-
     notebooks = notebook_root(root, edition, working_copy, refresh=refresh)
     command = lab_command(notebooks, lab_args)
     print(f"JupyterLab on {notebooks} ({edition} edition)", flush=True)
-    os.execve(command[0], command, kernel_env())
+    os.execve(command[0], command, lab_env())
 
 
 # --------------------------------------------------------------------------- the pre-save hook

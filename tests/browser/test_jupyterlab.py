@@ -6,13 +6,20 @@ A learner's session on chapter 1:
 
 * the markdown is rendered as MyST: no raw ``{doc}``, ``{cite}``, ``{func}``, ``:class:`` or
   fence left in any markdown cell, and the misconception admonitions are boxes with their titles;
+* it reads as the website does: citations are author-year links to their sources (no bibliography key
+  shown), code references are code linked to the website's API page, the website's hidden cells are
+  collapsed bars each saying what the cell is, and a note before the first exercise says that Run All
+  stops there;
 * Run All runs the chapter's body without an error and stops at the first exercise, whose check
   (run on the stub) shows its feedback in a few styled lines, not a traceback; moving a widget's
   slider redraws its figure;
 * the notebook saved then (the course's JupyterLab saves widget state) reopens, kernel shut down,
   with its widget drawn at the moved value, before anything runs;
-* an untouched chapter, opened and shown (its stored widget restored, which makes JupyterLab call
-  it modified) and saved, is written back byte for byte.
+* an untouched chapter, opened and shown (its stored widget restored), reloaded, its kernel restarted,
+  is never marked modified (the course's JupyterLab extension), the restart logs no traceback (the
+  course's kernel), a save writes it back byte for byte, and closing it asks nothing;
+* the landing notebook lists the chapters in order, and links between notebooks (``{doc}`` in the
+  book) open the other notebook in JupyterLab, with no request the server cannot answer.
 
 Every cell is attached to the page (the learner setting ``windowingMode: none``), so every markdown
 cell can be read. About two minutes on two busy CPU cores; it runs once per ``make test`` (with the
@@ -31,10 +38,16 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 
+from spatialdrop_edu.course import lab_copy
+from spatialdrop_edu.course.lab_references import read_book
+
 from chromium import CHROMIUM, CHROMIUM_ARGS
-from lab_server import HAS_JUPYTERLAB, VENV, make_lab
+from lab_server import HAS_JUPYTERLAB, ROOT, VENV, make_lab
 
 CHAPTER, UNTOUCHED = "01_dropout.ipynb", "02_noise_shapes.ipynb"
+#: A citation as the working copy writes it: `[Srivastava et al., 2014](url)`, `[TensorFlow authors, n.d.](url)`.
+CITATION = re.compile(r"\[([^\[\]]+, (?:\d{4}[a-z]?|n\.d\.))\]\((https?://[^)]+)\)")
+API_LINK = re.compile(r"\]\((https?://[^)]+/book/api\.html#spatialdrop_edu\.[^)]+)\)")
 RAW_MYST = re.compile(r"\{(?:doc|cite|func|class|ref|admonition|bibliography)\}|:class:|:filter:|```|^%", re.M)
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 FAILURES = Path(os.environ.get("BROWSER_FAILURES", Path(__file__).resolve().parents[2] / "_build" / "browser-failures"))
@@ -142,6 +155,17 @@ def markdown_texts(page) -> list[str]:
         .map(c => { const r = c.querySelector('.jp-MarkdownOutput, .myst'); return r ? r.innerText : null; })""")
 
 
+def dirty_tabs(page) -> list[str]:
+    """The labels of the tabs that JupyterLab marks modified (the dot that asks to save)."""
+    return page.evaluate("""() => [...document.querySelectorAll('.lm-DockPanel-tabBar .lm-TabBar-tab.jp-mod-dirty')]
+        .map(e => e.textContent.trim())""")
+
+
+def current_tab(page) -> str:
+    return page.evaluate("""() => document.querySelector('.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current')
+        ?.textContent.trim()""")
+
+
 def widget_view(page):
     """The chapter's live widget: its seed slider's handle, its readout and the image its output shows."""
     area = page.locator(".jp-OutputArea-output .widget-interact").first
@@ -170,19 +194,40 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
     titles = page.locator(".jp-MarkdownCell aside, .jp-MarkdownCell .admonition").all_inner_texts()
     assert sum("Misconception" in t for t in titles) >= 3, titles
 
+    # as the website reads: citations, code references, hidden cells, and the note that Run All stops at exercise 1
+    sources = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    rendered = "\n".join(t for t in markdown_texts(page) if t)
+    keys = list(read_book(ROOT).bibliography)
+    assert not [k for k in keys if k in rendered], "a bibliography key is shown instead of its citation"
+    for label, url in CITATION.findall(sources):
+        cite = page.locator(".jp-MarkdownCell a", has_text=re.compile(f"^{re.escape(label)}$"))
+        assert url in cite.evaluate_all("links => links.map(a => a.href)"), (label, url)
+    n_cites = len(CITATION.findall(sources))
+    assert n_cites >= 8, n_cites  # the chapter's eight citations
+    code_links = page.locator(".jp-MarkdownCell a[href*='/book/api.html#spatialdrop_edu.'] code")
+    assert code_links.count() == len(API_LINK.findall(sources)) >= 5, code_links.count()
+    assert "~spatialdrop_edu" not in rendered
+    hidden = [c for c in cells if c.cell_type == "code" and c.metadata.get("jupyter", {}).get("source_hidden")]
+    bars = page.locator(".jp-InputPlaceholder .jp-PlaceholderText").all_inner_texts()
+    assert len(bars) == len(hidden) >= 10 and set(bars) <= set(lab_copy.NOTES.values()), bars
+    assert any("Run All stops at the first exercise" in t for t in titles), titles
+
     # Run All: the chapter's body runs, then the first exercise's stub (a function that raises) is defined and
     # its check fails, which stops Run All; the check's feedback is a few styled lines, not a traceback
     wait_for(lambda: page_says_idle(page), "the kernel to start and connect", 300)
     menu(page, "Run", "Run All Cells")
     code = [c for c in cells if c.cell_type == "code"]
     check = 1 + next(i for i, c in enumerate(code) if "raise NotImplementedError()" in c.source)
-    prompts = page.locator(".jp-CodeCell .jp-InputPrompt")
+    # each code cell's prompt; a collapsed cell shows none (its input area is not drawn): None. That they ran
+    # is read from the saved notebook below.
+    prompts = page.locator(".jp-CodeCell")
+    prompt = "cell => cell.querySelector('.jp-InputArea .jp-InputPrompt')?.textContent.trim() ?? null"
 
     def stopped_at_the_first_check():
-        shown = [p.strip() for p in prompts.all_inner_texts()]
+        shown = prompts.evaluate_all(f"cells => cells.map({prompt})")
         return (
             len(shown) == len(code)
-            and all(re.fullmatch(r"\[\d+\]:", p) for p in shown[: check + 1])
+            and all(p is None or re.fullmatch(r"\[\d+\]:", p) for p in shown[: check + 1])
             and shown[check + 1] == "[ ]:"
             and page_says_idle(page)
         )
@@ -222,6 +267,8 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
         if o["output_type"] == "error"
     ]
     assert errors == [(check, "ExerciseFailure")], errors
+    ran = [c["execution_count"] for c in saved["cells"] if c["cell_type"] == "code"]
+    assert all(ran[: check + 1]) and not any(ran[check + 1 :]), ran  # collapsed cells too
     assert saved["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
 
     # reopen with the kernel shut down: the widget is drawn from the saved state, at the moved value
@@ -240,16 +287,64 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
     assert "Error displaying widget" not in page.locator(".jp-NotebookPanel").inner_text()
 
 
-def test_untouched_chapter_opened_and_saved_is_written_back_unchanged(server, open_notebook):
-    path = server.work / UNTOUCHED
-    original = path.read_bytes()
-    page = open_notebook(UNTOUCHED)
+def shown_and_idle(page, what: str) -> None:
+    """Wait until the chapter's stored widget is drawn and its kernel is idle: all that opening does is done."""
     view = page.locator(".jp-OutputArea-output .widget-interact").first
     view.scroll_into_view_if_needed()
-    wait_for(lambda: view.locator(".widget-slider").count() > 0, "the stored widget to be drawn", 60)
+    wait_for(lambda: view.locator(".widget-slider").count() > 0, f"the stored widget to be drawn ({what})", 60)
     assert "Error displaying widget" not in page.locator(".jp-NotebookPanel").inner_text()
-    wait_for(lambda: page_says_idle(page), "the kernel to start and connect", 300)
-    mtime = path.stat().st_mtime_ns
+    wait_for(lambda: page_says_idle(page), f"the kernel to start and connect ({what})", 300)
+    time.sleep(2)  # the widget manager marks the notebook modified once its models are registered
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
+
+
+def test_untouched_chapter_is_never_modified_and_saves_back_unchanged(server, open_notebook):
+    path = server.work / UNTOUCHED
+    original, mtime = path.read_bytes(), path.stat().st_mtime_ns
+    page = open_notebook(UNTOUCHED)
+    shown_and_idle(page, "opened")
+    assert not dirty_tabs(page), "an untouched chapter is marked modified on opening"
+    page.reload(wait_until="load")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell")
+    shown_and_idle(page, "reloaded")
+    assert not dirty_tabs(page), "an untouched chapter is marked modified after a reload"
+
+    # a kernel restart: no traceback in the server's log (ipykernel's control lock), nothing modified
+    logged = len(server.log.read_text(errors="replace"))
+    menu(page, "Kernel", "Restart Kernel…")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    wait_for(lambda: "Kernel restarted" in server.log.read_text(errors="replace")[logged:], "the restart", 120)
+    shown_and_idle(page, "restarted")
+    assert not dirty_tabs(page), "an untouched chapter is marked modified after a kernel restart"
+    after_restart = server.log.read_text(errors="replace")[logged:]
+    assert "Traceback" not in after_restart and "TraitError" not in after_restart, after_restart[-3000:]
+    assert path.stat().st_mtime_ns == mtime, "the chapter was written without being saved (autosave)"
+
     menu(page, "File", "Save Notebook")  # what "Save" in JupyterLab's "Save changes?" dialog does
     wait_for(lambda: path.stat().st_mtime_ns != mtime, "the save", 60, page=page)
     assert path.read_bytes() == original
+    menu(page, "File", "Close Tab")
+    wait_for(lambda: current_tab(page) != UNTOUCHED, "the tab to close", 30, page=page)
+    assert page.locator(".jp-Dialog").count() == 0, "closing an untouched chapter asks something"
+
+
+def test_landing_notebook_lists_the_chapters_and_links_open_the_other_notebook(server, open_notebook):
+    page = open_notebook(lab_copy.LANDING_NOTEBOOK)
+    listed = page.locator(".jp-MarkdownCell").nth(1).locator("li a")  # the introduction's title, then the list
+    wait_for(lambda: listed.count() >= 9, "the chapter list to be rendered", 60)
+    chapters = [c for c in sorted(server.work.glob("*.ipynb")) if c.name != lab_copy.LANDING_NOTEBOOK]
+    titles = [nbformat.read(c, as_version=4).cells[0].source.split("\n")[0].removeprefix("# ") for c in chapters]
+    shown = listed.all_inner_texts()
+    assert [t for t in shown if t in titles] == titles, shown  # every chapter, in the order of the book
+    logged = len(server.log.read_text(errors="replace"))
+
+    # the landing notebook's link to chapter 2, then chapter 2's {doc} link to chapter 1 (its prerequisite)
+    listed.filter(has_text=titles[1]).click()
+    wait_for(lambda: current_tab(page) == UNTOUCHED, f"{UNTOUCHED} to open", 60, page=page)
+    chapter_2 = page.locator(".jp-NotebookPanel:visible")
+    prerequisite = chapter_2.locator(".jp-MarkdownCell a", has_text=titles[0]).first
+    wait_for(lambda: prerequisite.count() > 0, "chapter 2's link to chapter 1", 60, page=page)
+    prerequisite.click()
+    wait_for(lambda: current_tab(page) == CHAPTER, f"{CHAPTER} to open", 60, page=page)
+    unanswered = [line for line in server.log.read_text(errors="replace")[logged:].splitlines() if " 404 " in line]
+    assert not unanswered, unanswered

@@ -1,10 +1,11 @@
 """`make lab`: the student edition in a working copy of the learner's own, served by the course's JupyterLab.
 
 One real server (``make lab`` into a temporary working copy) answers what a learner would see: the
-student notebooks, trusted, the course's settings in effect,
-and a save that keeps stored widgets. The working copy, the pre-save hook and the notebooks'
-kernelspec are also tested on their own, without a server. The browser-side checks (MyST rendered,
-Run All, widgets after a save) are in ``tests/browser/test_jupyterlab.py``.
+student notebooks, trusted, the course's settings, kernelspec and extension in effect,
+and a save that keeps stored widgets. The working copy, the pre-save hook, the notebooks'
+kernelspec and the course's kernel are also tested on their own, without a server. What the copy's
+notebooks say is tested in ``test_lab_copy.py``; the browser-side checks (MyST rendered, references
+resolved, Run All, widgets after a save, nothing modified by opening) in ``tests/browser/test_jupyterlab.py``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import nbformat
 import nbformat.sign
 import pytest
 
-from spatialdrop_edu.course import lab
+from spatialdrop_edu.course import lab, lab_copy
 from spatialdrop_edu.course.cells import SOLUTION_BEGIN, WIDGET_STATE, WIDGET_VIEW
+from spatialdrop_edu.course.lab_kernel import CourseKernel
 from spatialdrop_edu.course.release import ReleaseError, displayed_widget_models
 
 import exercise_fixtures as fx
@@ -53,6 +55,12 @@ def test_make_lab_serves_the_student_edition_in_a_working_copy(tmp_path):
         assert "raise NotImplementedError()" in sources and "YOUR ANSWER HERE" in sources
         code = [c for c in model["cells"] if c["cell_type"] == "code"]
         assert code and all(c["metadata"].get("trusted") is True for c in code)  # stored widgets render at once
+        assert listing[lab_copy.LANDING_NOTEBOOK] == "notebook"
+        # the course's kernel (the control lock) and JupyterLab extension (nothing modified by opening)
+        spec = server.api("api/kernelspecs")["kernelspecs"]["python3"]["spec"]
+        assert spec["argv"][-1] == f"--IPKernelApp.kernel_class={CourseKernel.__module__}.CourseKernel"
+        assert spec["display_name"] == lab.KERNELSPEC["display_name"]
+        assert '"name": "spatialdrop-edu-lab"' in server.page("lab")
         # the course's settings are JupyterLab's defaults there
         widgets = server.api("lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin")
         assert widgets["schema"]["properties"]["saveState"]["default"] is True
@@ -110,9 +118,13 @@ def test_working_copy_is_the_trusted_student_edition(course, tmp_path, monkeypat
     text = json.dumps(nb)
     assert "keep_probability_fixture" not in text and "rescaling_fixture_marker" not in text  # fx's solution lines
     assert "raise NotImplementedError()" in text
-    assert sorted(p.name for p in copy_dir.iterdir()) == sorted(["01_fixture.ipynb", lab.WORKING_COPY_MARKER])
+    names = ["01_fixture.ipynb", lab_copy.LANDING_NOTEBOOK, lab.WORKING_COPY_MARKER]
+    assert sorted(p.name for p in copy_dir.iterdir()) == sorted(names)
     assert (copy_dir / lab.WORKING_COPY_MARKER).is_file()
     assert nbformat.sign.NotebookNotary().check_signature(nb)
+    assert nb.cells[1].metadata.jupyter.source_hidden  # the website's hidden cells are collapsed (test_lab_copy.py)
+    landing = nbformat.read(copy_dir / lab_copy.LANDING_NOTEBOOK, as_version=4)
+    assert "- [Fixture chapter](01_fixture.ipynb)" in landing.cells[1].source
     assert not list(copy_dir.parent.glob(".*partial"))
 
 
@@ -162,6 +174,59 @@ def test_lab_command_points_jupyterlab_at_the_course_settings_and_hook(tmp_path)
     assert ("--allow-root" in command) == (os.geteuid() == 0)
     overrides = json5.loads((lab.SETTINGS_DIR / "overrides.json5").read_text())
     assert overrides["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
+
+
+def test_the_course_kernel_and_extension_come_first_on_the_lab_s_jupyter_path(tmp_path):
+    env = lab.lab_env({"PATH": os.environ["PATH"], "HOME": str(tmp_path), "JUPYTER_PATH": str(tmp_path / "mine")})
+    assert env["JUPYTER_PATH"].split(os.pathsep) == [str(lab.DATA_DIR), str(tmp_path / "mine")]
+    assert env["KERAS_BACKEND"] == "torch"  # and everything make execute gives a kernel
+    found = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import json; from jupyter_client.kernelspec import KernelSpecManager as M; "
+            "s = M().get_kernel_spec('python3'); print(json.dumps([s.argv, s.display_name, s.language]))",
+        ],
+        env={**os.environ, "JUPYTER_PATH": env["JUPYTER_PATH"], "JUPYTER_DATA_DIR": str(tmp_path / "data")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    argv, display_name, language = json.loads(found.stdout)
+    assert argv[:3] == ["python", "-m", "ipykernel_launcher"]
+    assert argv[-1] == "--IPKernelApp.kernel_class=spatialdrop_edu.course.lab_kernel.CourseKernel"
+    assert {"display_name": display_name, "language": language, "name": "python3"} == lab.KERNELSPEC
+    from jupyterlab_server.config import get_federated_extensions
+
+    extension = get_federated_extensions([str(lab.DATA_DIR / "labextensions")])["spatialdrop-edu-lab"]
+    entry = Path(extension["ext_path"]) / extension["jupyterlab"]["_build"]["load"]
+    assert extension["jupyterlab"]["_build"]["extension"] == "./extension" and entry.is_file()
+    assert "containers[NAME] = {" in entry.read_text() and 'addWidgetExtension("Notebook"' in entry.read_text()
+
+
+def test_the_course_kernel_has_its_control_lock_before_it_starts():
+    """ipykernel makes the lock only in start(), after listening on the control channel: a control message
+    handled first raised TraitError (issue 33). The course's kernel has it when it is made, and keeps it."""
+    code = """
+import asyncio
+from ipykernel.ipkernel import IPythonKernel
+from traitlets import TraitError
+from spatialdrop_edu.course.lab_kernel import CourseKernel
+
+try:
+    IPythonKernel()._control_lock
+    print("ipykernel has its lock before start()")
+except TraitError as error:
+    print("ipykernel:", error)
+IPythonKernel.clear_instance()
+kernel = CourseKernel()
+lock = kernel._control_lock
+kernel._control_lock = asyncio.Lock()  # what start() does, once it listens
+print("course kernel:", type(lock).__name__, kernel._control_lock is lock)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "ipykernel: The '_control_lock' trait of an IPythonKernel instance expected a Lock" in done.stdout
+    assert "course kernel: Lock True" in done.stdout, done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------- the notebooks as JupyterLab writes them
