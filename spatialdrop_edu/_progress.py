@@ -1,4 +1,4 @@
-"""The one progress bar of the package: ``tqdm.auto``, so a notebook shows a widget and a terminal a line of text.
+"""The one progress bar of the package: ``tqdm.auto`` in a notebook (a widget), tqdm's own in a terminal (a line).
 
 Every function that can run longer than a few seconds on two CPU cores takes ``progress=`` and
 draws its bar with :func:`progress_bar` (COURSE.md: long loops show progress). On the website a
@@ -30,6 +30,24 @@ def progress_bar(total: int, desc: str, show: bool = True, *, leave: bool = Fals
         True
         >>> bar.update(1); bar.set_postfix(loss="0.50"); bar.close()  # none drawn
     """
-    from tqdm.auto import tqdm
+    return _bar_class()(total=total, desc=desc, leave=leave, unit=unit, initial=initial, disable=not show)
 
-    return tqdm(total=total, desc=desc, leave=leave, unit=unit, initial=initial, disable=not show)
+
+def _bar_class():
+    """``tqdm.auto``'s bar inside a Jupyter kernel, and the terminal's everywhere else.
+
+    ``tqdm.auto`` takes the notebook's bar as soon as ``ipykernel`` is imported, even in a process
+    that no frontend shows (a test run that imported a kernel class, a script): there it would draw
+    nothing. The kernel is asked instead: IPython's shell exists and was started by ``IPKernelApp``.
+    """
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython comes with the notebook tools
+        shell = None
+    if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
+        from tqdm.auto import tqdm
+    else:
+        from tqdm.std import tqdm
+    return tqdm

@@ -156,7 +156,10 @@ def notebook_bars(monkeypatch):
             super().__init__(*args, **kwargs)
             bars.append(self)
 
+    from spatialdrop_edu import _progress
+
     monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    monkeypatch.setattr(_progress, "_bar_class", lambda: Bar)  # as inside a Jupyter kernel
     return bars
 
 
@@ -262,3 +265,17 @@ def test_train_stops_on_the_rule_it_is_given_and_refuses_others(data):
     assert both["epochs_run"] >= loss_only["epochs_run"]  # the accuracy can only keep a run going
     n = loss_only["epochs_run"]
     assert both["val_loss"][:n] == loss_only["val_loss"]  # the same run until the earlier stop
+
+
+def test_a_bar_outside_a_kernel_is_a_terminal_line_even_with_ipykernel_imported(capsys):
+    """``tqdm.auto`` would take the notebook's bar once ipykernel is imported (a kernel class, a test's import),
+    and draw nothing in a terminal; the package's bar asks whether a kernel runs it."""
+    import ipykernel.ipkernel  # noqa: F401
+    from tqdm.std import tqdm as terminal_bar
+
+    from spatialdrop_edu._progress import progress_bar
+
+    bar = progress_bar(3, "steps")
+    bar.update(3)
+    bar.close()
+    assert type(bar) is terminal_bar and "steps" in capsys.readouterr().err
