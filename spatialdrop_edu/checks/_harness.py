@@ -462,6 +462,39 @@ def build_student_model(build_model, p: float):
     return model.train()
 
 
+class ArrayPool:
+    """The arrays a probe saw, each kept once: a call that sees the same array again records its index.
+
+    Examples::
+
+        >>> import torch
+        >>> pool = ArrayPool()
+        >>> zeros, ones = torch.zeros(2), torch.ones(2)
+        >>> pool.index(zeros), pool.index(ones), pool.index(torch.zeros(2))
+        (0, 1, 0)
+    """
+
+    def __init__(self):
+        self.arrays: list = []
+
+    def index(self, tensor) -> int:
+        """The index of ``tensor`` in the pool (equal dtype, shape and values), added if it is new."""
+        import torch
+
+        for i, kept in enumerate(self.arrays):
+            if kept.dtype == tensor.dtype and kept.shape == tensor.shape and torch.equal(kept, tensor):
+                return i
+        self.arrays.append(tensor)
+        return len(self.arrays) - 1
+
+
+def pooled(pool: list, index):
+    """The pool's array at ``index``: a judge's read of an :class:`ArrayPool` index, refused if no probe wrote it."""
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(pool):
+        raise ValueError("a pool index the probe does not write")
+    return pool[index]
+
+
 @dataclass(frozen=True)
 class Judgement:
     """The grader's verdict on one report of a checker's probe.

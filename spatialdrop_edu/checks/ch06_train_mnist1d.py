@@ -15,6 +15,7 @@ import torch
 
 from ..training.stats import mean_ci, t_quantile
 from ._harness import (
+    ArrayPool,
     ExerciseFailure,
     as_array,
     attempt,
@@ -23,6 +24,7 @@ from ._harness import (
     fail,
     failed,
     outcome,
+    pooled,
     record_layers,
     reference_answer,
     run_check,
@@ -50,27 +52,6 @@ def _placement_inputs(seed: int | None) -> tuple[float, torch.Tensor, list[int]]
     return p, x, [first_call + call for call in range(_PLACEMENT_CALLS)]
 
 
-class _Pool:
-    """The arrays a probe saw, each kept once: a call that sees the same array again records its index."""
-
-    def __init__(self):
-        self.arrays: list[torch.Tensor] = []
-
-    def index(self, tensor: torch.Tensor) -> int:
-        for i, kept in enumerate(self.arrays):
-            if kept.dtype == tensor.dtype and kept.shape == tensor.shape and torch.equal(kept, tensor):
-                return i
-        self.arrays.append(tensor)
-        return len(self.arrays) - 1
-
-
-def _pooled(pool: list, index) -> torch.Tensor:
-    """The pool's array at ``index`` (a judge's read of a :class:`_Pool` index)."""
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(pool):
-        raise ValueError("a pool index the probe does not write")
-    return pool[index]
-
-
 def _tensor(array) -> torch.Tensor:
     """A reported array as a tensor of its own (reported arrays are read-only)."""
     return torch.from_numpy(np.array(array))
@@ -84,7 +65,7 @@ def _first_two_convs(model) -> list:
     return convs[:2]
 
 
-def _maps_seen(model, x, convs, pool: _Pool) -> dict:
+def _maps_seen(model, x, convs, pool: ArrayPool) -> dict:
     """One run of the learner's model as a record: both convolutions' inputs, the first's output, the output's shape."""
     try:
         seen, out = record_layers(model, x, inputs={"in1": convs[0], "in2": convs[1]}, outputs={"out1": convs[0]})
@@ -134,7 +115,7 @@ def probe_dropout_placement(build_model, *, seed=None) -> dict:
     p, x, call_seeds = _placement_inputs(seed)
     model = build_student_model(build_model, p)
     convs = _first_two_convs(model)
-    pool, calls, evaluation = _Pool(), [], None
+    pool, calls, evaluation = ArrayPool(), [], None
     for call_seed in call_seeds:
         torch.manual_seed(call_seed)
         calls.append(_maps_seen(model, x, convs, pool))
@@ -170,7 +151,7 @@ def judge_dropout_placement(data: dict, seed: int | None) -> str:
     totals, scales = {"plain": 0, "partly": 0, "dropped": 0, "maps": 0}, []
     for record in data["calls"]:
         seen = outcome(record)
-        in1, out1, in2 = _pooled(pool, seen["in1"]), _pooled(pool, seen["out1"]), _tensor(seen["in2"])
+        in1, out1, in2 = pooled(pool, seen["in1"]), pooled(pool, seen["out1"]), _tensor(seen["in2"])
         if in1.shape != x.shape or not torch.allclose(in1, x):
             fail(
                 "the first convolution does not see the input sequences as they are: something (a dropout?) sits "
@@ -205,7 +186,7 @@ def judge_dropout_placement(data: dict, seed: int | None) -> str:
         )
     check_whole_map_scale_and_rate(scales, dropped, maps, p, "feature maps")
     seen = outcome(data["eval"])
-    out1, in2 = _pooled(pool, seen["out1"]), _tensor(seen["in2"])
+    out1, in2 = pooled(pool, seen["out1"]), _tensor(seen["in2"])
     if not torch.allclose(in2, torch.relu(out1), rtol=1e-4, atol=1e-6):
         fail(
             "in evaluation mode (model.eval()) the feature maps must pass unchanged: use a dropout layer that "

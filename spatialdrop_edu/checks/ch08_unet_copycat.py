@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from ._harness import (
+    ArrayPool,
     ExerciseFailure,
     as_array,
     attempt,
@@ -23,6 +24,7 @@ from ._harness import (
     fail,
     failed,
     outcome,
+    pooled,
     reference_answer,
     run_check,
     run_student_code,
@@ -175,27 +177,6 @@ def _skip_inputs(seed: int | None) -> tuple[float, torch.Tensor, torch.Tensor, l
     return p, x, skip, [first_call + call for call in range(_SKIP_CALLS)]
 
 
-class _Pool:
-    """The arrays a probe saw, each kept once: a call that sees the same array again records its index."""
-
-    def __init__(self):
-        self.arrays: list[torch.Tensor] = []
-
-    def index(self, tensor: torch.Tensor) -> int:
-        for i, kept in enumerate(self.arrays):
-            if kept.dtype == tensor.dtype and kept.shape == tensor.shape and torch.equal(kept, tensor):
-                return i
-        self.arrays.append(tensor)
-        return len(self.arrays) - 1
-
-
-def _pooled(pool: list, index) -> torch.Tensor:
-    """The pool's array at ``index`` (a judge's read of a :class:`_Pool` index)."""
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(pool):
-        raise ValueError("a pool index the probe does not write")
-    return pool[index]
-
-
 def _decoder_input(block, x, skip):
     """The input of the block's ``conv``, the output of ``up``, and the block's output."""
     seen = {}
@@ -214,7 +195,7 @@ def _decoder_input(block, x, skip):
     return seen["conv_in"], seen["up"], out
 
 
-def _skip_seen(block, x, skip, pool: _Pool) -> dict:
+def _skip_seen(block, x, skip, pool: ArrayPool) -> dict:
     """One run of the learner's block as a record: the shape of ``conv``'s input and, if it is the expected one, its
     two halves (the first pooled) and the output of ``up`` (pooled)."""
     try:
@@ -264,7 +245,7 @@ def probe_skip_dropout(block_class, *, seed=None) -> dict:
     if not isinstance(block, nn.Module) or not hasattr(block, "up") or not hasattr(block, "conv"):
         fail("the block must be a torch.nn.Module that keeps the given self.up and self.conv layers.")
     block.train()
-    pool, calls, evaluation = _Pool(), [], None
+    pool, calls, evaluation = ArrayPool(), [], None
     for call_seed in call_seeds:
         torch.manual_seed(call_seed)
         calls.append(_skip_seen(block, x, skip, pool))
@@ -285,7 +266,7 @@ def _check_skip_call(seen: dict, pool: list, skip: torch.Tensor) -> tuple[torch.
             f"self.conv receives shape {tuple(seen['shape'])}, expected (8, {2 * channels}, 8, 8): concatenate "
             "up(x) and the skip along the channel axis (dim=1)."
         )
-    up, first, second = _pooled(pool, seen["up"]), _pooled(pool, seen["first"]), _tensor(seen["second"])
+    up, first, second = pooled(pool, seen["up"]), pooled(pool, seen["first"]), _tensor(seen["second"])
     if not torch.allclose(first, up, rtol=1e-5, atol=1e-6):
         if torch.allclose(second, up, rtol=1e-5, atol=1e-6):
             fail(

@@ -146,17 +146,6 @@ CASES = {
 # ----------------------------------------------------------------------------- grading
 
 
-@pytest.fixture
-def published(monkeypatch):
-    """The reports a checker publishes, caught where IPython would send them to the grader."""
-    import IPython.display
-
-    sent = []
-    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: sent.append(data))
-    yield sent
-    _verdict.disarm()
-
-
 def graded(check, answer, seed, published, capsys):
     """``check(answer)`` in a kernel armed with ``seed``: the kernel's verdict (passed, what it printed or raised),
     and the grader's :class:`~spatialdrop_edu.checks._harness.Judgement` of the one report it published."""

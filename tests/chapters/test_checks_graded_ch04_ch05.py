@@ -56,17 +56,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def published(monkeypatch):
-    """The reports checkers publish, caught where IPython would send them to the grader; disarmed afterwards."""
-    import IPython.display
-
-    sent = []
-    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: sent.append(data))
-    yield sent
-    _verdict.disarm()
-
-
 def graded(check, answer, seed, published, capsys):
     """Run ``check(answer)`` armed with ``seed``: the kernel's (passed, message), and the grader's judgement and data
     of the one report it published."""

@@ -25,17 +25,6 @@ from spatialdrop_edu.training import mean_ci, t_quantile
 SEEDS = (1, 2, 3)
 
 
-@pytest.fixture
-def published(monkeypatch):
-    """The reports a checker publishes, caught where IPython would send them to the grader."""
-    import IPython.display
-
-    sent = []
-    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: sent.append(data))
-    yield sent
-    _verdict.disarm()
-
-
 def run_graded(check, answer, seed, published, capsys) -> tuple[_harness.Judgement, dict]:
     """Run ``check(answer)`` armed with ``seed``; the kernel's verdict, and the report it published (through JSON)."""
     capsys.readouterr()

@@ -32,17 +32,6 @@ CASES = {
 }
 
 
-@pytest.fixture
-def published(monkeypatch):
-    """The reports a checker publishes, caught where IPython would send them to the grader."""
-    import IPython.display
-
-    sent = []
-    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: sent.append(data))
-    yield sent
-    _verdict.disarm()
-
-
 def graded(check, answer, seed, published, capsys) -> tuple[bool, str]:
     """Run ``check(answer)`` armed with ``seed``: the kernel's verdict and message, once the grader's judge of the
     published report is found to agree with them."""

@@ -86,17 +86,6 @@ def test_every_checker_is_a_probe_and_a_judge_joined_by_run_check():
     assert checkers >= 26  # one per exercise checker
 
 
-@pytest.fixture
-def published(monkeypatch):
-    """The reports a checker publishes, caught where IPython would send them to the grader."""
-    import IPython.display
-
-    sent = []
-    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: sent.append(data))
-    yield sent
-    _verdict.disarm()
-
-
 def right_variance(a, p):
     return a * a * p / (1 - p)
 
