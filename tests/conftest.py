@@ -56,3 +56,16 @@ def instructor_site(tmp_path_factory) -> sites.Site:
 def student_site(tmp_path_factory) -> sites.Site:
     """The student edition and its staged source, built once per session or handed over by ``make``."""
     return sites.student_site(tmp_path_factory.mktemp("student-site"))
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """The reports checkers publish, caught where IPython would send them to the grader; disarmed afterwards."""
+    import IPython.display
+
+    from spatialdrop_edu.checks import _verdict
+
+    sent = []
+    monkeypatch.setattr(IPython.display, "publish_display_data", lambda data, **kw: sent.append(data))
+    yield sent
+    _verdict.disarm()
