@@ -78,7 +78,7 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 vendor: $(VENDOR_STAMP)
 
 # EDITION=student: `release --book` writes student notebooks and a _config.yml on the student branch into
-# _build/student/src (see spatialdrop_edu/course/release.py); that copy is built from scratch, so nothing stale
+# _build/student/src (see spatialdrop_edu/course/edition/release.py); that copy is built from scratch, so nothing stale
 # remains.
 EDITION ?= instructor
 STUDENT_SRC := _build/student/src
@@ -174,7 +174,7 @@ test: $(STAMP) $(VENDOR_STAMP) $(NODE_STAMP)  ## everything CI runs: lint, both 
 publish: book  ## push the website to the gh-pages branch (built first unless current)
 	$(VENV)/bin/ghp-import --no-jekyll --push --force $(dir $(EDITION_INDEX))
 
-# The learner's JupyterLab (spatialdrop_edu/course/lab.py). By default the student edition (solutions replaced by
+# The learner's JupyterLab (spatialdrop_edu/course/lab/start.py). By default the student edition (solutions replaced by
 # stubs, mark schemes out) in a working copy, LAB_DIR (lab/student/, ignored by git), with the chapters' results/:
 # made once and never overwritten, so the learner's work survives; LAB_REFRESH=1 moves it aside to
 # LAB_DIR.backup-<date>-<time>/ and makes a fresh one. EDITION=instructor opens book/ itself, solutions included.

@@ -165,13 +165,13 @@ def main(argv=None) -> int:
 
 def run(args) -> int:
     if args.command == "execute":
-        from .course.execute import execute_in_place
+        from .course.edition.execute import execute_in_place
 
         execute_in_place(args.notebooks, timeout=args.timeout)
     elif args.command == "release":
         from pathlib import Path
 
-        from .course.release import release, stage_student_book
+        from .course.edition.release import release, stage_student_book
 
         if args.book:
             stage = stage_student_book(Path.cwd(), args.out, branch=args.branch)
@@ -180,7 +180,9 @@ def run(args) -> int:
             written = release(args.notebooks or sorted(Path("book").glob("*.ipynb")), args.out)
             print(f"{len(written)} student notebook(s) written to {args.out}")
     elif args.command == "grade":
-        from .course.grading import GradingRefused, grade, parse_size
+        from .course.grading.batch import grade
+        from .course.grading.isolation.policy import GradingRefused
+        from .course.grading.records import parse_size
 
         try:
             grade(
@@ -204,7 +206,7 @@ def run(args) -> int:
     elif args.command == "exercises":
         from pathlib import Path
 
-        from .course.plan import chapters_in_toc, course_plan, replace_generated
+        from .course.edition.plan import chapters_in_toc, course_plan, replace_generated
 
         plan = course_plan(chapters_in_toc("."))
         if args.update:
@@ -216,7 +218,7 @@ def run(args) -> int:
     elif args.command == "lab":
         from pathlib import Path
 
-        from .course.lab import start_lab
+        from .course.lab.start import start_lab
 
         lab_args = args.lab_args[1:] if args.lab_args[:1] == ["--"] else args.lab_args
         start_lab(Path.cwd(), edition=args.edition, working_copy=args.dir, refresh=args.refresh, lab_args=lab_args)
@@ -240,7 +242,7 @@ def run(args) -> int:
         print(check_line(stored, here))
         return 1 if args.strict and differences(parse_fingerprint(stored), here) else 0
     elif args.command == "study":
-        from .course.full_study import main as study
+        from .training.full_study import main as study
         from .training.workers import usable_cores
 
         workers = usable_cores() if args.workers is None else args.workers

@@ -60,7 +60,7 @@ def student_site(tmp: Path) -> Site:
         source = html.parent / "src"
         assert (source / "_config.yml").is_file(), f"no staged student book beside STUDENT_HTML: {source}"
         return Site(html, source)
-    from spatialdrop_edu.course.release import stage_student_book
+    from spatialdrop_edu.course.edition.release import stage_student_book
 
     source = stage_student_book(ROOT, tmp / "src")
     return Site(build_book(source, tmp / "out"), source)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from spatialdrop_edu import kernel_fingerprint as kf
-from spatialdrop_edu.course.execute import kernel_env
+from spatialdrop_edu.course.edition.execute import kernel_env
 
 
 def test_a_digest_names_the_bytes_and_nothing_else():

@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 import nbformat
 import pytest
 
-from spatialdrop_edu.course.execute import execute_notebook, kernel_env
+from spatialdrop_edu.course.edition.execute import execute_notebook, kernel_env
 from spatialdrop_edu.reproducible import reproducible_env
 from spatialdrop_edu.training import run_study
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from spatialdrop_edu import reproducible
-from spatialdrop_edu.course.execute import NOTEBOOK_ENV, kernel_env
+from spatialdrop_edu.course.edition.execute import NOTEBOOK_ENV, kernel_env
 
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL_PINS = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS")

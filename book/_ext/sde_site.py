@@ -61,7 +61,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.writers.html5 import HTML5Translator
 
-from spatialdrop_edu.course.cells import WIDGET_VIEW
+from spatialdrop_edu.course.edition.cells import WIDGET_VIEW
 
 VENDOR = "_vendor"
 LAUNCH_PLACEHOLDER = "<!--sde-launch-links-->"

@@ -38,8 +38,8 @@ from urllib.parse import urlsplit
 import nbformat
 import pytest
 
-from spatialdrop_edu.course import lab_copy
-from spatialdrop_edu.course.lab_references import read_book
+from spatialdrop_edu.course.lab import notebooks as lab_notebooks
+from spatialdrop_edu.course.lab.references import read_book
 
 from chromium import CHROMIUM, CHROMIUM_ARGS
 from lab_server import HAS_JUPYTERLAB, ROOT, VENV, make_lab
@@ -209,7 +209,7 @@ def test_chapter_renders_runs_saves_its_widget_and_reopens_with_it(server, open_
     assert "~spatialdrop_edu" not in rendered
     hidden = [c for c in cells if c.cell_type == "code" and c.metadata.get("jupyter", {}).get("source_hidden")]
     bars = page.locator(".jp-InputPlaceholder .jp-PlaceholderText").all_inner_texts()
-    assert len(bars) == len(hidden) >= 10 and set(bars) <= set(lab_copy.NOTES.values()), bars
+    assert len(bars) == len(hidden) >= 10 and set(bars) <= set(lab_notebooks.NOTES.values()), bars
     assert any("Run All stops at the first exercise" in t for t in titles), titles
 
     # Run All: the chapter's body runs, then the first exercise's stub (a function that raises) is defined and
@@ -329,10 +329,10 @@ def test_untouched_chapter_is_never_modified_and_saves_back_unchanged(server, op
 
 
 def test_landing_notebook_lists_the_chapters_and_links_open_the_other_notebook(server, open_notebook):
-    page = open_notebook(lab_copy.LANDING_NOTEBOOK)
+    page = open_notebook(lab_notebooks.LANDING_NOTEBOOK)
     listed = page.locator(".jp-MarkdownCell").nth(1).locator("li a")  # the introduction's title, then the list
     wait_for(lambda: listed.count() >= 9, "the chapter list to be rendered", 60)
-    chapters = [c for c in sorted(server.work.glob("*.ipynb")) if c.name != lab_copy.LANDING_NOTEBOOK]
+    chapters = [c for c in sorted(server.work.glob("*.ipynb")) if c.name != lab_notebooks.LANDING_NOTEBOOK]
     titles = [nbformat.read(c, as_version=4).cells[0].source.split("\n")[0].removeprefix("# ") for c in chapters]
     shown = listed.all_inner_texts()
     assert [t for t in shown if t in titles] == titles, shown  # every chapter, in the order of the book

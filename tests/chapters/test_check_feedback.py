@@ -92,8 +92,8 @@ def test_outside_jupyter_the_exception_is_the_plain_message():
 
 @pytest.mark.sandbox
 def test_grade_still_scores_a_failed_check_zero_with_its_message(tmp_path):
-    from spatialdrop_edu.course import grading
-    from spatialdrop_edu.course.release import student_notebook
+    from spatialdrop_edu.course.edition.release import student_notebook
+    from spatialdrop_edu.course.grading import batch
 
     instructor = new_notebook(
         cells=[
@@ -114,7 +114,7 @@ def test_grade_still_scores_a_failed_check_zero_with_its_message(tmp_path):
     submission.cells[2].source = WRONG
     nbformat.write(submission, tmp_path / "ada__01_feedback.ipynb")
 
-    grading.grade(
+    batch.grade(
         [tmp_path / "ada__01_feedback.ipynb"],
         tmp_path / "out",
         source_dir=tmp_path / "source",

@@ -103,9 +103,10 @@ def test_committed_with_outputs_in_order(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_progress_bars_are_stored_as_lines_in_cells_nbval_does_not_compare(path):
-    """make execute stores a finished bar as its final line (course.progress_lines); its time varies run to run."""
-    from spatialdrop_edu.course.cells import WIDGET_STATE, WIDGET_VIEW
-    from spatialdrop_edu.course.progress_lines import CSS_CLASS, progress_line
+    """make execute stores a finished bar as its final line (course.edition.progress_lines); its time varies from run
+    to run."""
+    from spatialdrop_edu.course.edition.cells import WIDGET_STATE, WIDGET_VIEW
+    from spatialdrop_edu.course.edition.progress_lines import CSS_CLASS, progress_line
 
     nb = nbformat.read(path, as_version=4)
     models = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import nbformat
 
-from spatialdrop_edu.course.cells import nbgrader
-from spatialdrop_edu.course.release import student_notebook
+from spatialdrop_edu.course.edition.cells import nbgrader
+from spatialdrop_edu.course.edition.release import student_notebook
 
 BOOK = Path(__file__).resolve().parents[2] / "book"
 CHAPTER_1 = BOOK / "01_dropout.ipynb"

@@ -16,9 +16,12 @@ import nbformat
 import pytest
 from notebooks import CORRECT, answered, find
 
-from spatialdrop_edu.course import grading
-from spatialdrop_edu.course.release import student_notebook
-from spatialdrop_edu.course.reports import verify_summary
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.grading import batch
+from spatialdrop_edu.course.grading.records import CSV_COLUMNS, parse_name
+from spatialdrop_edu.course.grading.reports import verify_summary
+from spatialdrop_edu.course.grading.restore import restore_instructor_cells
+from spatialdrop_edu.course.grading.scan import scan_submission
 
 import exercise_fixtures as fx
 
@@ -95,9 +98,7 @@ def graded(tmp_path_factory):
     )
     paths.append(save("peggy__01_fixture.ipynb", answered(student, {**CORRECT, "ex-01-1": forged_heading})))
     out = base / "out"
-    subs_done = grading.grade(
-        paths, out, source_dir=source, timeout=TIMEOUT, max_output=20_000, log=lambda *a, **k: None
-    )
+    subs_done = batch.grade(paths, out, source_dir=source, timeout=TIMEOUT, max_output=20_000, log=lambda *a, **k: None)
     with open(out / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     table = {(r["student"], r["grade_id"]): r for r in rows}
@@ -106,7 +107,7 @@ def graded(tmp_path_factory):
 
 def test_csv_has_one_row_per_student_and_graded_cell(graded):
     _, table, rows, _ = graded
-    assert list(rows[0]) == list(grading.CSV_COLUMNS)
+    assert list(rows[0]) == list(CSV_COLUMNS)
     students = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "ken", "'=cmd", "peggy"]
     for s in students:
         assert {gid for (st, gid) in table if st == s} == {"ex-01-1-check", "ex-01-2", "ex-01-3-check"}, s
@@ -255,8 +256,8 @@ def test_student_text_is_inert_in_the_csv_and_the_summary(graded):
 
 
 def test_parse_name():
-    assert grading.parse_name("subs/alice__01_dropout.ipynb") == ("alice", "01_dropout")
-    assert grading.parse_name("subs/bob/02_noise_shapes.ipynb") == ("bob", "02_noise_shapes")
+    assert parse_name("subs/alice__01_dropout.ipynb") == ("alice", "01_dropout")
+    assert parse_name("subs/bob/02_noise_shapes.ipynb") == ("bob", "02_noise_shapes")
 
 
 def test_cli_grade(tmp_path):
@@ -296,8 +297,8 @@ def test_real_chapter_copies_are_put_together_and_read_without_a_flag(path):
     instructor = nbformat.read(path, as_version=4)
     released = student_notebook(instructor)
     for handed_in in (copy.deepcopy(instructor), copy.deepcopy(released)):
-        _, _, tampering = grading.restore_instructor_cells(instructor, handed_in)
-        flagged, _ = grading.scan_submission(released, handed_in)
+        _, _, tampering = restore_instructor_cells(instructor, handed_in)
+        flagged, _ = scan_submission(released, handed_in)
         assert tampering == [] and flagged == [], (path.name, tampering, flagged)
 
 
@@ -308,7 +309,7 @@ def test_real_chapter_1_instructor_copy_earns_every_point_and_student_copy_none(
     path = ROOT / "book" / "01_dropout.ipynb"
     nbformat.write(student_notebook(nbformat.read(path, as_version=4)), tmp_path / f"empty__{path.name}")
     (tmp_path / f"teacher__{path.name}").write_bytes(path.read_bytes())
-    teacher, empty = grading.grade(
+    teacher, empty = batch.grade(
         [tmp_path / f"teacher__{path.name}", tmp_path / f"empty__{path.name}"],
         tmp_path / "out",
         source_dir=ROOT / "book",
@@ -337,7 +338,7 @@ def test_missing_notebook_tools_get_an_install_hint(monkeypatch, capsys, tmp_pat
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_nbclient)
-    for module in ("spatialdrop_edu.course.execute", "spatialdrop_edu.course.wakeful_client"):
+    for module in ("spatialdrop_edu.course.edition.execute", "spatialdrop_edu.course.grading.isolation.wakeful_client"):
         monkeypatch.delitem(sys.modules, module, raising=False)
     # A notebook that is not there: should the import get through, nothing is executed or written.
     assert main(["execute", str(tmp_path / "01_dropout.ipynb")]) == 2
@@ -354,9 +355,9 @@ def test_metadata_that_nbgrader_adds_on_release_is_not_tampering(tmp_path):
         meta = cell.metadata.get("nbgrader")
         if meta:
             meta.update(checksum="0123456789abcdef", cell_type=cell.cell_type)
-    _, _, problems = grading.restore_instructor_cells(instructor, released)
+    _, _, problems = restore_instructor_cells(instructor, released)
     assert problems == []
     check = released.cells[find(released, "ex-01-1-check")]
     check.metadata["nbgrader"]["points"] = 100
-    _, _, problems = grading.restore_instructor_cells(instructor, released)
+    _, _, problems = restore_instructor_cells(instructor, released)
     assert problems == ["metadata of check cell ex-01-1-check was changed: the instructor's was used"]

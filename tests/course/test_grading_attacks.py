@@ -27,8 +27,9 @@ import nbformat
 import pytest
 from notebooks import BOOK, HONEST, MARKER, answered, chapter_1_batch, fork_attack, with_attack
 
-from spatialdrop_edu.course import grade_runner, grading, sandbox, uids
-from spatialdrop_edu.course.reports import verify_summary
+from spatialdrop_edu.course.grading.batch import grade
+from spatialdrop_edu.course.grading.isolation import grade_runner, sandbox, uids
+from spatialdrop_edu.course.grading.reports import verify_summary
 
 from leakcheck import distinctive, find_leaks
 
@@ -106,7 +107,7 @@ for _target in ({source!r}, {submissions!r}, {out!r}, {package!r}, "/tmp/..", "/
     except OSError:
         pass
 try:
-    with open(os.path.join({package!r}, "course", "grade_runner.py"), "a") as f:
+    with open(os.path.join({package!r}, "course", "grading", "isolation", "grade_runner.py"), "a") as f:
         f.write("\\nimport os; os.system('touch /tmp/backdoor')\\n")
     _written.append("grade_runner.py")
 except OSError:
@@ -342,7 +343,7 @@ def batch(tmp_path_factory):
     said = []
     already = leftovers()  # another grade command's, or an interrupted one's: not this batch's doing
     start = time.monotonic()
-    done = grading.grade(
+    done = grade(
         paths,
         out,
         source_dir=source,
@@ -476,7 +477,7 @@ def test_a_message_too_large_for_the_runner_costs_only_its_submission(tmp_path):
     paths = [subs / "giant__01_dropout.ipynb", subs / "honest__01_dropout.ipynb"]
     nbformat.write(with_attack(student, GIANT), paths[0])
     nbformat.write(answered(student, HONEST), paths[1])
-    done = grading.grade(
+    done = grade(
         paths, tmp_path / "out", source_dir=source, timeout=TIMEOUT, max_output=MAX_OUTPUT,
         max_memory=4 * 2**30, max_processes=PROCESSES, jobs=2, log=lambda *a, **k: None,
     )  # fmt: skip

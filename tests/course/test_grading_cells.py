@@ -1,5 +1,5 @@
 """Every cell of a submission accounted for: claims of grade_ids the instructor never wrote, duplicated grade_ids,
-and notebooks whose editor stripped the nbgrader metadata (spatialdrop_edu.course.restore and .scan).
+and notebooks whose editor stripped the nbgrader metadata (spatialdrop_edu.course.grading.restore and .scan).
 
 The unit tests build their submissions from the fixture chapter (tests/exercise_fixtures.py) and from the real
 chapter 1, and read them as the grader does, without running a kernel. Two end-to-end gradings of chapter 1 close
@@ -18,17 +18,17 @@ import nbformat
 import pytest
 from notebooks import CHAPTER_1, CORRECT, answered, find
 
-from spatialdrop_edu.course import grading
-from spatialdrop_edu.course.cells import SOLUTION_BEGIN, SOLUTION_END, nbgrader, source
-from spatialdrop_edu.course.records import Submission
-from spatialdrop_edu.course.release import student_notebook
-from spatialdrop_edu.course.restore import (
+from spatialdrop_edu.course.edition.cells import SOLUTION_BEGIN, SOLUTION_END, nbgrader, source
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.grading import batch
+from spatialdrop_edu.course.grading.records import Submission
+from spatialdrop_edu.course.grading.restore import (
     match_stripped_cells,
     metadata_stripped,
     restore_instructor_cells,
     settle_grade_ids,
 )
-from spatialdrop_edu.course.scan import scan_submission
+from spatialdrop_edu.course.grading.scan import scan_submission
 
 import exercise_fixtures as fx
 
@@ -72,7 +72,7 @@ def read(instructor, submitted, tmp_path, name="01_fixture"):
     path = tmp_path / f"student__{name}.ipynb"
     path.write_text(nbformat.writes(submitted, version=4))
     sub = Submission(path, "student", name)
-    _, nb, check_index = grading.read_submission(sub, tmp_path / f"{name}.ipynb")
+    _, nb, check_index = batch.read_submission(sub, tmp_path / f"{name}.ipynb")
     return sub, nb, check_index
 
 
@@ -132,7 +132,7 @@ def test_the_code_of_a_released_cell_under_an_unknown_grade_id_is_still_listed_a
     # (the fixture's check cells name spatialdrop_edu.checks in a docstring: a copy outside its place is suspicious)
     assert [p.split(":")[0] for p in problems] == ["unknown grade_id", "added cells", "suspicious code"]
     assert "code cell 7 of the submission" in problems[1]
-    assert grading.graded_cells(restore_instructor_cells(instructor, submitted)[0]) == grading.graded_cells(
+    assert batch.graded_cells(restore_instructor_cells(instructor, submitted)[0]) == batch.graded_cells(
         restore_instructor_cells(instructor, released)[0]
     )
 
@@ -313,7 +313,7 @@ def graded_chapter_1(tmp_path_factory, chapter_1):
     paths = [folder / "stripped__01_dropout.ipynb", folder / "forger__01_dropout.ipynb"]
     paths[0].write_text(nbformat.writes(full_marks_stripped(instructor), version=4))
     nbformat.write(forger, paths[1])
-    subs = grading.grade(paths, folder / "out", source_dir=ROOT / "book", timeout=300, log=lambda *a, **k: None)
+    subs = batch.grade(paths, folder / "out", source_dir=ROOT / "book", timeout=300, log=lambda *a, **k: None)
     with open(folder / "out" / "grades.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     return {s.student: s for s in subs}, rows, first_check

@@ -13,8 +13,8 @@ import nbformat
 import pytest
 from notebooks import answered
 
-from spatialdrop_edu.course import grading
-from spatialdrop_edu.course.release import student_notebook
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.grading import batch
 
 import exercise_fixtures as fx
 
@@ -60,7 +60,7 @@ def runs(tmp_path_factory):
     out = {}
     for jobs in (1, 3):
         said = []
-        grading.grade(
+        batch.grade(
             paths,
             base / f"out{jobs}",
             source_dir=base,

@@ -19,9 +19,13 @@ import nbformat
 import pytest
 from notebooks import fork_attack
 
-from spatialdrop_edu.course import cgroups, grading
-from spatialdrop_edu.course.release import student_notebook
-from spatialdrop_edu.course.unsandboxed import network_isolation
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.grading import batch
+from spatialdrop_edu.course.grading.isolation import cgroups
+from spatialdrop_edu.course.grading.isolation.policy import GradingRefused, cpu_seconds
+from spatialdrop_edu.course.grading.isolation.unsandboxed import network_isolation
+from spatialdrop_edu.course.grading.records import Submission, parse_size
+from spatialdrop_edu.course.grading.scoring import report_run_problems
 
 import exercise_fixtures as fx
 
@@ -85,7 +89,7 @@ def limited(tmp_path_factory):
         nbformat.write(submission(extra), path)
         paths.append(path)
     out = base / "out"
-    done = grading.grade(
+    done = batch.grade(
         paths,
         out,
         source_dir=base,
@@ -118,7 +122,7 @@ def test_the_kernel_runs_with_the_limits(limited):
     text = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     values = dict(line.split() for line in text.splitlines() if line.split()[:1] in (["AS"], ["CPU"], ["NPROC"]))
     assert int(values["AS"]) == MEMORY
-    assert int(values["CPU"]) == grading.cpu_seconds(TIMEOUT)
+    assert int(values["CPU"]) == cpu_seconds(TIMEOUT)
     # the sandbox's own user: its count starts at 0, as root too; where a pids cgroup holds the submission, the
     # rlimit sits above the cgroup's limit by bubblewrap's own processes, so that the cgroup refuses (and counts) first
     counted = f"{PROCESSES} processes and threads for the whole submission" in (out / "summary.md").read_text()
@@ -160,11 +164,11 @@ def test_network_is_absent_in_the_sandbox(limited):
 
 
 def test_parse_size():
-    assert grading.parse_size("4G") == 4 * 2**30
-    assert grading.parse_size("512MiB") == 512 * 2**20
-    assert grading.parse_size("1000") == 1000
+    assert parse_size("4G") == 4 * 2**30
+    assert parse_size("512MiB") == 512 * 2**20
+    assert parse_size("1000") == 1000
     with pytest.raises(ValueError, match="such as 4G"):
-        grading.parse_size("lots")
+        parse_size("lots")
 
 
 def test_cpu_time_limit_stops_the_kernel_and_is_reported(tmp_path):
@@ -173,7 +177,7 @@ def test_cpu_time_limit_stops_the_kernel_and_is_reported(tmp_path):
     import subprocess
     import sys
 
-    from spatialdrop_edu.course import launch
+    from spatialdrop_edu.course.grading.isolation import launch
 
     nb = student_notebook(fx.instructor_notebook())
     cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "ex-01-3")
@@ -195,8 +199,8 @@ def test_cpu_time_limit_stops_the_kernel_and_is_reported(tmp_path):
     )
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["problem"] == {"kind": "dead", "cell": 10, "signal": "SIGXCPU"}
-    sub = grading.Submission(tmp_path, "zoe", "01_fixture", limits={"cpu": 3})
-    problem = grading.report_run_problems(sub, result, {}, timeout=60, max_output=10000)
+    sub = Submission(tmp_path, "zoe", "01_fixture", limits={"cpu": 3})
+    problem = report_run_problems(sub, result, {}, timeout=60, max_output=10000)
     assert problem.startswith("CPU time limit: the kernel used 3 CPU seconds and was stopped in cell 10")
 
 
@@ -204,11 +208,11 @@ def test_cpu_time_limit_stops_the_kernel_and_is_reported(tmp_path):
 
 
 def test_grade_stops_where_bubblewrap_does_not_work(tmp_path, monkeypatch):
-    from spatialdrop_edu.course import sandbox
+    from spatialdrop_edu.course.grading.isolation import sandbox
 
     monkeypatch.setattr(sandbox, "bwrap_problem", lambda: "no `bwrap` command: install bubblewrap")
-    with pytest.raises(grading.GradingRefused, match=r"install bubblewrap.*--no-sandbox grades without one"):
-        grading.grade(
+    with pytest.raises(GradingRefused, match=r"install bubblewrap.*--no-sandbox grades without one"):
+        batch.grade(
             [tmp_path / "zoe__01_fixture.ipynb"], tmp_path / "out", source_dir=tmp_path, log=lambda *a, **k: None
         )
     assert not (tmp_path / "out").exists()
@@ -216,8 +220,8 @@ def test_grade_stops_where_bubblewrap_does_not_work(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the refusal is for root")
 def test_without_a_sandbox_root_is_refused_unless_told(tmp_path):
-    with pytest.raises(grading.GradingRefused, match="refusing to grade as root without a sandbox.*--allow-root"):
-        grading.grade(
+    with pytest.raises(GradingRefused, match="refusing to grade as root without a sandbox.*--allow-root"):
+        batch.grade(
             [tmp_path / "zoe__01_fixture.ipynb"],
             tmp_path / "out",
             source_dir=tmp_path,
@@ -230,7 +234,7 @@ def test_without_a_sandbox_the_warning_and_the_summary_say_what_is_unprotected(t
     fx.write_instructor(tmp_path)
     nbformat.write(submission(PROBE), tmp_path / "probe__01_fixture.ipynb")
     said = []
-    done = grading.grade(
+    done = batch.grade(
         [tmp_path / "probe__01_fixture.ipynb"],
         tmp_path / "out",
         source_dir=tmp_path,

@@ -18,13 +18,13 @@ import nbformat
 import pytest
 
 from spatialdrop_edu.checks import _verdict
-from spatialdrop_edu.course import cgroups, grade_runner, launch, sandbox, sandbox_entry, uids
-from spatialdrop_edu.course.execute import kernel_env
-from spatialdrop_edu.course.records import Row, Submission
-from spatialdrop_edu.course.release import student_notebook
-from spatialdrop_edu.course.reports import SUMMARY_DIGEST, verify_summary, write_reports
-from spatialdrop_edu.course.restore import restore_instructor_cells
-from spatialdrop_edu.course.scan import CATEGORIES, categories, scan_submission
+from spatialdrop_edu.course.edition.execute import kernel_env
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.grading.isolation import cgroups, grade_runner, launch, sandbox, sandbox_entry, uids
+from spatialdrop_edu.course.grading.records import Row, Submission
+from spatialdrop_edu.course.grading.reports import SUMMARY_DIGEST, verify_summary, write_reports
+from spatialdrop_edu.course.grading.restore import restore_instructor_cells
+from spatialdrop_edu.course.grading.scan import CATEGORIES, categories, scan_submission
 
 import exercise_fixtures as fx
 from helpers import MODE_PROBE, mode_seen_by_a_fresh_process
@@ -146,7 +146,7 @@ print(json.dumps({
 
 def _entry(box):
     """The sandbox's entry with the batch's limits, as the grader starts it (as root: switching to the box's user)."""
-    entry = f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/course/sandbox_entry.py"
+    entry = f"{sandbox.PACKAGE_MOUNT}/spatialdrop_edu/course/grading/isolation/sandbox_entry.py"
     inner = [sys.executable, "-I", "-S", entry, "--processes", "50", "--memory", str(2**31)]
     return inner + (["--user", str(box.uid)] if os.geteuid() == 0 else [])
 

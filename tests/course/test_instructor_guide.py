@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from spatialdrop_edu.course.plan import chapters_in_toc, course_plan, generated_block
-from spatialdrop_edu.course.records import CSV_COLUMNS
+from spatialdrop_edu.course.edition.plan import chapters_in_toc, course_plan, generated_block
+from spatialdrop_edu.course.grading.records import CSV_COLUMNS
 
 pytestmark = [pytest.mark.site, pytest.mark.sandbox, pytest.mark.slow]
 
@@ -204,7 +204,7 @@ def test_guide_publishes_the_student_branch_and_website(guide_run):
 
 def test_the_guide_lists_each_learning_objective_whole():
     """An objective that spans several lines of its chapter is listed whole, not cut at its first line."""
-    from spatialdrop_edu.course.plan import read_chapter
+    from spatialdrop_edu.course.edition.plan import read_chapter
 
     for notebook in chapters_in_toc(ROOT):
         chapter = read_chapter(notebook)

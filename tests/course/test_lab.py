@@ -24,10 +24,11 @@ import nbformat
 import nbformat.sign
 import pytest
 
-from spatialdrop_edu.course import lab, lab_copy
-from spatialdrop_edu.course.cells import SOLUTION_BEGIN, WIDGET_STATE, WIDGET_VIEW
-from spatialdrop_edu.course.lab_kernel import CourseKernel
-from spatialdrop_edu.course.release import ReleaseError, displayed_widget_models
+from spatialdrop_edu.course.edition.cells import SOLUTION_BEGIN, WIDGET_STATE, WIDGET_VIEW
+from spatialdrop_edu.course.edition.release import ReleaseError, displayed_widget_models
+from spatialdrop_edu.course.lab import notebooks as lab_notebooks
+from spatialdrop_edu.course.lab import start
+from spatialdrop_edu.course.lab.kernel import CourseKernel
 
 import exercise_fixtures as fx
 from lab_server import HAS_JUPYTERLAB, ROOT, VENV, make_lab
@@ -55,11 +56,11 @@ def test_make_lab_serves_the_student_edition_in_a_working_copy(tmp_path):
         assert "raise NotImplementedError()" in sources and "YOUR ANSWER HERE" in sources
         code = [c for c in model["cells"] if c["cell_type"] == "code"]
         assert code and all(c["metadata"].get("trusted") is True for c in code)  # stored widgets render at once
-        assert listing[lab_copy.LANDING_NOTEBOOK] == "notebook"
+        assert listing[lab_notebooks.LANDING_NOTEBOOK] == "notebook"
         # the course's kernel (the control lock) and JupyterLab extension (nothing modified by opening)
         spec = server.api("api/kernelspecs")["kernelspecs"]["python3"]["spec"]
         assert spec["argv"][-1] == f"--IPKernelApp.kernel_class={CourseKernel.__module__}.CourseKernel"
-        assert spec["display_name"] == lab.KERNELSPEC["display_name"]
+        assert spec["display_name"] == start.KERNELSPEC["display_name"]
         assert '"name": "spatialdrop-edu-lab"' in server.page("lab")
         # the course's settings are JupyterLab's defaults there
         widgets = server.api("lab/api/settings/@jupyter-widgets/jupyterlab-manager:plugin")
@@ -78,7 +79,7 @@ def test_make_lab_serves_the_student_edition_in_a_working_copy(tmp_path):
         server.api("api/contents/02_noise_shapes.ipynb", "PUT", {"type": "notebook", "format": "json", "content": sent})
     assert nbformat.read(saved, as_version=4).cells[0].source == "# My notes"
     assert digest(CHAPTERS) == before, "the repository's notebooks changed"
-    assert "lab/" in (ROOT / ".gitignore").read_text().splitlines()
+    assert "/lab/" in (ROOT / ".gitignore").read_text().splitlines()
 
 
 def make_dry_run(*args) -> str:
@@ -113,30 +114,30 @@ def course(tmp_path):
 
 def test_working_copy_is_the_trusted_student_edition(course, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    copy_dir = lab.prepare_working_copy(course, tmp_path / "lab" / "student")
+    copy_dir = start.prepare_working_copy(course, tmp_path / "lab" / "student")
     nb = nbformat.read(copy_dir / "01_fixture.ipynb", as_version=4)
     text = json.dumps(nb)
     assert "keep_probability_fixture" not in text and "rescaling_fixture_marker" not in text  # fx's solution lines
     assert "raise NotImplementedError()" in text
-    names = ["01_fixture.ipynb", lab_copy.LANDING_NOTEBOOK, lab.WORKING_COPY_MARKER]
+    names = ["01_fixture.ipynb", lab_notebooks.LANDING_NOTEBOOK, start.WORKING_COPY_MARKER]
     assert sorted(p.name for p in copy_dir.iterdir()) == sorted(names)
-    assert (copy_dir / lab.WORKING_COPY_MARKER).is_file()
+    assert (copy_dir / start.WORKING_COPY_MARKER).is_file()
     assert nbformat.sign.NotebookNotary().check_signature(nb)
     assert nb.cells[1].metadata.jupyter.source_hidden  # the website's hidden cells are collapsed (test_lab_copy.py)
-    landing = nbformat.read(copy_dir / lab_copy.LANDING_NOTEBOOK, as_version=4)
+    landing = nbformat.read(copy_dir / lab_notebooks.LANDING_NOTEBOOK, as_version=4)
     assert "- [Fixture chapter](01_fixture.ipynb)" in landing.cells[1].source
     assert not list(copy_dir.parent.glob(".*partial"))
 
 
 def test_working_copy_is_never_overwritten_and_a_refresh_keeps_the_old_one(course, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    work = lab.prepare_working_copy(course, tmp_path / "lab" / "student")
+    work = start.prepare_working_copy(course, tmp_path / "lab" / "student")
     mine = work / "01_fixture.ipynb"
     mine.write_text(mine.read_text().replace("# Fixture chapter", "# My answers"))
     (work / "notes.txt").write_text("mine")
-    assert lab.prepare_working_copy(course, work) == work
+    assert start.prepare_working_copy(course, work) == work
     assert "# My answers" in mine.read_text() and (work / "notes.txt").read_text() == "mine"
-    lab.prepare_working_copy(course, work, refresh=True)
+    start.prepare_working_copy(course, work, refresh=True)
     assert "# My answers" not in mine.read_text() and not (work / "notes.txt").exists()
     (backup,) = work.parent.glob("student.backup-*")
     assert "# My answers" in (backup / "01_fixture.ipynb").read_text() and (backup / "notes.txt").read_text() == "mine"
@@ -147,38 +148,38 @@ def test_working_copy_refuses_folders_it_did_not_make(course, tmp_path):
     foreign.mkdir()
     (foreign / "thesis.tex").write_text("x")
     with pytest.raises(ReleaseError, match="not a working copy made by `make lab`"):
-        lab.prepare_working_copy(course, foreign, refresh=True)
+        start.prepare_working_copy(course, foreign, refresh=True)
     assert (foreign / "thesis.tex").read_text() == "x"
     for bad in (course / "book", course / "book" / "sub", course):
         with pytest.raises(ReleaseError, match="dest must be a folder of its own, not the repository"):
-            lab.prepare_working_copy(course, bad)
+            start.prepare_working_copy(course, bad)
     with pytest.raises(FileNotFoundError, match="root must be the course repository"):
-        lab.prepare_working_copy(tmp_path / "empty", tmp_path / "w")
+        start.prepare_working_copy(tmp_path / "empty", tmp_path / "w")
 
 
 def test_instructor_edition_is_the_book_itself_and_cannot_be_refreshed(course, tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    assert lab.notebook_root(course, "instructor") == (course / "book").resolve()
+    assert start.notebook_root(course, "instructor") == (course / "book").resolve()
     with pytest.raises(ValueError, match="refresh applies to the student working copy only"):
-        lab.notebook_root(course, "instructor", refresh=True)
+        start.notebook_root(course, "instructor", refresh=True)
     with pytest.raises(ValueError, match="edition must be one of 'student', 'instructor'"):
-        lab.notebook_root(course, "teacher")
+        start.notebook_root(course, "teacher")
 
 
 def test_lab_command_points_jupyterlab_at_the_course_settings_and_hook(tmp_path):
-    command = lab.lab_command(tmp_path, ["--port", "1"])
+    command = start.lab_command(tmp_path, ["--port", "1"])
     assert command[1:3] == ["-m", "jupyterlab"] and command[-2:] == ["--port", "1"]
     assert f"--ServerApp.root_dir={tmp_path.resolve()}" in command
-    assert f"--LabApp.app_settings_dir={lab.SETTINGS_DIR}" in command
-    assert "--ContentsManager.pre_save_hook=spatialdrop_edu.course.lab.keep_displayed_widget_state" in command
+    assert f"--LabApp.app_settings_dir={start.SETTINGS_DIR}" in command
+    assert "--ContentsManager.pre_save_hook=spatialdrop_edu.course.lab.start.keep_displayed_widget_state" in command
     assert ("--allow-root" in command) == (os.geteuid() == 0)
-    overrides = json5.loads((lab.SETTINGS_DIR / "overrides.json5").read_text())
+    overrides = json5.loads((start.SETTINGS_DIR / "overrides.json5").read_text())
     assert overrides["@jupyter-widgets/jupyterlab-manager:plugin"] == {"saveState": True}
 
 
 def test_the_course_kernel_and_extension_come_first_on_the_lab_s_jupyter_path(tmp_path):
-    env = lab.lab_env({"PATH": os.environ["PATH"], "HOME": str(tmp_path), "JUPYTER_PATH": str(tmp_path / "mine")})
-    assert env["JUPYTER_PATH"].split(os.pathsep) == [str(lab.DATA_DIR), str(tmp_path / "mine")]
+    env = start.lab_env({"PATH": os.environ["PATH"], "HOME": str(tmp_path), "JUPYTER_PATH": str(tmp_path / "mine")})
+    assert env["JUPYTER_PATH"].split(os.pathsep) == [str(start.DATA_DIR), str(tmp_path / "mine")]
     assert env["KERAS_BACKEND"] == "torch"  # and everything make execute gives a kernel
     found = subprocess.run(
         [
@@ -194,11 +195,11 @@ def test_the_course_kernel_and_extension_come_first_on_the_lab_s_jupyter_path(tm
     )
     argv, display_name, language = json.loads(found.stdout)
     assert argv[:3] == ["python", "-m", "ipykernel_launcher"]
-    assert argv[-1] == "--IPKernelApp.kernel_class=spatialdrop_edu.course.lab_kernel.CourseKernel"
-    assert {"display_name": display_name, "language": language, "name": "python3"} == lab.KERNELSPEC
+    assert argv[-1] == "--IPKernelApp.kernel_class=spatialdrop_edu.course.lab.kernel.CourseKernel"
+    assert {"display_name": display_name, "language": language, "name": "python3"} == start.KERNELSPEC
     from jupyterlab_server.config import get_federated_extensions
 
-    extension = get_federated_extensions([str(lab.DATA_DIR / "labextensions")])["spatialdrop-edu-lab"]
+    extension = get_federated_extensions([str(start.DATA_DIR / "labextensions")])["spatialdrop-edu-lab"]
     entry = Path(extension["ext_path"]) / extension["jupyterlab"]["_build"]["load"]
     assert extension["jupyterlab"]["_build"]["extension"] == "./extension" and entry.is_file()
     assert "containers[NAME] = {" in entry.read_text() and 'addWidgetExtension("Notebook"' in entry.read_text()
@@ -211,7 +212,7 @@ def test_the_course_kernel_has_its_control_lock_before_it_starts():
 import asyncio
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import TraitError
-from spatialdrop_edu.course.lab_kernel import CourseKernel
+from spatialdrop_edu.course.lab.kernel import CourseKernel
 
 try:
     IPythonKernel()._control_lock
@@ -232,7 +233,7 @@ print("course kernel:", type(lock).__name__, kernel._control_lock is lock)
 # --------------------------------------------------------------------------- the notebooks as JupyterLab writes them
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_notebooks_store_the_kernelspec_jupyterlab_writes(path):
-    assert nbformat.read(path, as_version=4).metadata.kernelspec == lab.KERNELSPEC
+    assert nbformat.read(path, as_version=4).metadata.kernelspec == start.KERNELSPEC
 
 
 # --------------------------------------------------------------------------- the pre-save hook
@@ -247,7 +248,7 @@ class Manager:
 def save(tmp_path, name, content):
     """What the server does: run the hook on the model, then write ``content`` (returned)."""
     model = {"type": "notebook", "format": "json", "content": content}
-    lab.keep_displayed_widget_state(model=model, path=f"/{name}", contents_manager=Manager(tmp_path))
+    start.keep_displayed_widget_state(model=model, path=f"/{name}", contents_manager=Manager(tmp_path))
     return model["content"]
 
 
@@ -318,7 +319,7 @@ def test_hook_removes_an_empty_state_and_leaves_other_files_alone(tmp_path):
     assert save(tmp_path, "a.ipynb", content)["metadata"]["widgets"] == {"other/mime": {"keep": True}}
     assert "widgets" not in save(tmp_path, "b.ipynb", widget_notebook({}, []))["metadata"]
     model = {"type": "file", "format": "text", "content": "x"}
-    lab.keep_displayed_widget_state(model=model, path="a.txt", contents_manager=Manager(tmp_path))
+    start.keep_displayed_widget_state(model=model, path="a.txt", contents_manager=Manager(tmp_path))
     assert model == {"type": "file", "format": "text", "content": "x"}
 
 
@@ -343,6 +344,6 @@ def test_binder_gets_the_course_jupyterlab(tmp_path):
     (tmp_path / "config" / "jupyter_server_config.json").write_text('{"ServerApp": {"ip": "0.0.0.0"}}')
     subprocess.run(["bash", str(ROOT / "binder" / "postBuild")], cwd=ROOT, env=env, check=True)
     installed = venv / "share" / "jupyter" / "lab" / "settings" / "overrides.json5"
-    assert installed.read_text() == (lab.SETTINGS_DIR / "overrides.json5").read_text()
+    assert installed.read_text() == (start.SETTINGS_DIR / "overrides.json5").read_text()
     config = json.loads((tmp_path / "config" / "jupyter_server_config.json").read_text())
-    assert config == {"ServerApp": {"ip": "0.0.0.0"}, "ContentsManager": {"pre_save_hook": lab.PRE_SAVE_HOOK}}
+    assert config == {"ServerApp": {"ip": "0.0.0.0"}, "ContentsManager": {"pre_save_hook": start.PRE_SAVE_HOOK}}

@@ -1,6 +1,6 @@
 """The notebooks of `make lab`'s working copy, on the real chapters: references resolved as the website shows them
-(``course/lab_references.py``), the website's hidden cells collapsed with a note, Run All explained, the kernel's
-``language_info`` stored, and a landing notebook (``course/lab_copy.py``). The browser-side checks (what JupyterLab
+(``course/lab/references.py``), the website's hidden cells collapsed with a note, Run All explained, the kernel's
+``language_info`` stored, and a landing notebook (``course/lab/notebooks.py``). The browser-side checks (what JupyterLab
 renders, a link opening its notebook) are in ``tests/browser/test_jupyterlab.py``.
 """
 
@@ -13,9 +13,10 @@ import re
 import nbformat
 import pytest
 
-from spatialdrop_edu.course import lab_copy
-from spatialdrop_edu.course.cells import source
-from spatialdrop_edu.course.lab_references import (
+from spatialdrop_edu.course.edition.cells import source
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.lab import notebooks as lab_notebooks
+from spatialdrop_edu.course.lab.references import (
     PYTHON_ROLES,
     ROLE,
     Book,
@@ -26,7 +27,6 @@ from spatialdrop_edu.course.lab_references import (
     resolve_references,
     website_url,
 )
-from spatialdrop_edu.course.release import student_notebook
 
 from lab_server import ROOT
 
@@ -38,7 +38,7 @@ API = WEBSITE + "book/api.html#"
 @pytest.fixture(scope="module")
 def book() -> Book:
     book = read_book(ROOT)
-    book.files[lab_copy.LANDING_DOC] = lab_copy.LANDING_NOTEBOOK
+    book.files[lab_notebooks.LANDING_DOC] = lab_notebooks.LANDING_NOTEBOOK
     return book
 
 
@@ -49,7 +49,7 @@ def students() -> dict:
 
 @pytest.fixture(scope="module")
 def copies(book, students) -> dict:
-    return {doc: lab_copy.lab_notebook(nb, book, doc) for doc, nb in students.items()}
+    return {doc: lab_notebooks.lab_notebook(nb, book, doc) for doc, nb in students.items()}
 
 
 def markdown(nb) -> list[str]:
@@ -125,7 +125,7 @@ def test_links_between_pages_open_the_copy_s_notebooks(copies, book):
     assert "Next: [Noise shapes: one mask, many layers](02_noise_shapes.ipynb), where" in text
     assert "(see [SpatialDropout, from first principles](00_start_here.ipynb))" in text  # the introduction
     assert "[The next layer sums: independent coins, shared coins](#the-next-layer-sums)" in text  # {ref}
-    files = {p.name for p in CHAPTERS} | {lab_copy.LANDING_NOTEBOOK}
+    files = {p.name for p in CHAPTERS} | {lab_notebooks.LANDING_NOTEBOOK}
     for doc, nb in copies.items():
         for target in re.findall(r"\]\(([^)#:]+\.ipynb)(?:#[\w-]+)?\)", "\n".join(markdown(nb))):
             assert target in files, f"{doc} links to {target}, which the working copy does not hold"
@@ -168,29 +168,29 @@ def test_the_website_s_hidden_cells_are_collapsed_with_a_line_saying_what_they_a
         student = [c for c in students[doc].cells if c.cell_type == "code"]
         code = [c for c in nb.cells if c.cell_type == "code"]
         for index, (cell, before) in enumerate(zip(code, student)):
-            hidden = any(tag in lab_copy.HIDDEN_SOURCE for tag in cell.metadata.get("tags", []))
+            hidden = any(tag in lab_notebooks.HIDDEN_SOURCE for tag in cell.metadata.get("tags", []))
             assert cell.metadata.get("jupyter", {}).get("source_hidden", False) == hidden, (doc, index)
             assert "outputs_hidden" not in cell.metadata.get("jupyter", {}), (doc, index)  # a failing check is seen
             if hidden:
                 note, _, rest = source(cell).partition("\n")
-                assert note in lab_copy.NOTES.values() and rest == source(before), (doc, index)
+                assert note in lab_notebooks.NOTES.values() and rest == source(before), (doc, index)
                 if "remove-cell" in cell.metadata["tags"] and index > 0:
-                    assert note == lab_copy.NOTES["check"] and "assert" in rest, (doc, index)
+                    assert note == lab_notebooks.NOTES["check"] and "assert" in rest, (doc, index)
             else:
                 assert source(cell) == source(before), (doc, index)
-        assert source(code[0]).startswith(lab_copy.NOTES["set-up"]), doc
-        assert source(code[1]).startswith(lab_copy.NOTES["imports"]), doc
+        assert source(code[0]).startswith(lab_notebooks.NOTES["set-up"]), doc
+        assert source(code[1]).startswith(lab_notebooks.NOTES["imports"]), doc
 
 
 def test_run_all_stopping_at_the_first_exercise_is_said_before_it(copies):
     for doc, nb in copies.items():
         texts = markdown(nb)
-        first = next((i for i, t in enumerate(texts) if lab_copy.EXERCISE_PROMPT in t), None)
-        assert sum(lab_copy.RUN_ALL_NOTE in t for t in texts) == (first is not None), doc
+        first = next((i for i, t in enumerate(texts) if lab_notebooks.EXERCISE_PROMPT in t), None)
+        assert sum(lab_notebooks.RUN_ALL_NOTE in t for t in texts) == (first is not None), doc
         if first is not None:
             text = texts[first]
-            assert text.index(lab_copy.RUN_ALL_NOTE) < text.index(lab_copy.EXERCISE_PROMPT), doc
-    with_note = {doc for doc, nb in copies.items() if any(lab_copy.RUN_ALL_NOTE in t for t in markdown(nb))}
+            assert text.index(lab_notebooks.RUN_ALL_NOTE) < text.index(lab_notebooks.EXERCISE_PROMPT), doc
+    with_note = {doc for doc, nb in copies.items() if any(lab_notebooks.RUN_ALL_NOTE in t for t in markdown(nb))}
     assert with_note == {p.stem for p in CHAPTERS} - {"cost"}  # the appendix has no exercises
 
 
@@ -200,25 +200,25 @@ def test_the_copy_stores_the_language_info_of_the_kernel_that_opens_it(copies, s
     for nb in copies.values():
         assert nb.metadata.language_info == IPythonKernel.language_info
     before = copy.deepcopy(students["01_dropout"])
-    lab_copy.lab_notebook(students["01_dropout"], read_book(ROOT), "01_dropout")
+    lab_notebooks.lab_notebook(students["01_dropout"], read_book(ROOT), "01_dropout")
     assert students["01_dropout"] == before  # the argument is left unchanged
 
 
 # --------------------------------------------------------------------------- the landing notebook
 def test_landing_notebook_lists_the_chapters_in_the_order_of_the_toc(book):
-    from spatialdrop_edu.course.lab import KERNELSPEC
+    from spatialdrop_edu.course.lab.start import KERNELSPEC
 
-    nb = lab_copy.landing_notebook(ROOT, book)
+    nb = lab_notebooks.landing_notebook(ROOT, book)
     nbformat.validate(nb)
     text = "\n".join(markdown(nb))
     assert text.startswith("# SpatialDropout, from first principles\n") and not ROLE.search(text)
     listed = re.findall(r"^- \[[^\]]+\]\(([^)]+)\)", text, re.M)
-    toc = [page for _, pages in lab_copy.book_order(ROOT) for page in pages]
+    toc = [page for _, pages in lab_notebooks.book_order(ROOT) for page in pages]
     assert [link.rsplit("/", 1)[-1].split(".")[0] for link in listed] == toc
     assert (
         listed[:2] == ["01_dropout.ipynb", "02_noise_shapes.ipynb"] and listed[-1] == WEBSITE + "book/bibliography.html"
     )
-    assert [caption for caption, _ in lab_copy.book_order(ROOT)] == [
+    assert [caption for caption, _ in lab_notebooks.book_order(ROOT)] == [
         "I Foundations",
         "II Space",
         "III Training (GPU optional)",

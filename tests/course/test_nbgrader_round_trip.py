@@ -27,9 +27,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from spatialdrop_edu.course import grading
-from spatialdrop_edu.course.cells import ANSWER_STUB, nbgrader, source
-from spatialdrop_edu.course.release import student_notebook
+from spatialdrop_edu.course.edition.cells import ANSWER_STUB, nbgrader, source
+from spatialdrop_edu.course.edition.release import student_notebook
+from spatialdrop_edu.course.grading import batch
 
 pytestmark = pytest.mark.sandbox
 
@@ -106,7 +106,7 @@ def round_trip(tmp_path_factory):
             for g in gb.find_submission_notebook(CHAPTER.stem, ASSIGNMENT, student).grades
         }
 
-    subs = grading.grade(
+    subs = batch.grade(
         sorted(ours.glob("*/*.ipynb")), base / "grades", source_dir=ROOT / "book", timeout=300, log=lambda *a, **k: None
     )
     return exported, cells, {s.student: s for s in subs}, released

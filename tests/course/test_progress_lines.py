@@ -2,8 +2,8 @@
 
 import nbformat
 
-from spatialdrop_edu.course.cells import WIDGET_STATE, WIDGET_VIEW
-from spatialdrop_edu.course.progress_lines import CSS_CLASS, freeze_progress_bars, progress_line
+from spatialdrop_edu.course.edition.cells import WIDGET_STATE, WIDGET_VIEW
+from spatialdrop_edu.course.edition.progress_lines import CSS_CLASS, freeze_progress_bars, progress_line
 
 
 def model(name, **state):

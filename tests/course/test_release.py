@@ -17,8 +17,8 @@ import nbformat
 import pytest
 
 from spatialdrop_edu import REPOSITORY_URL
-from spatialdrop_edu.course import cells
-from spatialdrop_edu.course import release as rel
+from spatialdrop_edu.course.edition import cells
+from spatialdrop_edu.course.edition import release as rel
 
 import exercise_fixtures as fx
 import leakcheck

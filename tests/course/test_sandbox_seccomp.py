@@ -20,7 +20,8 @@ import pytest
 from notebooks import HONEST, answered, chapter_1_batch, with_attack
 from test_grading_sandbox import _entry, needs_bwrap
 
-from spatialdrop_edu.course import grading, launch, sandbox, sandbox_entry, seccomp, uids
+from spatialdrop_edu.course.grading import batch
+from spatialdrop_edu.course.grading.isolation import launch, sandbox, sandbox_entry, seccomp, uids
 
 MACHINES = list(seccomp.SYSCALLS)
 HERE = os.uname().machine
@@ -251,7 +252,7 @@ def graded(tmp_path_factory):
     for name, nb in notebooks.items():
         paths.append(subs / f"{name}__01_dropout.ipynb")
         nbformat.write(nb, paths[-1])
-    done = grading.grade(
+    done = batch.grade(
         paths,
         out,
         source_dir=source,

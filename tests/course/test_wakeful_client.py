@@ -6,8 +6,8 @@ from queue import Empty
 
 import pytest
 
-from spatialdrop_edu.course import grade_runner
-from spatialdrop_edu.course.wakeful_client import WAKE_EVERY_S, WakefulNotebookClient, waking
+from spatialdrop_edu.course.grading.isolation import grade_runner
+from spatialdrop_edu.course.grading.isolation.wakeful_client import WAKE_EVERY_S, WakefulNotebookClient, waking
 
 SLICE = 0.05
 

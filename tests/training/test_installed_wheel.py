@@ -48,7 +48,7 @@ print("WHERE", spatialdrop_edu.__file__, sys.prefix)"""
 
 EXECUTE = f"""
 import nbformat
-from spatialdrop_edu.course.execute import execute_notebook
+from spatialdrop_edu.course.edition.execute import execute_notebook
 nbformat.write(execute_notebook("{CHAPTER}.ipynb", timeout=120), "executed.ipynb")
 """
 
@@ -100,7 +100,10 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
         names = set(archive.namelist())
     assert {
         "spatialdrop_edu/reproducible.env",
-        "spatialdrop_edu/course/lab_settings/overrides.json5",
+        "spatialdrop_edu/course/lab/settings/overrides.json5",
+        "spatialdrop_edu/course/lab/data/kernels/python3/kernel.json",
+        "spatialdrop_edu/course/lab/data/labextensions/spatialdrop-edu-lab/package.json",
+        "spatialdrop_edu/course/lab/data/labextensions/spatialdrop-edu-lab/static/remoteEntry.js",
         "spatialdrop_edu/results/06_train_mnist1d/readme_protocol.jsonl",
         *(f"spatialdrop_edu/results/{chapter}/{name}" for chapter in TRAINING for name in ("study.jsonl", "meta.json")),
     } <= names

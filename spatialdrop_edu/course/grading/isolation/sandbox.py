@@ -99,7 +99,7 @@ def bwrap_problem() -> str:
 
 def package_dir() -> Path:
     """The directory of the ``spatialdrop_edu`` package the grader runs: the only part of the course bound inside."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parents[3]
 
 
 def python_roots() -> list[Path]:
@@ -154,7 +154,7 @@ def sandbox_env(environ=None) -> dict[str, str]:
 
     Returns:
         ``{name: value}``: ``HOME``, ``PATH``, ``PYTHONPATH`` (the package first) and the like, the variables of
-        ``spatialdrop_edu.course.execute.NOTEBOOK_ENV`` and those of
+        ``spatialdrop_edu.course.edition.execute.NOTEBOOK_ENV`` and those of
         ``spatialdrop_edu.reproducible.reproducible_env``; nothing else of the grader's environment.
 
     Examples::
@@ -163,8 +163,8 @@ def sandbox_env(environ=None) -> dict[str, str]:
         >>> env["ATEN_CPU_CAPABILITY"], "SECRET" in env, env["HOME"]
         ('default', False, '/home/student')
     """
-    from ..reproducible import reproducible_env
-    from .execute import NOTEBOOK_ENV
+    from ....reproducible import reproducible_env
+    from ...edition.execute import NOTEBOOK_ENV
 
     env = {
         "HOME": HOME,

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
-from .cells import ANSWER_STUB, grading_fields, is_check_cell, is_graded, nbgrader, source
-from .release import student_source
+from ..edition.cells import ANSWER_STUB, grading_fields, is_check_cell, is_graded, nbgrader, source
+from ..edition.release import student_source
 
 #: A submission is matched to the instructor's notebook by content (:func:`match_stripped_cells`) when fewer than
 #: this share of the instructor's graded cells (check cells and written answers) are found in it by ``grade_id``.

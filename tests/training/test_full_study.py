@@ -7,7 +7,7 @@ import nbformat
 import pytest
 
 from spatialdrop_edu.__main__ import main
-from spatialdrop_edu.course.full_study import UncommittedCode, run_full_study
+from spatialdrop_edu.training.full_study import UncommittedCode, run_full_study
 
 CELL = """import json, os
 from spatialdrop_edu.training import local_results

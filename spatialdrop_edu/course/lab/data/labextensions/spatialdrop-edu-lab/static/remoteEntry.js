@@ -1,4 +1,4 @@
-// The course's JupyterLab extension (spatialdrop_edu/course/lab.py), written by hand: no build step, no imports.
+// The course's JupyterLab extension (spatialdrop_edu/course/lab/start.py), written by hand: no build step, no imports.
 //
 // A notebook is marked modified (the tab's dot, "Save changes?" on closing, autosave) only when its content differs
 // from what was last loaded or saved. The widget manager (@jupyter-widgets/jupyterlab-manager) marks a notebook

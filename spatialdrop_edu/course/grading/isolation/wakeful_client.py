@@ -12,9 +12,9 @@ costs at most that long (eight runs more with slices: none waited, and one reply
 a wait's own timeout is kept.
 
 ``WakefulNotebookClient``, the :class:`nbclient.NotebookClient` that
-:func:`~spatialdrop_edu.course.execute.execute_notebook` and the grading runner use, wraps both channels of every
-kernel client it starts with :func:`waking`. The module imports nothing from the package: the grading runner, run by
-file path, imports it as a sibling.
+:func:`~spatialdrop_edu.course.edition.execute.execute_notebook` and the grading runner use, wraps both channels of
+every kernel client it starts with :func:`waking`. The module imports nothing from the package: the grading runner,
+run by file path, imports it as a sibling.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import ast
 
-from ..checks._harness import judge_report
-from .cells import ANSWER_STUB, nbgrader
+from ...checks._harness import judge_report
+from ..edition.cells import ANSWER_STUB, nbgrader
+from ..edition.release import student_source
 from .records import Row, Submission, format_size
-from .release import student_source
 
 
 def expected_checkers(code: str) -> list[str]:

@@ -1,11 +1,11 @@
 """The notebooks of the learner's working copy: the student edition as the website reads, in JupyterLab.
 
-:func:`~spatialdrop_edu.course.lab.prepare_working_copy` writes every student notebook through
+:func:`~spatialdrop_edu.course.lab.start.prepare_working_copy` writes every student notebook through
 :func:`lab_notebook` and adds :func:`landing_notebook`. The book's own sources are never changed; what
 differs from the student edition, and why:
 
 * **References resolved.** Citations, code references, links between chapters and reference lists are
-  written as plain Markdown, as the website shows them (:mod:`~spatialdrop_edu.course.lab_references`),
+  written as plain Markdown, as the website shows them (:mod:`~spatialdrop_edu.course.lab.references`),
   since ``jupyterlab-myst`` cannot resolve them.
 * **The website's hidden cells, collapsed.** A cell the website removes (``remove-cell``: the set-up's
   first cell, and the cells that check what the text states) or folds (``hide-input``) has its source
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import source
-from .lab_references import Book, cited_keys, resolve_references
+from ..edition.cells import source
+from .references import Book, cited_keys, resolve_references
 
 __all__ = [
     "LANDING_DOC",
@@ -110,15 +110,15 @@ def lab_notebook(nb: nbformat.NotebookNode, book: Book, doc: str) -> nbformat.No
     """The working copy's version of the student notebook ``nb`` (left unchanged); see the module docstring.
 
     Args:
-        nb: a student notebook (:func:`~spatialdrop_edu.course.release.student_notebook`).
-        book: the book it belongs to (:func:`~spatialdrop_edu.course.lab_references.read_book`).
+        nb: a student notebook (:func:`~spatialdrop_edu.course.edition.release.student_notebook`).
+        book: the book it belongs to (:func:`~spatialdrop_edu.course.lab.references.read_book`).
         doc: its name in ``book/`` without suffix (``"01_dropout"``).
 
     Returns:
         A new notebook.
 
     Raises:
-        ~spatialdrop_edu.course.lab_references.UnresolvedReference: a reference the book cannot resolve.
+        ~spatialdrop_edu.course.lab.references.UnresolvedReference: a reference the book cannot resolve.
     """
     nb = copy.deepcopy(nb)
     markdown = [cell for cell in nb.cells if cell.cell_type == "markdown"]
@@ -160,12 +160,12 @@ def landing_notebook(root, book: Book) -> nbformat.NotebookNode:
 
     Args:
         root: the repository.
-        book: the book (:func:`~spatialdrop_edu.course.lab_references.read_book`).
+        book: the book (:func:`~spatialdrop_edu.course.lab.references.read_book`).
 
     Returns:
         A notebook of markdown cells, with the course's kernelspec and this environment's ``language_info``.
     """
-    from .lab import KERNELSPEC
+    from .start import KERNELSPEC
 
     root = Path(root)
     intro_path = root / "book" / f"{LANDING_DOC}.md"

@@ -3,7 +3,7 @@
 What a learner gets, and why:
 
 * **The student edition, in a working copy of their own.** :func:`prepare_working_copy` writes the
-  student notebooks (solutions replaced by stubs, mark schemes out: :mod:`~spatialdrop_edu.course.release`)
+  student notebooks (solutions replaced by stubs, mark schemes out: :mod:`~spatialdrop_edu.course.edition.release`)
   into a folder, by default ``lab/student/``, which git ignores (the full studies that chapters 6-8
   show ship with the package: :func:`spatialdrop_edu.training.results.full_results`). It is made
   once and never overwritten: the learner's answers survive every later ``make lab``.
@@ -28,13 +28,13 @@ What a learner gets, and why:
   JupyterLab (admonitions, math, figures); it is enabled by being installed. What it cannot resolve
   (citations, code references, links between chapters, reference lists) is resolved when the copy is
   made, and the website's hidden cells are collapsed there, each with a line saying what it is; a
-  landing notebook lists the chapters (:mod:`~spatialdrop_edu.course.lab_copy`).
+  landing notebook lists the chapters (:mod:`~spatialdrop_edu.course.lab.notebooks`).
 * **Opening is not changing.** A notebook opened and closed untouched is not marked modified: the
   copy stores what JupyterLab would write on opening it (kernelspec, ``language_info``, trust), and the
   course's JupyterLab extension (``lab_data/labextensions/``) takes back the mark the widget manager
   sets whenever it restores a stored widget, as long as the notebook's content is what the file holds.
 * **A kernel that restarts cleanly.** The kernelspec ``python3`` of ``lab_data/kernels/`` starts
-  ipykernel with :class:`~spatialdrop_edu.course.lab_kernel.CourseKernel`, whose control lock exists
+  ipykernel with :class:`~spatialdrop_edu.course.lab.kernel.CourseKernel`, whose control lock exists
   before a restart's first control message arrives. The course's JupyterLab finds both through
   ``JUPYTER_PATH`` (:data:`DATA_DIR`, :func:`lab_env`).
 """
@@ -50,9 +50,9 @@ from pathlib import Path
 
 import nbformat
 
-from .._validation import check_choice
-from .cells import WIDGET_STATE
-from .release import ReleaseError, displayed_widget_models, release, widget_models_needed
+from ..._validation import check_choice
+from ..edition.cells import WIDGET_STATE
+from ..edition.release import ReleaseError, displayed_widget_models, release, widget_models_needed
 
 __all__ = [
     "EDITIONS",
@@ -76,10 +76,10 @@ EDITIONS = ("student", "instructor")
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 #: The app settings folder of the course's JupyterLab. Its ``overrides.json5`` sets defaults that a learner may
 #: still change (widget state saved with the notebook, nothing fetched from the internet).
-SETTINGS_DIR = Path(__file__).with_name("lab_settings")
+SETTINGS_DIR = Path(__file__).with_name("settings")
 #: The course's Jupyter data folder, first on the ``JUPYTER_PATH`` of its JupyterLab: the kernelspec ``python3``
-#: (ipykernel with :class:`~spatialdrop_edu.course.lab_kernel.CourseKernel`) and the course's JupyterLab extension.
-DATA_DIR = Path(__file__).with_name("lab_data")
+#: (ipykernel with :class:`~spatialdrop_edu.course.lab.kernel.CourseKernel`) and the course's JupyterLab extension.
+DATA_DIR = Path(__file__).with_name("data")
 #: File that marks a folder written by :func:`prepare_working_copy` (the only kind it refreshes).
 WORKING_COPY_MARKER = ".spatialdrop-lab"
 #: The pre-save hook, as the server's configuration names it.
@@ -90,9 +90,9 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
     """Make the learner's working copy of the student edition in ``dest``, unless it exists.
 
     The copy holds the student edition of every ``book/*.ipynb`` of ``root`` as JupyterLab should show it
-    (:func:`~spatialdrop_edu.course.lab_copy.lab_notebook`: references resolved, the website's hidden cells
+    (:func:`~spatialdrop_edu.course.lab.notebooks.lab_notebook`: references resolved, the website's hidden cells
     collapsed), trusted, so that their stored widgets render before anything runs; the landing notebook
-    :data:`~spatialdrop_edu.course.lab_copy.LANDING_NOTEBOOK`; and a marker file.
+    :data:`~spatialdrop_edu.course.lab.notebooks.LANDING_NOTEBOOK`; and a marker file.
     An existing copy is left exactly as it is.
 
     Args:
@@ -105,10 +105,10 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
         ``dest``, resolved.
 
     Raises:
-        ~spatialdrop_edu.course.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty
+        ~spatialdrop_edu.course.edition.release.ReleaseError: ``dest`` is one of the folders above, or a non-empty
             folder that this function did not write (such a folder is never emptied or moved).
         FileNotFoundError: ``root`` has no ``book/*.ipynb``.
-        ~spatialdrop_edu.course.lab_references.UnresolvedReference: a chapter's reference cannot be resolved.
+        ~spatialdrop_edu.course.lab.references.UnresolvedReference: a chapter's reference cannot be resolved.
 
     Examples::
 
@@ -158,8 +158,8 @@ def prepare_working_copy(root, dest, *, refresh: bool = False) -> Path:
 
 def _as_the_lab_shows_it(root: Path, folder: Path) -> None:
     """Rewrite the student notebooks in ``folder`` as the working copy holds them, and add the landing notebook."""
-    from .lab_copy import LANDING_DOC, LANDING_NOTEBOOK, lab_notebook, landing_notebook
-    from .lab_references import read_book
+    from .notebooks import LANDING_DOC, LANDING_NOTEBOOK, lab_notebook, landing_notebook
+    from .references import read_book
 
     book = read_book(root)
     book.files[LANDING_DOC] = LANDING_NOTEBOOK
@@ -232,7 +232,7 @@ def lab_command(notebook_dir, lab_args=(), *, settings_dir=SETTINGS_DIR) -> list
 def lab_env(environ=None) -> dict[str, str]:
     """The environment of the course's JupyterLab and its kernels.
 
-    That of ``make execute`` (:func:`~spatialdrop_edu.course.execute.kernel_env`: the inline matplotlib
+    That of ``make execute`` (:func:`~spatialdrop_edu.course.edition.execute.kernel_env`: the inline matplotlib
     backend, Keras on PyTorch, the reproducible mode), with :data:`DATA_DIR` first on ``JUPYTER_PATH``.
 
     Args:
@@ -244,7 +244,7 @@ def lab_env(environ=None) -> dict[str, str]:
         >>> path == f"{DATA_DIR}{os.pathsep}/mine"
         True
     """
-    from .execute import kernel_env
+    from ..edition.execute import kernel_env
 
     env = kernel_env(environ)
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(DATA_DIR), env.get("JUPYTER_PATH", "")) if p)

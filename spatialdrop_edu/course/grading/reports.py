@@ -22,7 +22,7 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from .cells import format_points
+from ..edition.cells import format_points
 from .records import CSV_COLUMNS, Submission, format_size
 
 #: The prefix of summary.md's last line, which holds the digest of every line above it.

@@ -34,7 +34,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from .cells import is_check_cell, nbgrader, source
+from ..edition.cells import is_check_cell, nbgrader, source
 from .restore import settle_grade_ids
 
 #: What each category of suspicious code means, in the words of the summary.

@@ -35,23 +35,9 @@ Check cells come from the instructor copy
     stored in the submission are ignored.
 
 Isolation
-    Each submission runs in a fresh kernel in a throwaway sandbox of its own (:mod:`.sandbox`,
-    bubblewrap): its own PID namespace (nothing survives it), no network at all, a non-root user, a
-    seccomp filter (no namespaces, mounts or ptrace; :mod:`.seccomp`), a fresh home, the system
-    read-only, of the course only the installed package (no ``book/``, no other submission, no
-    output folder). Memory (``--max-memory``) and processes and threads (``--max-processes``) are
-    limited for the whole submission where cgroups can be created (:mod:`.cgroups`), and per process
-    by rlimits everywhere; CPU time per process is ``--timeout`` times the number of cores; the
-    whole notebook has ``--timeout`` seconds and each cell at most ``--max-output`` bytes of text
-    output (the whole notebook 200 times that, errors and display updates counted), and the process
-    that talks to the kernel at most 1 GiB of address space. ``--jobs N`` runs N sandboxes side by
-    side, each with these limits. A notebook that raises, hangs, floods its output, exits its
-    kernel, runs into a limit, forges a report or leaves processes behind is reported as such and
-    never stops the batch.
-
-    Without bubblewrap, ``grade`` stops and says so; ``--no-sandbox`` grades the old way (an
-    ordinary process with rlimits, :mod:`.unsandboxed`), prints what is then unprotected, and
-    refuses to do so as root unless ``--allow-root`` is given.
+    Each submission runs in a fresh kernel in a throwaway sandbox of its own, within the batch's limits
+    (``--max-memory``, ``--max-processes``, ``--timeout``, ``--max-output``); what the sandbox holds, and what
+    ``--no-sandbox`` leaves unprotected: :mod:`.isolation.policy`.
 
 Outputs (in ``--out``), written by the grader once every sandbox is gone
     ``grades.csv``: one row per student, notebook and graded cell, with the columns
@@ -63,8 +49,6 @@ Outputs (in ``--out``), written by the grader once every sandbox is gone
 from __future__ import annotations
 
 import hashlib
-import math
-import os
 import queue
 import secrets
 import shutil
@@ -75,30 +59,17 @@ from pathlib import Path
 
 import nbformat
 
-from .._validation import check_positive_int
-from . import cgroups, sandbox, uids, unsandboxed
-from .cells import is_check_cell, is_graded, nbgrader, source
-from .launch import GRACE_S, RUNNER, Policy, run_submission  # noqa: F401  (GRACE_S, RUNNER: part of the API)
-from .records import CSV_COLUMNS, Row, Submission, format_size, name_problem, parse_name, parse_size  # noqa: F401
-from .release import student_notebook
-from .reports import describe_limits, write_reports  # noqa: F401
-from .restore import clear_outputs, restore_instructor_cells  # noqa: F401
+from ..._validation import check_positive_int
+from ..edition.cells import is_check_cell, is_graded, nbgrader, source
+from ..edition.release import student_notebook
+from .isolation import uids
+from .isolation.launch import Policy, run_submission
+from .isolation.policy import MAX_MEMORY, MAX_PROCESSES, kernel_environment, make_policy
+from .records import Row, Submission, name_problem, parse_name
+from .reports import write_reports
+from .restore import restore_instructor_cells
 from .scan import scan_submission
-from .scoring import expected_checkers, limit_problems, report_run_problems, score_graded_cells  # noqa: F401
-
-#: The default memory limit of each submission, in bytes.
-MAX_MEMORY = 4 * 2**30
-#: The default limit of processes and threads of each submission.
-MAX_PROCESSES = 256
-
-
-class GradingRefused(RuntimeError):
-    """The batch cannot be graded as asked: no sandbox here, root without one, or Python inside the course folder."""
-
-
-def cpu_seconds(timeout: float) -> int:
-    """The CPU time limit per process: what all cores can give in ``timeout`` seconds of wall-clock time."""
-    return math.ceil(timeout) * (os.cpu_count() or 1)
+from .scoring import expected_checkers, report_run_problems, score_graded_cells
 
 
 def graded_cells(nb) -> list:
@@ -238,82 +209,6 @@ def check_seed(batch_seed: int, student: str, notebook: str, grade_id: str) -> i
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big") >> 2
 
 
-def make_policy(
-    *,
-    timeout: float,
-    max_memory: int,
-    max_processes: int,
-    use_sandbox: bool,
-    allow_network: bool,
-    allow_root: bool,
-    private: list[Path],
-    log=print,
-) -> tuple[Policy, dict]:
-    """Decide how the batch runs: the sandbox (or why not), cgroups (or why not), and the summary's description.
-
-    Raises:
-        GradingRefused: no working bubblewrap and no ``--no-sandbox``; ``--no-sandbox`` as root without
-            ``--allow-root``; a Python environment folder that would show the sandbox a private path.
-    """
-    policy = Policy(sandbox=use_sandbox, memory=max_memory, cpu=cpu_seconds(timeout), processes=max_processes)
-    limits = {
-        "sandbox": use_sandbox,
-        "memory": max_memory,
-        "cpu": policy.cpu,
-        "processes": max_processes,
-        "scope": "process",
-        "notes": policy.notes,
-    }
-    if use_sandbox:
-        if allow_network:
-            raise GradingRefused("--allow-network needs --no-sandbox: a sandbox never has network")
-        why = sandbox.bwrap_problem() or sandbox.exposure_problem(private)
-        if why:
-            raise GradingRefused(
-                f"cannot grade in a sandbox: {why}. On a machine without bubblewrap, "
-                "--no-sandbox grades without one (and says what that leaves unprotected)."
-            )
-        limits["network"] = "none"
-        try:
-            cgroups.create(f"spatialdrop-probe-{os.getpid()}", memory=max_memory, processes=max_processes).remove()
-            limits["scope"] = "submission"
-        except cgroups.CgroupUnavailable as exc:
-            policy.cgroups = False
-            policy.notes.append(f"memory limited per process only (no cgroup: {exc})")
-        return policy, limits
-    as_root = os.geteuid() == 0
-    if as_root and not allow_root:
-        raise GradingRefused(
-            "refusing to grade as root without a sandbox: a submission would run as root with your "
-            "files. Install bubblewrap, or pass --allow-root as well as --no-sandbox."
-        )
-    log(unsandboxed.warning(as_root), flush=True)
-    limits["unprotected"] = list(unsandboxed.UNPROTECTED)
-    policy.cgroups = False
-    if max_processes and as_root:
-        policy.processes = limits["processes"] = 0
-        policy.notes.append(
-            "process limit not enforced: grading runs as root, and Linux does not apply RLIMIT_NPROC to root"
-        )
-    why = "" if allow_network else unsandboxed.network_isolation()
-    policy.network = not allow_network and not why
-    limits["network"] = "blocked" if policy.network else "not isolated"
-    if why:
-        policy.notes.append(f"network not isolated: {why}")
-    return policy, limits
-
-
-def kernel_environment(use_sandbox: bool) -> dict[str, str]:
-    """The kernels' environment: a sandbox's whitelist, or (without one) the grader's with the course's variables.
-
-    Figures are drawn with Agg and not kept: feedback needs the checkers' words, and rendering costs time.
-    """
-    from .execute import kernel_env
-
-    env = sandbox.sandbox_env() if use_sandbox else kernel_env()
-    return {**env, "MPLBACKEND": "Agg"}
-
-
 def _notes_for(paths, source_dir) -> list[str]:
     """Header lines for the summary: check cells decided by their reply alone (they call no package checker)."""
     inline = []
@@ -429,7 +324,8 @@ def grade(
         are the same whatever ``jobs``.
 
     Raises:
-        GradingRefused: see :func:`make_policy`.
+        ~spatialdrop_edu.course.grading.isolation.policy.GradingRefused: see
+            :func:`~spatialdrop_edu.course.grading.isolation.policy.make_policy`.
 
     Examples::
 

@@ -30,7 +30,7 @@ NOTEBOOK_ENV = {
 def kernel_env(environ=None) -> dict[str, str]:
     """The environment a course notebook's kernel starts with: ``environ`` (default ``os.environ``), the course's
     :data:`NOTEBOOK_ENV`, and the reproducible mode's pins (:func:`~spatialdrop_edu.reproducible.reproducible_env`)."""
-    from ..reproducible import reproducible_env
+    from ...reproducible import reproducible_env
 
     environ = dict(os.environ if environ is None else environ)
     return {**environ, **NOTEBOOK_ENV, **reproducible_env(environ)}
@@ -40,7 +40,7 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
     """Execute one notebook in a fresh kernel and return it with outputs and widget state.
 
     Finished progress bars are stored as their final line of text
-    (:func:`~spatialdrop_edu.course.progress_lines.freeze_progress_bars`).
+    (:func:`~spatialdrop_edu.course.edition.progress_lines.freeze_progress_bars`).
 
     Args:
         path: the ``.ipynb`` file.
@@ -52,8 +52,8 @@ def execute_notebook(path, *, timeout: int = 600, kernel_name: str = "python3", 
         nbclient.exceptions.CellExecutionError: a cell raised (and was not tagged
             ``raises-exception``).
     """
+    from ..grading.isolation.wakeful_client import WakefulNotebookClient
     from .progress_lines import freeze_progress_bars
-    from .wakeful_client import WakefulNotebookClient
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)

@@ -119,7 +119,7 @@ def _sandbox_plan(plan: dict, private: Path, notebook_name: str, uid: int, polic
             *[a for p in (group.procs_files() if group else []) for a in ("--join", str(p))],
             "--",
         ]
-        inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/{ENTRY.name}"
+        inner_entry = f"{sandbox.PACKAGE_MOUNT}/{sandbox.package_dir().name}/course/grading/isolation/{ENTRY.name}"
         inner = _entry_with_limits(inner_entry, policy, counted=group is not None)
         if os.geteuid() == 0:
             inner += ["--user", str(box.uid)]

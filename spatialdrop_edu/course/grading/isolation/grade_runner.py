@@ -1,6 +1,6 @@
-"""Run one prepared submission in a fresh kernel; used by :mod:`spatialdrop_edu.course.grading` as a child process.
+"""Run one prepared submission in a fresh kernel; a child process of :mod:`~spatialdrop_edu.course.grading.batch`.
 
-    python spatialdrop_edu/course/grade_runner.py PLAN.json
+    python spatialdrop_edu/course/grading/isolation/grade_runner.py PLAN.json
 
 It is run by file path, not with ``-m``, so that the grading process does not import the package
 (and torch) once per submission. It is trusted code: it runs outside the sandbox, as the grader,

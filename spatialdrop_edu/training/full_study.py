@@ -48,8 +48,8 @@ def run_full_study(
     Raises:
         UncommittedCode: the code has uncommitted changes and ``allow_dirty`` is false.
     """
+    from ..course.edition.execute import execute_notebook
     from ..reproducible import CODE_PATHS, code_state
-    from .execute import execute_notebook
 
     notebook = Path(notebook)
     if notebook.suffix != ".ipynb" or not notebook.is_file():
@@ -66,7 +66,7 @@ def run_full_study(
         )
     settings = {"SPATIALDROP_SCALE": "1", "SPATIALDROP_WORKERS": str(workers), "SPATIALDROP_RESULTS": str(results)}
     saved = {name: os.environ.get(name) for name in settings}
-    os.environ.update(settings)  # the kernel's environment is this process's (spatialdrop_edu.course.execute)
+    os.environ.update(settings)  # the kernel's environment is this process's (spatialdrop_edu.course.edition.execute)
     try:
         execute_notebook(notebook, timeout=timeout)
     finally:
@@ -82,7 +82,7 @@ def main(notebook, *, workers: int, results=None, allow_dirty: bool = False) -> 
     """The ``study`` command: run the full study, then say where it is and how many runs it holds."""
     import sys
 
-    from ..training.study import load_runs
+    from .study import load_runs
 
     start = time.perf_counter()
     try:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import nbformat
 
-from .cells import source
+from ..edition.cells import source
 
 __all__ = [
     "Book",
@@ -359,7 +359,7 @@ def _role(book: Book, found: re.Match, doc: str) -> str:
     if role == "ref":
         return _ref(book, body, doc)
     raise UnresolvedReference(
-        f"{doc}: the role {{{role}}} is not resolved for JupyterLab (spatialdrop_edu/course/lab_references.py "
+        f"{doc}: the role {{{role}}} is not resolved for JupyterLab (spatialdrop_edu/course/lab/references.py "
         f"resolves {{cite}}, {{doc}}, {{ref}} and {{{'}, {'.join(PYTHON_ROLES)}}})"
     )
 
