@@ -40,6 +40,8 @@ def test_rate_one_drops_everything_without_nan(widget):
 
 @pytest.mark.parametrize("seed", [0, 99])
 def test_seed_extremes_are_reproducible_and_match_torch(widget, seed):
+    # the rate this test's masks are drawn at: xdist may hand the rate tests to the same worker first
+    widget.children[0].value = 0.5
     widget.children[1].value = seed
     s = widget.result
     direct = widgets.feature_map_dropout_demo(0.5, seed, "camera", channels=4, size=24)
