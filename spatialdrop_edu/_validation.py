@@ -202,6 +202,22 @@ def check_inplace(value) -> bool:
     return value
 
 
+def check_bool(value, name: str, meaning: str = "") -> bool:
+    """Return ``value`` if it is a bool, else raise naming ``name`` (``meaning`` says what it switches on)."""
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"{name} must be True or False{_meaning(meaning)}, got {value!r} of type {type(value).__name__}."
+        )
+    return value
+
+
+def check_instance(value, kind: type, name: str, expected: str):
+    """Return ``value`` if it is an instance of ``kind``, else raise naming ``name`` and what is ``expected``."""
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}.")
+    return value
+
+
 # -- shapes and tensors ----------------------------------------------------------------------------
 
 

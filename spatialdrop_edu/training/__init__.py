@@ -26,10 +26,14 @@ One concept per module; read them in this order:
     each other with the course's timing helper (:mod:`spatialdrop_edu.timing`).
 11. :mod:`~spatialdrop_edu.training.plots`: learning curves and comparisons (imports matplotlib
     when called).
+12. :mod:`~spatialdrop_edu.training.chapter_studies`: each training chapter's studies, described once at
+    either scale, run in one call (:func:`~spatialdrop_edu.training.chapter_studies.run_chapter_study`) and read
+    back.
 """
 
 from . import (
     augment,
+    chapter_studies,
     data,
     denoising,
     epochs,
@@ -46,6 +50,7 @@ from . import (
     workers,
 )
 from .augment import *
+from .chapter_studies import *
 from .data import *
 from .denoising import *
 from .epochs import *
@@ -64,6 +69,7 @@ from .workers import *
 #: Every module's public names (its ``__all__``), offered here too: ``training.mnist1d_trial``.
 __all__ = [
     "augment",
+    "chapter_studies",
     "data",
     "denoising",
     "epochs",
@@ -93,4 +99,5 @@ __all__ = [
     *results.__all__,
     *epochs.__all__,
     *plots.__all__,
+    *chapter_studies.__all__,
 ]

@@ -13,9 +13,7 @@ BOOK = Path(__file__).parents[2] / "book"
 #: Tags under which the website folds or removes a cell's code.
 HIDDEN = {"hide-input", "remove-input", "remove-cell", "hide-cell"}
 MAX_LINES = 30
-#: Notebooks whose long cells are still being split (issue 31): remove a name once its notebook follows the rule.
-PENDING = {"06_train_mnist1d.ipynb", "07_train_images.ipynb", "08_unet_copycat.ipynb"}
-NOTEBOOKS = [p for p in sorted(BOOK.glob("*.ipynb")) if p.name not in PENDING]
+NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

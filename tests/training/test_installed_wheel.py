@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAPTER = "01_dropout"
 #: The chapters with a full study shipped in the package, and the call their full-scale section makes.
 TRAINING = tuple(sorted(p.parent.name for p in (ROOT / "spatialdrop_edu" / "results").glob("*/study.jsonl")))
-FULL_SECTION_CALL = "T.full_results(CHAPTER)"
+FULL_SECTION_CALL = "T.read_full_study(CHAPTER)"
 OFFLINE = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
 
 CHECK_REQUIREMENTS = """
@@ -57,10 +57,9 @@ FULL_STUDIES = f"""
 import json
 from spatialdrop_edu import training as T
 for CHAPTER in {TRAINING!r}:
-    folder = {FULL_SECTION_CALL}
-    meta = json.loads(folder.joinpath("meta.json").read_text())
-    runs = len(T.load_runs(folder.joinpath("study.jsonl")))
-    print(json.dumps({{"chapter": CHAPTER, "folder": str(folder), "meta_runs": meta["runs"], "runs": runs}}))
+    full = {FULL_SECTION_CALL}
+    runs = len(full.records["study"])
+    print(json.dumps({{"chapter": CHAPTER, "folder": str(full.folder), "meta_runs": full.meta["runs"], "runs": runs}}))
 """
 
 
