@@ -10,6 +10,8 @@ The package has four rooms:
   ``spatialdrop_edu.checks`` (exercise checkers; the student edition leaves its reference out).
 * :mod:`~spatialdrop_edu.training`, **the training toolkit** of chapters 6 to 8: data, models,
   one training loop, run settings, studies with intervals.
+* :mod:`~spatialdrop_edu.tagging`, **the sequence-tagging toolkit**: a generated part-of-speech language,
+  the four ways to drop in an embedded sentence, a tagger in PyTorch and in Keras.
 * :mod:`~spatialdrop_edu.course`, **the course tools** instructors run
   (``python -m spatialdrop_edu``), which need the ``instructor`` extra.
 
@@ -38,7 +40,18 @@ REPOSITORY_URL = "https://github.com/spatialdrop-edu/spatialdrop-edu"
 
 #: Subpackages and modules loaded on first attribute access (``sde.widgets``), so that importing
 #: the library does not import matplotlib, ipywidgets, nbformat or Keras.
-_LAZY = ("analysis", "checks", "course", "photos", "plotting", "reproducible", "timing", "training", "widgets")
+_LAZY = (
+    "analysis",
+    "checks",
+    "course",
+    "photos",
+    "plotting",
+    "reproducible",
+    "tagging",
+    "timing",
+    "training",
+    "widgets",
+)
 #: Names of the rooms' modules offered here, loaded on first use: ``sde.layer_mask``.
 _LAZY_NAMES = {"layer_mask": "analysis.masks"}
 

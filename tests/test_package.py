@@ -27,4 +27,4 @@ def test_rooms_and_lazy_names_load_on_first_use():
     from spatialdrop_edu.analysis.masks import layer_mask
 
     assert sde.layer_mask is layer_mask and {"layer_mask", "training", "photos"} <= set(dir(sde))
-    assert sde.training.train is sde.training.loop.train and sde.photos.PHOTOS is chapters_photos.PHOTOS
+    assert sde.training.train is sde.training.classifier.train and sde.photos.PHOTOS is chapters_photos.PHOTOS

@@ -3,7 +3,7 @@
 :func:`dihedral` applies one symmetry (a rotation by quarter turns, after a left-right flip or not)
 and :func:`augment_batch` a random one to every image of a minibatch: cheap augmentation, exact on
 a pixel grid (pixels are moved, never interpolated). The training loop applies it to every training
-minibatch (``augment=`` of :func:`~spatialdrop_edu.training.loop.train`, made from a name by
+minibatch (``augment=`` of :func:`~spatialdrop_edu.training.classifier.train`, made from a name by
 :func:`augmentation`).
 """
 
@@ -77,7 +77,7 @@ def augment_batch(x: torch.Tensor, augment: str = "dihedral", generator: torch.G
 
 
 def augmentation(augment: str):
-    """The ``augment`` function :func:`~spatialdrop_edu.training.loop.train` takes, for a name of :data:`AUGMENTATIONS`.
+    """The ``augment`` function of a classifier's training, for a name of :data:`AUGMENTATIONS`.
 
     Returns:
         ``None`` for ``"none"`` (no augmentation), else ``(minibatch, generator) ->``

@@ -1,4 +1,4 @@
-"""Data for the training chapters: built on this machine, never downloaded (one optional exception).
+"""Data for the training chapters, built on this machine, never downloaded (Fashion-MNIST has a module of its own).
 
 * :func:`load_mnist1d`: MNIST-1D (Greydanus, 2020), generated here with the ``mnist1d`` package's
   own ``make_dataset``, optionally with a reduced training set so that a small CNN overfits.
@@ -8,8 +8,8 @@
   with a training patch; :func:`per_class_subset` keeps a few examples of each class.
 * :func:`denoising_patches`: clean grayscale patches of the photos for denoising, split by region
   the same way, with Gaussian noise (:func:`add_noise`) of a given ``sigma``.
-* :func:`load_fashion_mnist`: a public dataset for online use (Colab), read from its IDX gzip files
-  with :func:`read_idx`; only :func:`download_fashion_mnist` touches the network.
+* Fashion-MNIST, the one dataset read from downloaded files, has a module of its own,
+  :mod:`~spatialdrop_edu.training.fashion_mnist`.
 
 The classification loaders return a :class:`Splits` of ``(x, y)`` tensor pairs: ``x`` is channels
 first, ``float32``, ``y`` holds ``int64`` class labels; the denoising one a :class:`DenoisingData`.
@@ -18,11 +18,8 @@ first, ``float32``, ``y`` holds ``int64`` class labels; the denoising one a :cla
 from __future__ import annotations
 
 import functools
-import gzip
 import itertools
 import random
-import struct
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -42,10 +39,7 @@ __all__ = [
     "num_classes",
     "add_noise",
     "denoising_patches",
-    "read_idx",
-    "load_fashion_mnist",
-    "download_fashion_mnist",
-    "FASHION_MNIST_FILES",
+    "tensor_pair",
 ]
 
 
@@ -57,8 +51,15 @@ class Splits(NamedTuple):
     test: tuple
 
 
-def _pair(x, y) -> tuple:
-    """Examples and labels as tensors: ``float32`` (contiguous) and ``int64``."""
+def tensor_pair(x, y) -> tuple:
+    """Examples and labels as tensors: ``float32`` (contiguous) and ``int64``.
+
+    Examples::
+
+        >>> x, y = tensor_pair(np.zeros((2, 3)), [1, 0])
+        >>> x.dtype, y.dtype
+        (torch.float32, torch.int64)
+    """
     return torch.as_tensor(np.ascontiguousarray(x), dtype=torch.float32), torch.as_tensor(y, dtype=torch.int64)
 
 
@@ -112,7 +113,9 @@ def load_mnist1d(train_size: int | None = None, val_size: int = 500, *, seed: in
         raise ValueError(f"train_size must be at most {available} with val_size={val_size}, got {train_size}.")
     order = np.random.default_rng(seed).permutation(len(y))
     val, train = order[:val_size], order[val_size : val_size + train_size]
-    return Splits(_pair(x[train, None], y[train]), _pair(x[val, None], y[val]), _pair(x_test[:, None], y_test))
+    return Splits(
+        tensor_pair(x[train, None], y[train]), tensor_pair(x[val, None], y[val]), tensor_pair(x_test[:, None], y_test)
+    )
 
 
 def region_corners(height: int, width: int, patch: int, stride: int, rows: tuple[int, int]) -> list[tuple[int, int]]:
@@ -205,9 +208,9 @@ def texture_patches(
     n_val = int(round(val_fraction * len(y)))
     val, train = order[:n_val], order[n_val:]
     return Splits(
-        _pair(x[train, None], y[train]),
-        _pair(x[val, None], y[val]),
-        _pair(np.concatenate(test_x)[:, None], np.concatenate(test_y)),
+        tensor_pair(x[train, None], y[train]),
+        tensor_pair(x[val, None], y[val]),
+        tensor_pair(np.concatenate(test_x)[:, None], np.concatenate(test_y)),
     )
 
 
@@ -232,7 +235,7 @@ def face_patches(test_fraction: float = 0.25, val_fraction: float = 0.2, *, seed
     n_test = int(round(test_fraction * len(labels)))
     n_val = int(round(val_fraction * (len(labels) - n_test)))
     test, val, train = order[:n_test], order[n_test : n_test + n_val], order[n_test + n_val :]
-    return Splits(*(_pair(images[i, None], labels[i]) for i in (train, val, test)))
+    return Splits(*(tensor_pair(images[i, None], labels[i]) for i in (train, val, test)))
 
 
 def per_class_subset(pair: tuple, n_per_class: int | None, seed: int) -> tuple:
@@ -377,80 +380,3 @@ def denoising_patches(
         (add_noise(test_clean, sigma, gen), test_clean),
         sigma,
     )
-
-
-# -- Fashion-MNIST (online only) -------------------------------------------------------------------
-
-#: The four files of Fashion-MNIST (Xiao, Rasul and Vollgraf, 2017), in the IDX format of MNIST.
-FASHION_MNIST_FILES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
-FASHION_MNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
-
-_IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
-def read_idx(path) -> np.ndarray:
-    """Read an IDX file (the format of MNIST and Fashion-MNIST), gzip-compressed or not.
-
-    The format: two zero bytes, a type byte (``0x08`` = unsigned byte, ...), the number of
-    dimensions ``d``, ``d`` big-endian int32 sizes, then the data in C order.
-
-    Returns:
-        A NumPy array of the stored shape and type.
-
-    Examples::
-
-        >>> import tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "tiny-idx1-ubyte")
-        >>> _ = open(path, "wb").write(bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 8, 9]))
-        >>> read_idx(path)
-        array([7, 8, 9], dtype=uint8)
-    """
-    path = Path(path)
-    with gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb") as handle:
-        raw = handle.read()
-    zero, dtype_code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or dtype_code not in _IDX_TYPES:
-        raise ValueError(f"{path} is not an IDX file (magic bytes {raw[:4]!r}).")
-    shape = struct.unpack(f">{ndim}i", raw[4 : 4 + 4 * ndim])
-    data = np.frombuffer(raw, dtype=_IDX_TYPES[dtype_code], offset=4 + 4 * ndim)
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path} holds {data.size} values, its header says shape {shape}.")
-    return data.reshape(shape).astype(np.dtype(_IDX_TYPES[dtype_code]).newbyteorder("="))
-
-
-def load_fashion_mnist(root, train_size: int | None = None, val_size: int = 5000, *, seed: int = 0) -> Splits:
-    """Fashion-MNIST from the four IDX gzip files in ``root`` (see :func:`download_fashion_mnist`).
-
-    Pixels are scaled to ``[0, 1]``; validation images come from the training files.
-
-    Returns:
-        :class:`Splits` with ``x`` of shape ``(N, 1, 28, 28)`` and labels 0 to 9.
-    """
-    root = Path(root)
-    arrays = {key: read_idx(root / name) for key, name in FASHION_MNIST_FILES.items()}
-    x, y = arrays["train_images"] / 255.0, arrays["train_labels"]
-    order = np.random.default_rng(check_seed(seed)).permutation(len(y))
-    val = order[:val_size]
-    train = order[val_size:] if train_size is None else order[val_size : val_size + train_size]
-    return Splits(
-        _pair(x[train, None], y[train]),
-        _pair(x[val, None], y[val]),
-        _pair(arrays["test_images"][:, None] / 255.0, arrays["test_labels"]),
-    )
-
-
-def download_fashion_mnist(root, url: str = FASHION_MNIST_URL) -> Path:  # pragma: no cover - needs the network
-    """Download the four Fashion-MNIST files into ``root`` (skipping those already there); online only."""
-    import urllib.request
-
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    for name in FASHION_MNIST_FILES.values():
-        if not (root / name).exists():
-            urllib.request.urlretrieve(url + name, root / name)
-    return root

@@ -32,17 +32,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive_int, check_seed
 from ..runtime import get_device
 from .data import DenoisingData, add_noise
-from .loop import eval_mode, fit, predict
+from .loop import fit
+from .measure import eval_mode, predict
 from .models import TinyUNet
-
-#: The learning-rate schedules :func:`train_denoiser` offers.
-LR_SCHEDULES = ("constant", "cosine")
+from .prepare import prepare_run
+from .settings import TrainSettings, training_settings
 
 __all__ = [
-    "LR_SCHEDULES",
     "train_denoiser",
     "psnr",
     "copy_report",
@@ -55,17 +53,14 @@ __all__ = [
 def train_denoiser(
     model: nn.Module,
     data: DenoisingData,
+    training: TrainSettings | None = None,
     *,
-    epochs: int = 10,
-    patience: int | None = None,
-    batch_size: int = 32,
-    lr: float = 3e-3,
-    lr_schedule: str = "constant",
     seed: int = 0,
     device=None,
     progress: bool = True,
     desc: str = "train",
     test=None,
+    **settings,
 ) -> dict:
     """Fit ``model`` to map noisy patches to clean ones (mean squared error, Adam); return the history.
 
@@ -77,14 +72,15 @@ def train_denoiser(
     Args:
         model: a denoiser ``(N, 1, H, W) -> (N, 1, H, W)``, trained in place.
         data: from :func:`~spatialdrop_edu.training.data.denoising_patches`.
-        epochs: the most epochs to run.
-        patience: stop after this many epochs without a higher validation PSNR (early stopping);
-            ``None`` runs every epoch. Either way the best epoch's weights are restored.
-        batch_size: minibatch size.
-        lr: Adam's learning rate.
-        lr_schedule: one of :data:`LR_SCHEDULES`: ``"constant"``, or ``"cosine"``: the rate falls from
-            ``lr`` to 0 along half a cosine over ``epochs`` epochs (Loshchilov and Hutter's SGDR without
-            restarts), so that late epochs take small steps and the validation PSNR settles.
+        training: the :class:`~spatialdrop_edu.training.settings.TrainSettings` of the run; or leave it
+            out and give settings as keywords (``epochs=4, lr_schedule="cosine"``), which change
+            ``TrainSettings()`` (10 epochs, minibatches of 32, Adam at 3e-3, no early stopping). What
+            they mean here: ``patience`` epochs without a higher validation PSNR stop the run (the best
+            epoch's weights are restored either way); ``lr_schedule``, one of
+            :data:`~spatialdrop_edu.training.settings.LR_SCHEDULES`: ``"constant"``, or ``"cosine"``: the
+            rate falls from ``lr`` to 0 along half a cosine over ``epochs`` epochs (Loshchilov and
+            Hutter's SGDR without restarts), so that late epochs take small steps and the validation
+            PSNR settles.
         seed: seeds the minibatch order, the training noise and the dropout masks.
         device: ``None`` picks :func:`~spatialdrop_edu.runtime.get_device`.
         progress: show a ``tqdm`` bar over epochs.
@@ -109,20 +105,15 @@ def train_denoiser(
         >>> h["epoch"], 1 <= h["best_epoch"] <= 2
         ([1, 2], True)
     """
-    epochs = check_positive_int(epochs, "epochs", "epochs to run")
-    batch_size = check_positive_int(batch_size, "batch_size", "patches per minibatch")
-    if patience is not None:
-        patience = check_positive_int(patience, "patience", "epochs without a higher validation PSNR before stopping")
-    seed = check_seed(seed)
+    training = training_settings(training, settings, TrainSettings())
     device = get_device() if device is None else torch.device(device)
     model.to(device)
     clean = data.train.to(device)
     val_noisy, val_clean = data.val
-    check_choice(lr_schedule, LR_SCHEDULES, "lr_schedule")
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs) if lr_schedule == "cosine" else None
-    gen = torch.Generator().manual_seed(seed)  # minibatch order and training noise
-    torch.manual_seed(seed)  # dropout masks
+    optimizer, gen, _ = prepare_run(model, training, seed)  # gen: the minibatch order and the training noise
+    epochs, batch_size = training.epochs, training.batch_size
+    cosine = training.lr_schedule == "cosine"
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs) if cosine else None
     losses = []  # the epoch's minibatch losses, times their sizes
 
     def noisy_batches():
@@ -152,7 +143,7 @@ def train_denoiser(
         evaluate=measure,
         monitor="val_psnr",
         higher_is_better=True,
-        patience=patience,
+        patience=training.patience,
         scheduler=scheduler,
         device=device,
         on_step=record,

@@ -14,7 +14,7 @@ import contextlib
 import torch
 
 from .._validation import check_positive_int, check_seed
-from .loop import eval_mode, forward_batches
+from .measure import eval_mode, forward_batches
 from .models import dropout_layers
 
 __all__ = ["mc_mode", "mc_predict"]

@@ -7,7 +7,8 @@ variants on one architecture and changes nothing else:
 * ``dropout``: ``"none"``, ``"element"`` (:class:`~spatialdrop_edu.layers.dropout.Dropout`, one
   coin per unit), ``"spatial"`` (``SpatialDropout1d/2d``, one coin per feature map) or
   ``"dropblock"`` (``DropBlock1d/2d``, one coin per block seed);
-* ``p``: the drop probability of every dropout layer;
+* ``p``: the drop probability of every dropout layer (the two together, with DropBlock's block size,
+  may come as one :class:`~spatialdrop_edu.training.settings.DropoutSettings`, as a run holds them);
 * ``placement``: in the CNNs, after the first conv block (``"early"``), after the last
   (``"late"``) or after every one (``"all"``); in the U-Net, on the full-resolution skip connection
   (``"top"``) or on both (``"all"``).
@@ -25,14 +26,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive_int, check_probability, check_spatial_dims
+from .._validation import check_choice, check_positive_int, check_spatial_dims
 from ..layers import DropBlock1d, DropBlock2d, Dropout, SpatialDropout1d, SpatialDropout2d
 from ..layers.dropout import DropLayer
+from .settings import PLACEMENTS, SKIP_PLACEMENTS, VARIANTS, DropoutSettings
 
 __all__ = [
-    "VARIANTS",
-    "PLACEMENTS",
-    "SKIP_PLACEMENTS",
     "make_dropout",
     "dropout_layers",
     "mnist1d_cnn",
@@ -41,45 +40,58 @@ __all__ = [
     "TinyUNet",
 ]
 
-#: The dropout variants every builder accepts.
-VARIANTS = ("none", "element", "spatial", "dropblock")
-#: Where the CNNs' dropout layers go, after the first conv block, after the last one, or after each.
-PLACEMENTS = ("early", "late", "all")
-#: Which of the U-Net's skip connections carry a dropout layer, the full-resolution one only or both.
-SKIP_PLACEMENTS = ("top", "all")
 #: PyTorch's own dropout layers (this package's share the base :class:`~spatialdrop_edu.layers.dropout.DropLayer`).
 TORCH_DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
 
-def make_dropout(dropout: str, p: float, spatial_dims: int, block_size: int = 3) -> nn.Module | None:
-    """One dropout layer of the given variant for channels-first data with ``spatial_dims`` axes.
+def make_dropout(dropout: DropoutSettings, spatial_dims: int) -> nn.Module | None:
+    """One dropout layer of the given settings for channels-first data with ``spatial_dims`` axes.
 
     Args:
-        dropout: one of :data:`VARIANTS`.
-        p: drop probability in ``[0, 1]``.
+        dropout: the layer's :class:`~spatialdrop_edu.training.settings.DropoutSettings` (variant, rate
+            and, for ``"dropblock"``, the block side, clamped to the map by the layer).
         spatial_dims: 1 for sequences ``(N, C, L)``, 2 for images ``(N, C, H, W)``.
-        block_size: block side of ``"dropblock"`` (clamped to the map by the layer).
 
     Returns:
         The layer, or ``None`` for ``"none"`` and for ``p = 0``.
 
     Examples::
 
-        >>> make_dropout("spatial", 0.2, 1)
+        >>> make_dropout(DropoutSettings("spatial", 0.2), 1)
         SpatialDropout1d(p=0.2, data_format='channels_first')
-        >>> make_dropout("element", 0.0, 2) is None
+        >>> make_dropout(DropoutSettings("element", 0.0), 2) is None
         True
     """
-    check_choice(dropout, VARIANTS, "dropout")
-    p = check_probability(p)
+    if not isinstance(dropout, DropoutSettings):
+        raise TypeError(f"dropout must be a DropoutSettings, e.g. DropoutSettings('spatial', 0.2), got {dropout!r}.")
     spatial_dims = check_spatial_dims(spatial_dims, (1, 2))
-    if dropout == "none" or p == 0.0:
+    if not dropout.active:
         return None
-    if dropout == "element":
+    p = float(dropout.p)
+    if dropout.variant == "element":
         return Dropout(p)
-    if dropout == "spatial":
+    if dropout.variant == "spatial":
         return (SpatialDropout1d if spatial_dims == 1 else SpatialDropout2d)(p)
-    return (DropBlock1d if spatial_dims == 1 else DropBlock2d)(p, block_size)
+    return (DropBlock1d if spatial_dims == 1 else DropBlock2d)(p, dropout.block_size)
+
+
+def dropout_settings(dropout, p=None, block_size=None) -> DropoutSettings:
+    """A builder's dropout arguments as one :class:`~spatialdrop_edu.training.settings.DropoutSettings`.
+
+    ``dropout`` is a variant's name (then ``p`` defaults to 0 and ``block_size`` to 3) or
+    already a ``DropoutSettings`` (then ``p`` and ``block_size`` stay out).
+
+    Examples::
+
+        >>> dropout_settings("spatial", 0.2)
+        DropoutSettings(variant='spatial', p=0.2, block_size=3)
+    """
+    if isinstance(dropout, DropoutSettings):
+        if p is not None or block_size is not None:
+            raise TypeError("dropout is a DropoutSettings: give p and block_size inside it, not beside it.")
+        return dropout
+    check_choice(dropout, VARIANTS, "dropout")  # named as the builder's argument
+    return DropoutSettings(dropout, 0.0 if p is None else p, 3 if block_size is None else block_size)
 
 
 def dropout_layers(model: nn.Module) -> list[nn.Module]:
@@ -94,7 +106,7 @@ def dropout_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (DropLayer, *TORCH_DROPOUT))]
 
 
-def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int, block_size: int, pools=None) -> list:
+def _conv_stack(convs, dropout: DropoutSettings, placement: str, spatial_dims: int, pools=None) -> list:
     """conv → ReLU → [dropout] → [pool] for each conv; dropout where ``placement`` says."""
     check_choice(placement, PLACEMENTS, "placement")
     last = len(convs) - 1
@@ -102,7 +114,7 @@ def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int
     for i, conv in enumerate(convs):
         layers += [conv, nn.ReLU()]
         if placement == "all" or (placement == "early" and i == 0) or (placement == "late" and i == last):
-            drop = make_dropout(dropout, p, spatial_dims, block_size)
+            drop = make_dropout(dropout, spatial_dims)
             if drop is not None:
                 layers.append(drop)
         if pools is not None and pools[i] is not None:
@@ -111,12 +123,12 @@ def _conv_stack(convs, dropout: str, p: float, placement: str, spatial_dims: int
 
 
 def mnist1d_cnn(
-    dropout: str = "none",
-    p: float = 0.0,
+    dropout: str | DropoutSettings = "none",
+    p: float | None = None,
     placement: str = "all",
     *,
     channels: int = 32,
-    block_size: int = 3,
+    block_size: int | None = None,
     num_classes: int = 10,
 ) -> nn.Sequential:
     """A small 1-D CNN for MNIST-1D: three strided conv blocks and a linear classifier.
@@ -125,11 +137,12 @@ def mnist1d_cnn(
     one linear layer. With 32 channels it has 8,010 parameters.
 
     Args:
-        dropout: one of :data:`VARIANTS`.
-        p: drop probability of each dropout layer.
-        placement: one of :data:`PLACEMENTS`.
+        dropout: one of :data:`~spatialdrop_edu.training.settings.VARIANTS`, or a
+            :class:`~spatialdrop_edu.training.settings.DropoutSettings` (then without ``p`` and ``block_size``).
+        p: drop probability of each dropout layer (default 0).
+        placement: one of :data:`~spatialdrop_edu.training.settings.PLACEMENTS`.
         channels: feature maps per conv layer.
-        block_size: run length of ``"dropblock"``.
+        block_size: run length of ``"dropblock"`` (default 3).
         num_classes: outputs.
 
     Shape:
@@ -151,17 +164,17 @@ def mnist1d_cnn(
         nn.Conv1d(channels, channels, 3, stride=2, padding=1),
         nn.Conv1d(channels, channels, 3, stride=2, padding=1),
     ]
-    layers = _conv_stack(convs, dropout, p, placement, 1, block_size)
+    layers = _conv_stack(convs, dropout_settings(dropout, p, block_size), placement, 1)
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 5, num_classes))
 
 
 def patch_cnn(
-    dropout: str = "none",
-    p: float = 0.0,
+    dropout: str | DropoutSettings = "none",
+    p: float | None = None,
     placement: str = "all",
     *,
     channels: int = 16,
-    block_size: int = 3,
+    block_size: int | None = None,
     num_classes: int = 3,
 ) -> nn.Sequential:
     """A small 2-D CNN for image patches: three conv blocks with max-pooling, global average, linear.
@@ -186,7 +199,7 @@ def patch_cnn(
     widths = (1, channels, 2 * channels, 4 * channels)
     convs = [nn.Conv2d(widths[i], widths[i + 1], 3, padding=1) for i in range(3)]
     pools = [nn.MaxPool2d(2), nn.MaxPool2d(2), None]
-    layers = _conv_stack(convs, dropout, p, placement, 2, block_size, pools)
+    layers = _conv_stack(convs, dropout_settings(dropout, p, block_size), placement, 2, pools)
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(widths[-1], num_classes))
 
 
@@ -254,12 +267,13 @@ class TinyUNet(nn.Module):
     the story chapter 8 rebuilds (Ronneberger, Fischer and Brox, 2015, for the U-Net).
 
     Args:
-        dropout: the skip dropout, one of :data:`VARIANTS`.
-        p: its drop probability.
-        placement: one of :data:`SKIP_PLACEMENTS`: ``"top"`` (only the full-resolution skip,
-            ``skip1``) or ``"all"`` (both skips).
+        dropout: the skip dropout, one of :data:`~spatialdrop_edu.training.settings.VARIANTS`, or a
+            :class:`~spatialdrop_edu.training.settings.DropoutSettings` (then without ``p`` and ``block_size``).
+        p: its drop probability (default 0).
+        placement: one of :data:`~spatialdrop_edu.training.settings.SKIP_PLACEMENTS`: ``"top"`` (only the
+            full-resolution skip, ``skip1``) or ``"all"`` (both skips).
         channels: feature maps of the first level.
-        block_size: block side of ``"dropblock"``.
+        block_size: block side of ``"dropblock"`` (default 3).
         batch_norm: BatchNorm after each convolution.
 
     Shape:
@@ -286,25 +300,24 @@ class TinyUNet(nn.Module):
 
     def __init__(
         self,
-        dropout: str = "none",
-        p: float = 0.0,
+        dropout: str | DropoutSettings = "none",
+        p: float | None = None,
         placement: str = "top",
         *,
         channels: int = 8,
-        block_size: int = 3,
+        block_size: int | None = None,
         batch_norm: bool = True,
     ):
         super().__init__()
-        check_choice(dropout, VARIANTS, "dropout")
+        dropout = dropout_settings(dropout, p, block_size)
         check_choice(placement, SKIP_PLACEMENTS, "placement")
-        p = check_probability(p)
         c = check_positive_int(channels, "channels", "feature maps of the first level")
         self.enc1 = _conv_block(1, c, batch_norm)
         self.enc2 = _conv_block(c, 2 * c, batch_norm)
         self.bottleneck = _conv_block(2 * c, 4 * c, batch_norm)
-        drop2 = make_dropout(dropout, p, 2, block_size) if placement == "all" else None
+        drop2 = make_dropout(dropout, 2) if placement == "all" else None
         self.up2 = UpBlock(4 * c, 2 * c, 2 * c, drop2, batch_norm)
-        self.up1 = UpBlock(2 * c, c, c, make_dropout(dropout, p, 2, block_size), batch_norm)
+        self.up1 = UpBlock(2 * c, c, c, make_dropout(dropout, 2), batch_norm)
         self.head = nn.Conv2d(c, 1, 1)
         self.ablate: set = set()
 

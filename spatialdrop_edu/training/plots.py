@@ -18,7 +18,7 @@ def plot_learning_curves(
     Args:
         curves: per-epoch lists ``"train_loss"``, ``"val_loss"`` (and ``"train_acc"``,
             ``"val_acc"`` for ``metric="acc"``), e.g. a history from
-            :func:`~spatialdrop_edu.training.loop.train` or a trial's ``"curves"``.
+            :func:`~spatialdrop_edu.training.classifier.train` or a trial's ``"curves"``.
         title: the axes' title.
         best_epoch: if given, a dotted vertical line marks it (1-based).
         ax: draw here; ``None`` makes a new figure.

@@ -1,325 +1,209 @@
-"""Run settings: what one run of each study depends on, every setting's default and how it is checked.
+"""Typed settings shared by every kind of run: how a model is trained, and which dropout it carries.
 
-A *configuration* holds everything a run depends on (variant, rate, placement, data size, epochs,
-...), so that a study's file never mixes runs made with different settings. It is a plain dict of
-JSON values, which :func:`~spatialdrop_edu.training.study.run_study` stores as it is (one JSON line
-per run in ``study.jsonl``; the shipped studies are in ``spatialdrop_edu/results/<chapter>/``): a stored
-configuration loads as a dict and compares equal to the one made here.
+A run's settings are frozen dataclasses, checked once, when they are made: a wrong type raises
+``TypeError``, a wrong value ``ValueError``, each naming the setting and what it accepts. After
+that, code reads them as attributes and never checks or completes them again.
 
-The three studies share one way of making a configuration: a :class:`RunSettings` (its kind, the
-defaults, one check per setting) and :func:`make_config`, which fills in the defaults, refuses
-unknown settings and checks every value (a wrong type raises ``TypeError``, a wrong value
-``ValueError``). :func:`mnist1d_config`, :func:`patch_config` and :func:`denoising_config` are
-:func:`make_config` with the settings of chapters 6, 7 and 8.
+* :class:`TrainSettings`: the optimisation of a run (epochs, minibatch size, learning rate,
+  optimizer, weight decay, augmentation, early stopping, learning-rate schedule), what
+  :func:`~spatialdrop_edu.training.prepare.prepare_run` turns into an optimizer and generators;
+* :class:`DropoutSettings`: one dropout layer's variant, rate and block size, what
+  :func:`~spatialdrop_edu.training.models.make_dropout` builds.
+
+The kinds of run that hold them (chapters 6, 7 and 8) are in :mod:`~spatialdrop_edu.training.runs`.
+Every setting is a dataclass field whose ``metadata["check"]`` is a function ``(value, name)``
+that raises on a wrong value; :func:`check_fields` runs them. Values are kept as they are given
+(``p=0`` stays an int), so that a run's stored JSON never changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
+import dataclasses
+from collections.abc import Callable
+
+import torch
 
 from .._validation import (
     check_choice,
-    check_non_negative_int,
     check_number_at_least,
     check_positive_int,
     check_positive_number,
     check_probability,
 )
-from ..photos import PHOTOS
 from .augment import AUGMENTATIONS
-from .data import DENOISING_PHOTOS
-from .denoising import LR_SCHEDULES
-from .loop import OPTIMIZERS, STOP_ON
-from .models import PLACEMENTS, SKIP_PLACEMENTS, VARIANTS
 
 __all__ = [
-    "RunSettings",
-    "make_config",
-    "MNIST1D",
-    "MNIST1D_README",
-    "PATCH",
-    "DENOISING",
-    "MNIST1D_DEFAULTS",
-    "PATCH_DEFAULTS",
-    "DENOISING_DEFAULTS",
-    "DATASETS",
-    "mnist1d_config",
-    "mnist1d_readme_config",
-    "patch_config",
-    "denoising_config",
+    "VARIANTS",
+    "PLACEMENTS",
+    "SKIP_PLACEMENTS",
+    "OPTIMIZERS",
+    "STOP_ON",
+    "LR_SCHEDULES",
+    "setting",
+    "check_fields",
+    "TrainSettings",
+    "DropoutSettings",
+    "NO_DROPOUT",
+    "training_settings",
 ]
 
-#: The datasets of a patch run (:func:`~spatialdrop_edu.training.experiments.patch_data`); only
-#: ``"fashion_mnist"`` needs files (downloaded by the learner).
-DATASETS = ("patches", "faces", "fashion_mnist")
+#: The dropout variants every builder accepts.
+VARIANTS = ("none", "element", "spatial", "dropblock")
+#: Where the CNNs' dropout layers go, after the first conv block, after the last one, or after each.
+PLACEMENTS = ("early", "late", "all")
+#: Which of the U-Net's skip connections carry a dropout layer, the full-resolution one only or both.
+SKIP_PLACEMENTS = ("top", "all")
+#: The optimizers a run accepts, Adam with an L2 penalty or AdamW with decoupled weight decay.
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+#: What early stopping waits for besides a lower validation loss, as ``{name: {metric: higher}}``.
+STOP_ON = {"val_loss": {}, "val_loss_and_acc": {"val_acc": True}}
+#: The learning-rate schedules of a denoising run (:func:`~spatialdrop_edu.training.denoising.train_denoiser`).
+LR_SCHEDULES = ("constant", "cosine")
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    """The settings of one kind of run: its name, every setting's default, and a check per setting.
+def setting(default, check: Callable[[object, str], object], *, stored_if_changed: bool = False):
+    """A dataclass field of a run's settings: its ``default`` and its ``check`` ``(value, name)``.
 
-    A check is a function ``(value, name)`` that raises on a wrong value (its return value is not
-    used: a configuration keeps the values it is given, so that its JSON never changes).
-    """
-
-    kind: str
-    defaults: Mapping[str, object]
-    checks: Mapping[str, Callable[[object, str], object]]
-
-    def __post_init__(self):
-        if set(self.defaults) != set(self.checks):
-            raise ValueError(
-                f"every setting of a {self.kind} run needs a default and a check, got defaults for "
-                f"{sorted(self.defaults)} and checks for {sorted(self.checks)}."
-            )
-        object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
-        object.__setattr__(self, "checks", MappingProxyType(dict(self.checks)))
-
-
-def make_config(run: RunSettings, **settings) -> dict:
-    """A complete configuration of a ``run``: its defaults updated with ``settings``, every value checked.
-
-    Args:
-        run: the kind of run, :data:`MNIST1D`, :data:`PATCH` or :data:`DENOISING`.
-        settings: the settings that differ from the defaults.
-
-    Returns:
-        A new dict, the settings in the order of the defaults; sequences of names (``photos``) are
-        lists, as they come back from JSON.
+    ``stored_if_changed=True`` is for a setting added after studies were stored: a run keeps it out
+    of its stored JSON while it has its default, so the stored runs load, compare and resume as
+    before (:meth:`~spatialdrop_edu.training.runs.Run.to_json`).
 
     Examples::
 
-        >>> make_config(MNIST1D, dropout="spatial", p=0.2)["train_size"]
-        500
-        >>> make_config(MNIST1D, rate=0.2)  # doctest: +ELLIPSIS +NORMALIZE_WHITESPACE
+        >>> from dataclasses import dataclass
+        >>> @dataclass(frozen=True)
+        ... class Toy:
+        ...     size: int = setting(3, check_positive_int)
+        ...     def __post_init__(self):
+        ...         check_fields(self)
+        >>> Toy(0)
         Traceback (most recent call last):
         ...
-        ValueError: unknown settings ['rate'] of a mnist1d run; accepted:
-        ['batch_size', 'block_size', ...].
+        ValueError: size must be a positive int, got 0.
     """
-    unknown = set(settings) - set(run.defaults)
-    if unknown:
-        accepted = sorted(run.defaults)
-        raise ValueError(f"unknown settings {sorted(unknown)} of a {run.kind} run; accepted: {accepted}.")
-    config = {**run.defaults, **settings}
-    for name, value in config.items():
-        run.checks[name](value, name)
-    if "photos" in config:
-        config["photos"] = list(config["photos"])
-    return config
+    return dataclasses.field(default=default, metadata={"check": check, "stored_if_changed": stored_if_changed})
 
 
-# -- checks of single settings ---------------------------------------------------------------------
+def check_fields(settings) -> None:
+    """Run the check of every field of a settings dataclass (see :func:`setting`) on its value."""
+    for field in dataclasses.fields(settings):
+        check = field.metadata.get("check")
+        if check is not None:
+            check(getattr(settings, field.name), field.name)
 
 
-def _choice(choices: tuple):
+def choice(choices) -> Callable[[object, str], None]:
+    """The check of a setting that takes one of ``choices``."""
+    choices = tuple(choices)
     return lambda value, name: check_choice(value, choices, name)
 
 
-def _optional(check):
+def optional(check) -> Callable[[object, str], None]:
+    """The check of a setting that may also be ``None``."""
     return lambda value, name: None if value is None else check(value, name)
-
-
-def _photos(value, name: str) -> None:
-    if isinstance(value, str) or not hasattr(value, "__iter__"):
-        raise TypeError(f"{name} must be a list of photo names, got {value!r}.")
-    for photo in value:
-        check_choice(photo, tuple(PHOTOS), f"{name}[]")
-
-
-def _path(value, name: str) -> None:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be None or a folder's path as a string, got {value!r}.")
 
 
 def _non_negative(value, name: str) -> None:
     check_number_at_least(value, name, 0.0)
 
 
-#: The checks of the settings every kind of run has.
-_MODEL_AND_OPTIMIZER = {
-    "dropout": _choice(VARIANTS),
-    "p": check_probability,
-    "channels": check_positive_int,
-    "block_size": check_positive_int,
-    "epochs": check_positive_int,
-    "batch_size": check_positive_int,
-    "lr": check_positive_number,
-}
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """How a model is trained: the settings every kind of run shares.
 
-#: The runs of chapter 6, a 1-D CNN on MNIST-1D (:func:`~spatialdrop_edu.training.experiments.mnist1d_trial`).
-MNIST1D = RunSettings(
-    "mnist1d",
-    defaults={
-        "dropout": "none",
-        "p": 0.0,
-        "placement": "all",
-        "train_size": 500,
-        "val_size": 500,
-        "epochs": 60,
-        "patience": 15,
-        "stop_on": "val_loss_and_acc",
-        "batch_size": 100,
-        "lr": 1e-2,
-        "channels": 32,
-        "block_size": 3,
-    },
-    checks={
-        **_MODEL_AND_OPTIMIZER,
-        "placement": _choice(PLACEMENTS),
-        "train_size": _optional(check_positive_int),
-        "val_size": check_positive_int,
-        "patience": _optional(check_positive_int),
-        "stop_on": _choice(tuple(STOP_ON)),
-    },
-)
-
-#: Chapter 6's CNN trained the way the mnist1d repository trains its models (its ``get_model_args``): all 4000
-#: training sequences, Adam at 1e-2, minibatches of 100, 6,000 steps, no validation set and no early stopping
-#: (:func:`~spatialdrop_edu.training.experiments.mnist1d_readme_trial`).
-MNIST1D_README = RunSettings(
-    "mnist1d_readme",
-    defaults={"channels": 32, "steps": 6000, "batch_size": 100, "lr": 1e-2, "eval_every": 500},
-    checks={
-        "channels": check_positive_int,
-        "steps": check_positive_int,
-        "batch_size": check_positive_int,
-        "lr": check_positive_number,
-        "eval_every": check_positive_int,
-    },
-)
-
-#: The runs of chapter 7, a 2-D CNN on image patches beside other regularisers
-#: (:func:`~spatialdrop_edu.training.experiments.patch_trial`).
-PATCH = RunSettings(
-    "patch",
-    defaults={
-        "dataset": "patches",
-        "train_per_class": 15,
-        "val_per_class": 50,
-        "patch": 16,
-        "dropout": "none",
-        "p": 0.0,
-        "placement": "late",
-        "weight_decay": 0.0,
-        "optimizer": "adam",
-        "augment": "none",
-        "patience": None,
-        "epochs": 30,
-        "batch_size": 15,
-        "lr": 3e-3,
-        "channels": 16,
-        "block_size": 3,
-        "data_root": None,
-    },
-    checks={
-        **_MODEL_AND_OPTIMIZER,
-        "dataset": _choice(DATASETS),
-        "train_per_class": _optional(check_positive_int),
-        "val_per_class": _optional(check_positive_int),
-        "patch": check_positive_int,
-        "placement": _choice(PLACEMENTS),
-        "weight_decay": _non_negative,
-        "optimizer": _choice(tuple(OPTIMIZERS)),
-        "augment": _choice(AUGMENTATIONS),
-        "patience": _optional(check_positive_int),
-        "data_root": _optional(_path),
-    },
-)
-
-#: The runs of chapter 8, a tiny U-Net denoiser with dropout on its skips
-#: (:func:`~spatialdrop_edu.training.experiments.denoising_trial`).
-DENOISING = RunSettings(
-    "denoising",
-    defaults={
-        "dropout": "none",
-        "p": 0.0,
-        "placement": "top",
-        "channels": 8,
-        "block_size": 3,
-        "photos": list(DENOISING_PHOTOS),
-        "patch": 32,
-        "stride": 32,
-        "max_train": None,
-        "max_val": None,
-        "max_test": None,
-        "sigma": 0.2,
-        "epochs": 10,
-        "patience": None,
-        "batch_size": 32,
-        "lr": 3e-3,
-        "lr_schedule": "constant",
-        "mc_passes": 0,
-    },
-    checks={
-        **_MODEL_AND_OPTIMIZER,
-        "placement": _choice(SKIP_PLACEMENTS),
-        "photos": _photos,
-        "patch": check_positive_int,
-        "stride": check_positive_int,
-        "max_train": _optional(check_positive_int),
-        "max_val": _optional(check_positive_int),
-        "max_test": _optional(check_positive_int),
-        "sigma": check_positive_number,
-        "patience": _optional(check_positive_int),
-        "lr_schedule": _choice(LR_SCHEDULES),
-        "mc_passes": check_non_negative_int,
-    },
-)
-
-#: Settings of an MNIST-1D run that :func:`mnist1d_config` fills in when not given.
-MNIST1D_DEFAULTS = MNIST1D.defaults
-#: Settings of a patch run that :func:`patch_config` fills in when not given.
-PATCH_DEFAULTS = PATCH.defaults
-#: Settings of a denoising run that :func:`denoising_config` fills in when not given.
-DENOISING_DEFAULTS = DENOISING.defaults
-
-
-def mnist1d_config(**settings) -> dict:
-    """A complete MNIST-1D configuration: :data:`MNIST1D_DEFAULTS` updated with ``settings``, each checked.
+    Args:
+        epochs: the most epochs to run.
+        batch_size: examples per minibatch.
+        lr: the learning rate.
+        patience: stop after this many epochs without a better validation score, or ``None`` to
+            run every epoch.
+        stop_on: what early stopping waits for (:data:`STOP_ON`), for classifiers.
+        optimizer: ``"adam"`` (an L2 penalty of ``weight_decay``) or ``"adamw"`` (decoupled).
+        weight_decay: non-negative.
+        augment: one of :data:`~spatialdrop_edu.training.augment.AUGMENTATIONS`, drawn per image
+            from a generator of its own.
+        lr_schedule: one of :data:`LR_SCHEDULES`.
 
     Examples::
 
-        >>> mnist1d_config(dropout="spatial", p=0.2)["train_size"]
-        500
+        >>> TrainSettings(epochs=5).batch_size
+        32
+        >>> TrainSettings(optimizer="sgd")
+        Traceback (most recent call last):
+        ...
+        ValueError: optimizer must be one of 'adam', 'adamw', got 'sgd'.
     """
-    return make_config(MNIST1D, **settings)
+
+    epochs: int = setting(10, check_positive_int)
+    batch_size: int = setting(32, check_positive_int)
+    lr: float = setting(3e-3, check_positive_number)
+    patience: int | None = setting(None, optional(check_positive_int))
+    stop_on: str = setting("val_loss", choice(STOP_ON))
+    optimizer: str = setting("adam", choice(OPTIMIZERS))
+    weight_decay: float = setting(0.0, _non_negative)
+    augment: str = setting("none", choice(AUGMENTATIONS))
+    lr_schedule: str = setting("constant", choice(LR_SCHEDULES))
+
+    def __post_init__(self):
+        check_fields(self)
 
 
-def mnist1d_readme_config(**settings) -> dict:
-    """A complete configuration of the mnist1d repository's protocol: :data:`MNIST1D_README` updated with ``settings``.
+@dataclasses.dataclass(frozen=True)
+class DropoutSettings:
+    """One dropout layer: its variant, its drop probability and, for DropBlock, its block size.
+
+    Args:
+        variant: one of :data:`VARIANTS`.
+        p: the drop probability, in ``[0, 1]``.
+        block_size: the block side (or run length) of ``"dropblock"``.
 
     Examples::
 
-        >>> (mnist1d_readme_config()["steps"],
-        ...  mnist1d_readme_config(channels=25)["channels"])
-        (6000, 25)
+        >>> DropoutSettings("spatial", 0.2).active, NO_DROPOUT.active
+        (True, False)
     """
-    return make_config(MNIST1D_README, **settings)
+
+    variant: str = setting("none", choice(VARIANTS))
+    p: float = setting(0.0, check_probability)
+    block_size: int = setting(3, check_positive_int)
+
+    def __post_init__(self):
+        check_fields(self)
+
+    @property
+    def active(self) -> bool:
+        """True when the layer drops anything (a variant other than ``"none"`` and ``p > 0``)."""
+        return self.variant != "none" and self.p != 0
 
 
-def patch_config(**settings) -> dict:
-    """A complete patch-run configuration: :data:`PATCH_DEFAULTS` updated with ``settings``, each checked.
+#: No dropout layer at all.
+NO_DROPOUT = DropoutSettings()
+
+
+def training_settings(training: TrainSettings | None, settings: dict, defaults: TrainSettings) -> TrainSettings:
+    """The settings of a training: ``training`` as it is, or ``defaults`` changed by keyword ``settings``.
 
     Examples::
 
-        >>> c = patch_config(dropout="spatial", p=0.2, augment="flips")
-        >>> c["train_per_class"], c["patience"], c["augment"]
-        (15, None, 'flips')
+        >>> training_settings(None, {"epochs": 3}, TrainSettings()).epochs
+        3
+        >>> training_settings(TrainSettings(), {"lr": 1.0}, TrainSettings())
+        ... # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        TypeError: give the training settings either as ... (got ['lr']).
     """
-    return make_config(PATCH, **settings)
-
-
-def denoising_config(**settings) -> dict:
-    """A complete denoising configuration: :data:`DENOISING_DEFAULTS` updated with ``settings``, each checked.
-
-    Examples::
-
-        >>> config = denoising_config(dropout="spatial", p=0.3, photos=("camera",))
-        >>> # photos: a list, as after a JSON round trip
-        >>> config["sigma"], config["photos"]
-        (0.2, ['camera'])
-    """
-    return make_config(DENOISING, **settings)
+    if training is None:
+        unknown = set(settings) - {f.name for f in dataclasses.fields(TrainSettings)}
+        if unknown:
+            accepted = [f.name for f in dataclasses.fields(TrainSettings)]
+            raise TypeError(f"unknown training settings {sorted(unknown)}; accepted: {accepted}.")
+        return dataclasses.replace(defaults, **settings)
+    if settings:
+        raise TypeError(
+            "give the training settings either as training=TrainSettings(...) or as keywords, "
+            f"not both (got {sorted(settings)})."
+        )
+    if not isinstance(training, TrainSettings):
+        raise TypeError(f"training must be a TrainSettings, got {type(training).__name__}.")
+    return training

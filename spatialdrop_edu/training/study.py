@@ -104,7 +104,9 @@ def run_study(
         run: a function ``(config: dict, seed: int) -> dict`` of JSON-serialisable results (metrics, and curves as
             lists). With an executor of processes it must be picklable: a function of a module, or
             ``functools.partial`` of one (Dask also takes lambdas).
-        configs: the configurations, dicts of JSON-serialisable values without a ``"seed"`` key.
+        configs: the configurations: dicts of JSON-serialisable values without a ``"seed"`` key, or typed
+            runs (:mod:`~spatialdrop_edu.training.runs`), which are stored as their ``to_json()`` and passed
+            to ``run`` as they are.
         seeds: ints; every configuration runs once per seed.
         path: a JSON-lines file. Each finished run is appended to it at once; runs already in it are not run
             again. ``None`` keeps nothing (no resuming).
@@ -137,7 +139,9 @@ def run_study(
     """
     from .workers import RunContext, call_run, reference
 
-    configs, seeds = [dict(c) for c in configs], [check_seed(s) for s in seeds]
+    given, seeds = list(configs), [check_seed(s) for s in seeds]
+    configs = [c.to_json() if hasattr(c, "to_json") else dict(c) for c in given]  # what is stored and keyed
+    as_given = {json.dumps(c, sort_keys=True): g for c, g in zip(configs, given)}
     context = RunContext.here(threads)
     done = load_runs(path) if path is not None else {}
     todo = [(c, s) for c in configs for s in seeds if run_key(c, s) not in done]
@@ -160,13 +164,19 @@ def run_study(
     try:
         if executor is None:
             for config, seed in todo:
-                keep(config, seed, call_run(run, config, seed, context))
+                keep(config, seed, call_run(run, _given(as_given, config), seed, context))
         else:
             _check_start_method(executor, context.threads)
-            _run_on(executor, [(config, seed, (call_run, run, config, seed, context)) for config, seed in todo], keep)
+            jobs = [(config, seed, (call_run, run, _given(as_given, config), seed, context)) for config, seed in todo]
+            _run_on(executor, jobs, keep)
     finally:
         bar.close()
     return [done[run_key(c, s)] for c in configs for s in seeds]
+
+
+def _given(as_given: dict, config: dict):
+    """The configuration as the caller gave it (a typed run is passed to ``run`` as it is)."""
+    return as_given[json.dumps(config, sort_keys=True)]
 
 
 def _check_start_method(executor, threads: int) -> None:

@@ -14,13 +14,12 @@ from spatialdrop_edu.training import data as tdata
 from spatialdrop_edu.training.data import (
     denoising_patches,
     face_patches,
-    load_fashion_mnist,
     load_mnist1d,
     per_class_subset,
-    read_idx,
     region_corners,
     texture_patches,
 )
+from spatialdrop_edu.training.fashion_mnist import FASHION_MNIST_FILES, load_fashion_mnist, read_idx
 
 
 def test_mnist1d_shapes_labels_and_sizes():
@@ -233,7 +232,7 @@ def test_load_fashion_mnist_parses_a_tiny_local_copy(tmp_path):
         ("test_images", test_x),
         ("test_labels", test_y),
     ):
-        _write_idx(tmp_path / tdata.FASHION_MNIST_FILES[key], arr, 0x08)
+        _write_idx(tmp_path / FASHION_MNIST_FILES[key], arr, 0x08)
     d = load_fashion_mnist(tmp_path, val_size=4, seed=0)
     assert d.train[0].shape == (8, 1, 28, 28) and d.val[0].shape == (4, 1, 28, 28) and d.test[0].shape == (3, 1, 28, 28)
     assert d.test[1].tolist() == [0, 5, 9]

@@ -14,7 +14,7 @@ from spatialdrop_edu.training import (
     path_ablation,
 )
 from spatialdrop_edu.training.denoising import copy_report, path_contributions, psnr, train_denoiser, uncertainty_report
-from spatialdrop_edu.training.loop import predict
+from spatialdrop_edu.training.measure import predict
 
 from helpers import SMALL_DENOISING
 

@@ -29,7 +29,7 @@ def test_one_helper_behind_the_name():
 
 def test_warm_up_epochs_are_discarded_and_timed_epochs_interleaved_with_one_thread(epoch_log):
     before = torch.get_num_threads()
-    configs = [T.mnist1d_config(**MNIST_TINY), T.mnist1d_config(dropout="element", p=0.2, **MNIST_TINY)]
+    configs = [T.MNIST1DRun(**MNIST_TINY), T.MNIST1DRun(**MNIST_TINY).replace(dropout="element", p=0.2)]
     times = T.epoch_times(
         configs, rounds=4, epochs=2, warmup=1, names=["none", "element"], device="cpu", order="alternate"
     )
@@ -45,7 +45,7 @@ def test_warm_up_epochs_are_discarded_and_timed_epochs_interleaved_with_one_thre
 
 
 def test_patch_configurations_are_timed_with_their_augmentation():
-    configs = [T.patch_config(**PATCH_TINY), T.patch_config(augment="flips", **PATCH_TINY)]
+    configs = [T.PatchRun.from_json(PATCH_TINY), T.PatchRun.from_json({**PATCH_TINY, "augment": "flips"})]
     times = T.epoch_times(configs, rounds=2, epochs=1, device="cpu")
     assert times.names == ("0", "1") and [len(t) for t in times] == [2, 2]
 
@@ -54,31 +54,30 @@ def test_the_callers_random_stream_is_left_as_it_was():
     torch.manual_seed(7)
     expected = torch.rand(3)
     torch.manual_seed(7)
-    T.epoch_times([T.mnist1d_config(dropout="spatial", p=0.5, **MNIST_TINY)], rounds=1, epochs=1, device="cpu")
+    run = T.MNIST1DRun(**MNIST_TINY).replace(dropout="spatial", p=0.5)
+    T.epoch_times([run], rounds=1, epochs=1, device="cpu")
     assert torch.equal(torch.rand(3), expected)
 
 
 def test_a_ranking_of_known_cost_survives():
     """Four times the channels is several times the work: the verdict must say so, on a busy machine too."""
-    configs = [T.mnist1d_config(**MNIST_TINY), T.mnist1d_config(**{**MNIST_TINY, "channels": 32})]
+    configs = [T.MNIST1DRun(**MNIST_TINY), T.MNIST1DRun(**{**MNIST_TINY, "channels": 32})]
     times = T.epoch_times(configs, rounds=6, epochs=1, names=["narrow", "wide"], device="cpu")
     assert times.compare("wide", "narrow").verdict == "slower"
 
 
-def test_configurations_of_no_or_both_kinds_are_refused():
-    assert epochs.config_kind(T.mnist1d_config()) == "mnist1d" and epochs.config_kind(T.patch_config()) == "patch"
-    with pytest.raises(ValueError, match="fits both an MNIST-1D and a patch run"):
-        epochs.config_kind({"dropout": "spatial", "p": 0.2})
-    with pytest.raises(ValueError, match="settings of no run kind"):
-        epochs.config_kind({"rate": 0.2})
-    with pytest.raises(TypeError, match="must be a dict"):
-        epochs.config_kind(["dropout"])
+def test_only_typed_runs_are_timed():
+    """A stored dict does not say its kind: epoch_times asks for the typed run, and says how to make one."""
+    with pytest.raises(TypeError, match=r"MNIST1DRun.from_json\(config\)"):
+        T.epoch_times([T.mnist1d_config()], device="cpu")
+    with pytest.raises(TypeError, match="got DenoisingRun"):
+        T.epoch_times([T.DenoisingRun()], device="cpu")
 
 
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"configs": []}, "configs must hold at least one"),
+        ({"configs": []}, "runs must hold at least one"),
         ({"names": ["a", "a"]}, "names must be 2 distinct strings"),
         ({"rounds": 0}, "rounds must be a positive int"),
         ({"epochs": 0}, "epochs must be a positive int"),
@@ -86,6 +85,6 @@ def test_configurations_of_no_or_both_kinds_are_refused():
     ],
 )
 def test_bad_arguments_are_named(kwargs, message):
-    arguments = {"configs": [T.mnist1d_config(**MNIST_TINY)] * 2, **kwargs}
+    arguments = {"configs": [T.MNIST1DRun(**MNIST_TINY)] * 2, **kwargs}
     with pytest.raises(ValueError, match=message):
         T.epoch_times(arguments.pop("configs"), device="cpu", **arguments)

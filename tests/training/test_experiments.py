@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from spatialdrop_edu import training as T
 from spatialdrop_edu.training import (
     denoising_config,
     denoising_trial,
@@ -127,3 +128,25 @@ def test_replayed_early_stopping_records_match_runs_that_stopped():
             assert again["result"]["kept_epoch"] == 1 + val_acc.index(max(val_acc))
     with pytest.raises(ValueError, match="monitor"):
         early_stopping_records(full, 2, monitor="test_acc")
+
+
+def test_a_tagger_run_is_a_kind_like_the_others():
+    """Chapter 9's tagger: typed, stored as JSON, and one trial that is a function of its seed."""
+    run = T.TaggerRun(vocab_size=200, train_size=64, val_size=32, test_size=32, encoder="conv").replace(
+        epochs=2, dropout="word_type", p=0.2
+    )
+    assert T.TaggerRun.from_json(run.to_json()) == run and run.to_json()["dropout"] == "word_type"
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # a GRU on several threads of a busy machine is many times slower, not faster
+    try:
+        first, again = (T.tagger_trial(run.to_json(), 3, device="cpu") for _ in range(2))
+        other_masks = T.tagger_trial(run.replace(dropout="feature"), 3, device="cpu")
+    finally:
+        torch.set_num_threads(threads)
+    assert {k: v for k, v in first.items() if k not in ("wall_time", "epoch_time")} == {
+        k: v for k, v in again.items() if k not in ("wall_time", "epoch_time")
+    }
+    assert first["epochs_run"] == 2 and set(first["curves"]) == {"train_loss", "val_acc", "test_acc"}
+    assert other_masks["test_acc"] != first["test_acc"] or other_masks["curves"] != first["curves"]
+    with pytest.raises(ValueError, match="dropout must be one of"):
+        T.TaggerRun().replace(dropout="spatial")  # the tagger's variants are its own: "feature" is SpatialDropout1D

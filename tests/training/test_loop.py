@@ -7,7 +7,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from spatialdrop_edu.training import load_mnist1d, mnist1d_cnn, patch_cnn, patch_config, patch_data
-from spatialdrop_edu.training.loop import METRICS, STOP_ON, eval_mode, evaluate, fit, predict, train, train_steps
+from spatialdrop_edu.training.classifier import METRICS, train
+from spatialdrop_edu.training.loop import fit, train_steps
+from spatialdrop_edu.training.measure import eval_mode, evaluate, predict
+from spatialdrop_edu.training.settings import STOP_ON
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import spatialdrop_edu as sde
 from spatialdrop_edu.training import (
     PLACEMENTS,
     VARIANTS,
+    DropoutSettings,
     TinyUNet,
     denoising_config,
     denoising_model,
@@ -118,8 +119,20 @@ def test_bad_arguments_are_named(kwargs, fragment):
 
 def test_make_dropout_rejects_other_ranks():
     with pytest.raises(ValueError, match="spatial_dims"):
-        make_dropout("spatial", 0.1, 3)
-    assert isinstance(make_dropout("dropblock", 0.1, 2, block_size=5), sde.DropBlock2d)
+        make_dropout(DropoutSettings("spatial", 0.1), 3)
+    block = make_dropout(DropoutSettings("dropblock", 0.1, block_size=5), 2)
+    assert isinstance(block, sde.DropBlock2d) and block.block_size == 5
+    with pytest.raises(TypeError, match="dropout must be a DropoutSettings"):
+        make_dropout("spatial", 2)
+
+
+def test_builders_take_typed_dropout_settings():
+    """A run's DropoutSettings go into a builder as they are; a variant's name comes with p and block_size."""
+    typed = mnist1d_cnn(DropoutSettings("dropblock", 0.2, block_size=5), placement="early")
+    named = mnist1d_cnn("dropblock", 0.2, "early", block_size=5)
+    assert repr(typed) == repr(named) and dropout_layers(typed)[0].block_size == 5
+    with pytest.raises(TypeError, match="give p and block_size inside it"):
+        patch_cnn(DropoutSettings("spatial", 0.2), 0.3)
 
 
 # -- the U-Net ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from spatialdrop_edu.training import (
+    MNIST1DRun,
     epoch_times,
     mnist1d_config,
     mnist1d_readme_config,
@@ -65,7 +66,10 @@ def test_config_rejects_unknown_settings():
 
 def test_epoch_times_one_list_per_config():
     times = epoch_times(
-        [mnist1d_config(**TINY), mnist1d_config(dropout="spatial", p=0.2, **TINY)], rounds=2, epochs=2, device="cpu"
+        [MNIST1DRun.from_json(TINY), MNIST1DRun.from_json({**TINY, "dropout": "spatial", "p": 0.2})],
+        rounds=2,
+        epochs=2,
+        device="cpu",
     )
     assert [len(t) for t in times] == [4, 4] and all(v > 0 for t in times for v in t)
 

@@ -27,19 +27,19 @@ import json
 import pytest
 
 from spatialdrop_edu.reproducible import pins_in_effect
-from spatialdrop_edu.training import experiments, load_runs, settings, shipped_results
+from spatialdrop_edu.training import experiments, load_runs, runs, shipped_results
 from spatialdrop_edu.training.workers import RunContext, call_run
 
 #: Per study: its run, its configuration builder, and the settings the chapter chooses (the rest are the toolkit's).
 STUDIES = {
     "06_train_mnist1d": (
         experiments.mnist1d_trial,
-        settings.mnist1d_config,
+        runs.mnist1d_config,
         ("dropout", "p", "placement", "channels", "train_size", "epochs", "patience"),
     ),
     "07_train_images": (
         experiments.patch_trial,
-        settings.patch_config,
+        runs.patch_config,
         (
             "dataset",
             "data_root",
@@ -58,7 +58,7 @@ STUDIES = {
     ),
     "08_unet_copycat": (
         experiments.denoising_trial,
-        settings.denoising_config,
+        runs.denoising_config,
         (
             "dropout",
             "p",
@@ -148,5 +148,5 @@ def test_the_readme_protocol_runs_are_what_the_toolkit_builds_today():
     """Chapter 6 also ships its CNN trained the mnist1d repository's way (``readme_protocol.jsonl``)."""
     records = list(load_runs(shipped_results("06_train_mnist1d").joinpath("readme_protocol.jsonl")).values())
     assert len(records) == 5 and {r["seed"] for r in records} == set(range(5))
-    assert all(r["config"] == settings.mnist1d_readme_config() for r in records)
+    assert all(r["config"] == runs.mnist1d_readme_config() for r in records)
     assert all(r["result"]["steps"] == 6000 and r["provenance"]["cpu_capability"] for r in records)
