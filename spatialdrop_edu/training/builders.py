@@ -41,9 +41,13 @@ def _seeded(seed: int | None) -> None:
 
 
 def mnist1d_data(run: MNIST1DRun, seed: int) -> Splits:
-    """The sequences of an MNIST-1D run: :func:`~spatialdrop_edu.training.data.load_mnist1d` with its sizes."""
+    """The sequences of an MNIST-1D run: :func:`~spatialdrop_edu.training.data.load_mnist1d` with its sizes.
+
+    ``data_seed`` draws the dataset itself (the mnist1d package's 4000 + 1000 sequences; 42 is the
+    package's own), ``seed`` the run's training and validation sequences from it.
+    """
     run = run_from_json(MNIST1DRun, run)
-    return load_mnist1d(run.train_size, run.val_size, seed=seed)
+    return load_mnist1d(run.train_size, run.val_size, seed=seed, data_seed=run.data_seed)
 
 
 def mnist1d_model(run: MNIST1DRun, seed: int | None = None) -> nn.Sequential:

@@ -32,6 +32,7 @@ from .._validation import (
     check_positive_int,
     check_positive_number,
     check_probability,
+    check_seed,
 )
 from ..photos import PHOTOS
 from ..tagging.masks import VARIANTS as EMBEDDING_VARIANTS
@@ -220,7 +221,7 @@ class MNIST1DRun(Run):
 
     kind: ClassVar[str] = "mnist1d"
     JSON: ClassVar[tuple[str, ...]] = stored_keys(
-        "dropout p placement train_size val_size epochs patience stop_on batch_size lr channels block_size"
+        "dropout p placement train_size val_size epochs patience stop_on batch_size lr channels block_size data_seed"
     )
 
     dropout: DropoutSettings = DropoutSettings()
@@ -228,6 +229,7 @@ class MNIST1DRun(Run):
     train_size: int | None = setting(500, optional(check_positive_int))
     val_size: int = setting(500, check_positive_int)
     channels: int = setting(32, check_positive_int)
+    data_seed: int = setting(42, check_seed, stored_if_changed=True)
     training: TrainSettings = TrainSettings(epochs=60, patience=15, stop_on="val_loss_and_acc", batch_size=100, lr=1e-2)
 
 
