@@ -96,17 +96,21 @@ def probe_inverted_dropout(student_fn, *, seed=None) -> dict:
     return {"calls": calls}
 
 
+def _judge_inverted(y, p: float, what: str, hint: str) -> None:
+    """One call of inverted dropout on ones: its shape, values and drop rate, and its mean 1 within 5 sd."""
+    check_inverted_output(y, (UNITS,), p, UNITS, what)
+    mean, bound = float(y.mean()), mean_bound(p, UNITS)
+    if abs(mean - 1.0) > bound:
+        fail(f"mean after dropout is {mean:.2f}, expected 1.00 ± {bound:.2f}: {hint}")
+
+
 def judge_inverted_dropout(data: dict, seed: int | None) -> str:
     """Exercise 1.1's judge: shape, values, drop rate and mean at each rate; identity at 0, zeros at 1."""
     what, n = "your dropout function", UNITS
     _, rates = _dropout_rates(seed, (0.2, 0.5))
     calls = iter(data["calls"])
     for p in rates:
-        y = outcome(next(calls))
-        check_inverted_output(y, (n,), p, n, what)
-        mean, bound = float(y.mean()), mean_bound(p, n)
-        if abs(mean - 1.0) > bound:
-            fail(f"mean after dropout is {mean:.2f}, expected 1.00 ± {bound:.2f}: did you forget to scale by 1/(1-p)?")
+        _judge_inverted(outcome(next(calls)), p, what, "did you forget to scale by 1/(1-p)?")
     y = outcome(next(calls))
     if y.shape != (n,) or not np.allclose(y, 1.0):
         fail("with p = 0 nothing may be dropped and nothing scaled: the output must equal the input.")
@@ -252,11 +256,7 @@ def judge_fixed_dropout(data: dict, seed: int | None) -> str:
     _, rates = _dropout_rates(seed, (0.2, 0.7))
     calls = iter(data["calls"])
     for p in rates:
-        y = outcome(next(calls))
-        check_inverted_output(y, (n,), p, n, what)
-        mean, bound = float(y.mean()), mean_bound(p, n)
-        if abs(mean - 1.0) > bound:
-            fail(f"mean after dropout is {mean:.2f}, expected 1.00 ± {bound:.2f}: scale kept units by 1/(1-p).")
+        _judge_inverted(outcome(next(calls)), p, what, "scale kept units by 1/(1-p).")
     y = outcome(next(calls))
     if y.shape != (n,) or not np.allclose(y, 1.0):
         dropped = float((y == 0).mean()) if y.shape == (n,) else float("nan")

@@ -2,8 +2,10 @@
 
 One concept per module; read them in this order:
 
-1. :mod:`~spatialdrop_edu.tagging.language`: a part-of-speech tagging language generated offline
-   (ambiguous words, rare words, sentence lengths as parameters) and the most-frequent-tag baseline.
+1. :mod:`~spatialdrop_edu.tagging.corpus`: a tagged corpus (splits of padded sentences), its accuracy on
+   ambiguous, rare and other tokens, and the most-frequent-tag baseline;
+   :mod:`~spatialdrop_edu.tagging.language`: a part-of-speech tagging language generated offline
+   (ambiguous words, rare words, sentence lengths as parameters).
 2. :mod:`~spatialdrop_edu.tagging.masks`: the four masks of an embedded batch ``(N, T, C)`` (element,
    feature, token, word type) and :class:`~spatialdrop_edu.tagging.masks.EmbeddingDropout`, which applies
    one of them.
@@ -13,10 +15,11 @@ One concept per module; read them in this order:
    accuracy on ambiguous, rare and other tokens.
 """
 
-from . import language, masks, models, train
+from . import corpus, language, masks, models, train
+from .corpus import *  # noqa: F403
 from .language import *  # noqa: F403
 from .masks import *  # noqa: F403
 from .models import *  # noqa: F403
 from .train import *  # noqa: F403
 
-__all__ = [*language.__all__, *masks.__all__, *models.__all__, *train.__all__]
+__all__ = [*corpus.__all__, *language.__all__, *masks.__all__, *models.__all__, *train.__all__]

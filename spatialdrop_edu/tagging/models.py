@@ -28,7 +28,7 @@ from .._validation import (
     check_positive_number,
     check_probability,
 )
-from .language import IGNORE_INDEX, PAD_ID, UNK_ID
+from .corpus import IGNORE_INDEX, PAD_ID, UNK_ID
 from .masks import VARIANTS, EmbeddingDropout, check_token_ids
 
 __all__ = ["ENCODERS", "KERAS_VARIANTS", "Tagger", "keras_tagger", "keras_word_type_dropout"]
@@ -49,7 +49,7 @@ class Tagger(nn.Module):
     r"""A part-of-speech tagger: embedding, dropout on the embedded sentence, a context reader, a tag per token.
 
     ``Embedding(vocab_size, dim, padding_idx=0)`` (the row of
-    :data:`~spatialdrop_edu.tagging.language.UNK_ID` starts at zero: words never seen in training embed
+    :data:`~spatialdrop_edu.tagging.corpus.UNK_ID` starts at zero: words never seen in training embed
     as dropped words) -> :class:`~spatialdrop_edu.tagging.masks.EmbeddingDropout`
     -> a bidirectional GRU (``2 * hidden`` features per token) or two ``Conv1d(kernel_size=3,
     padding=1)`` + ReLU layers (``hidden`` features, padding zeroed after each, so a sentence's tags do
@@ -155,7 +155,7 @@ def keras_tagger(
     ``keras.layers.Conv1D(hidden, 3, padding="same", activation="relu")`` (padding zeroed after the
     embedding and after each, as in :class:`Tagger`) -> ``keras.layers.TimeDistributed(Dense(num_tags))``.
     Compiled with Adam at ``lr`` and sparse cross-entropy from logits that ignores the padding tag
-    :data:`~spatialdrop_edu.tagging.language.IGNORE_INDEX`. Keras is imported here, not before.
+    :data:`~spatialdrop_edu.tagging.corpus.IGNORE_INDEX`. Keras is imported here, not before.
 
     **What matches the package, and how far.** Keras' ``SpatialDropout1D`` samples the noise shape
     ``(N, 1, C)``, as :func:`~spatialdrop_edu.tagging.masks.feature_mask` does: one coin per sentence and

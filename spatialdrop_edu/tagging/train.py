@@ -22,7 +22,7 @@ from ..training.loop import fit, train_steps
 from ..training.measure import eval_mode
 from ..training.prepare import prepare_run
 from ..training.settings import TrainSettings, training_settings
-from .language import GROUPS, IGNORE_INDEX, TaggedSentences, TaggingLanguage, accuracy_by_group
+from .corpus import GROUPS, IGNORE_INDEX, TaggedSentences, TaggingLanguage, accuracy_by_group
 
 __all__ = [
     "MONITORS",
@@ -47,7 +47,7 @@ def tagger_batches(sentences: TaggedSentences, batch_size: int, generator: torch
     """One epoch of minibatches ``(tokens, tags)``, every sentence once, each cut to its longest sentence.
 
     Args:
-        sentences: a split of a :class:`~spatialdrop_edu.tagging.language.TaggingLanguage`.
+        sentences: a split of a :class:`~spatialdrop_edu.tagging.corpus.TaggingLanguage`.
         batch_size: sentences per minibatch.
         generator: draws the order of the sentences (a CPU ``torch.Generator``); ``None`` keeps the
             split's order.
@@ -74,7 +74,7 @@ def tagger_batches(sentences: TaggedSentences, batch_size: int, generator: torch
 def tagger_loss(model: torch.nn.Module, batch: tuple) -> torch.Tensor:
     """The training loss of a tagger on one minibatch ``(tokens, tags)``: mean cross-entropy over real tokens.
 
-    Padding carries the tag :data:`~spatialdrop_edu.tagging.language.IGNORE_INDEX`, which the loss ignores.
+    Padding carries the tag :data:`~spatialdrop_edu.tagging.corpus.IGNORE_INDEX`, which the loss ignores.
 
     Examples::
 
@@ -116,12 +116,12 @@ def predict_tags(model: torch.nn.Module, sentences: TaggedSentences, batch_size:
 
     Args:
         model: maps token ids ``(N, T)`` to logits ``(N, T, K)``.
-        sentences: a split of a :class:`~spatialdrop_edu.tagging.language.TaggingLanguage`.
+        sentences: a split of a :class:`~spatialdrop_edu.tagging.corpus.TaggingLanguage`.
         batch_size: sentences per forward pass. Default: 512.
 
     Returns:
         Tag ids, an ``int64`` array of the split's shape ``(S, T)``, with
-        :data:`~spatialdrop_edu.tagging.language.IGNORE_INDEX` at padding.
+        :data:`~spatialdrop_edu.tagging.corpus.IGNORE_INDEX` at padding.
 
     Examples::
 
@@ -139,13 +139,13 @@ def predict_tags(model: torch.nn.Module, sentences: TaggedSentences, batch_size:
 def tag_accuracy(model: torch.nn.Module, sentences: TaggedSentences, batch_size: int = 512) -> dict[str, float]:
     """A tagger's accuracy on a split: over all real tokens and by group (ambiguous, rare, the rest).
 
-    The groups are those of :func:`~spatialdrop_edu.tagging.language.accuracy_by_group`:
+    The groups are those of :func:`~spatialdrop_edu.tagging.corpus.accuracy_by_group`:
     ``"overall"``, ``"ambiguous"``, ``"rare"`` and ``"unambiguous_frequent"`` (``nan`` for a group with
     no token). The model runs in evaluation mode, its modes restored afterwards.
 
     Args:
         model: maps token ids ``(N, T)`` to logits ``(N, T, K)``.
-        sentences: a split of a :class:`~spatialdrop_edu.tagging.language.TaggingLanguage`.
+        sentences: a split of a :class:`~spatialdrop_edu.tagging.corpus.TaggingLanguage`.
         batch_size: sentences per forward pass. Default: 512.
 
     Examples::
@@ -218,7 +218,7 @@ def train_tagger(
     Args:
         model: maps token ids ``(N, T)`` to logits ``(N, T, K)``, such as
             :class:`~spatialdrop_edu.tagging.models.Tagger`; trained in place.
-        data: a :class:`~spatialdrop_edu.tagging.language.TaggingLanguage`.
+        data: a :class:`~spatialdrop_edu.tagging.corpus.TaggingLanguage`.
         training: the :class:`~spatialdrop_edu.training.settings.TrainSettings` of the run; or leave it
             out and give settings as keywords (``epochs=5, lr=3e-3``), which change
             :data:`TAGGER_TRAINING` (10 epochs, 32 sentences per minibatch, Adam at 1e-2, no early

@@ -16,7 +16,8 @@ import functools
 from torch import nn
 
 from ..runtime import seed_everything
-from ..tagging.language import TaggingLanguage, make_tagging_language
+from ..tagging.corpus import TaggingLanguage
+from ..tagging.language import make_tagging_language
 from ..tagging.models import Tagger
 from .data import Splits, denoising_patches, face_patches, load_mnist1d, per_class_subset, texture_patches
 from .fashion_mnist import load_fashion_mnist

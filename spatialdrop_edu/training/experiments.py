@@ -26,8 +26,7 @@ import torch
 from torch import nn
 
 from ..runtime import get_device
-from ..tagging.language import GROUPS
-from ..tagging.train import train_tagger
+from ..tagging.corpus import GROUPS
 from .builders import (
     denoising_data,
     denoising_model,
@@ -87,9 +86,15 @@ def _train_classifier(model, data, run, seed, device, progress) -> dict:
     )
 
 
-def _measure_mnist1d(model, data, run, seed, history, start) -> dict:
+def _classifier_scores(model, data, history) -> tuple[float, float, int]:
+    """The test loss and accuracy of the weights kept, and the first epoch of the highest validation accuracy."""
     test_loss, test_acc = evaluate(model, *data.test)
     acc_epoch, _ = replay_early_stopping(history["val_acc"], None, higher_is_better=True)  # the first maximum
+    return test_loss, test_acc, acc_epoch
+
+
+def _measure_mnist1d(model, data, run, seed, history, start) -> dict:
+    test_loss, test_acc, acc_epoch = _classifier_scores(model, data, history)
     return {
         "test_acc": test_acc,
         "test_loss": test_loss,
@@ -112,12 +117,8 @@ def mnist1d_trial(config, seed: int, *, device=None, progress: bool = False) -> 
     The seed picks the training and validation sequences, the initial weights, the minibatch order
     and the dropout masks; runs with the same seed and different dropout share the first three.
 
-    Args:
-        config: a :class:`~spatialdrop_edu.training.runs.MNIST1DRun`, or its stored dict (see
-            :func:`~spatialdrop_edu.training.runs.mnist1d_config`).
-        seed: the run's seed.
-        device: ``None`` for :func:`~spatialdrop_edu.runtime.get_device`.
-        progress: show the epoch bar.
+    ``config`` is a :class:`~spatialdrop_edu.training.runs.MNIST1DRun` or its stored dict (see
+    :func:`~spatialdrop_edu.training.runs.mnist1d_config`); the other arguments are :func:`trial`'s.
 
     Returns:
         A JSON-serialisable dict with ``test_acc``, ``test_loss`` (of the restored best epoch: the
@@ -180,11 +181,8 @@ def mnist1d_readme_trial(config, seed: int, *, device=None) -> dict:
     stopping: the last weights are scored. The test accuracy is also measured every ``eval_every``
     steps, only to show the curve (nothing is chosen on it).
 
-    Args:
-        config: a :class:`~spatialdrop_edu.training.runs.MNIST1DReadmeRun`, or its stored dict (see
-            :func:`~spatialdrop_edu.training.runs.mnist1d_readme_config`).
-        seed: the run's seed: the initial weights and the minibatch order.
-        device: ``None`` for :func:`~spatialdrop_edu.runtime.get_device`.
+    ``config`` is a :class:`~spatialdrop_edu.training.runs.MNIST1DReadmeRun` or its stored dict (see
+    :func:`~spatialdrop_edu.training.runs.mnist1d_readme_config`); the other arguments are :func:`trial`'s.
 
     Returns:
         A JSON-serialisable dict with ``test_acc`` and ``test_loss`` (of the last weights), ``steps``,
@@ -197,8 +195,7 @@ def mnist1d_readme_trial(config, seed: int, *, device=None) -> dict:
 
 
 def _measure_patch(model, data, run, seed, history, start) -> dict:
-    test_loss, test_acc = evaluate(model, *data.test)
-    acc_epoch, _ = replay_early_stopping(history["val_acc"], None, higher_is_better=True)  # the first maximum
+    test_loss, test_acc, acc_epoch = _classifier_scores(model, data, history)
     return {
         "test_acc": test_acc,
         "test_loss": test_loss,
@@ -232,12 +229,8 @@ def patch_trial(config, seed: int, *, device=None, progress: bool = False) -> di
     that a run can be re-scored at either checkpoint a practitioner might keep: the epoch of the
     lowest validation loss or the one of the highest validation accuracy.
 
-    Args:
-        config: a :class:`~spatialdrop_edu.training.runs.PatchRun`, or its stored dict (see
-            :func:`~spatialdrop_edu.training.runs.patch_config`).
-        seed: the run's seed.
-        device: ``None`` for :func:`~spatialdrop_edu.runtime.get_device`.
-        progress: show the epoch bar.
+    ``config`` is a :class:`~spatialdrop_edu.training.runs.PatchRun` or its stored dict (see
+    :func:`~spatialdrop_edu.training.runs.patch_config`); the other arguments are :func:`trial`'s.
 
     Returns:
         A JSON-serialisable dict with ``test_acc`` and ``test_loss`` (of the weights the run keeps),
@@ -308,12 +301,8 @@ def denoising_trial(config, seed: int, *, device=None, progress: bool = False) -
     the minibatch order, the training noise and the dropout masks; runs with the same seed and
     different dropout share all but the masks.
 
-    Args:
-        config: a :class:`~spatialdrop_edu.training.runs.DenoisingRun`, or its stored dict (see
-            :func:`~spatialdrop_edu.training.runs.denoising_config`).
-        seed: the run's seed.
-        device: ``None`` for :func:`~spatialdrop_edu.runtime.get_device`.
-        progress: show the epoch bar.
+    ``config`` is a :class:`~spatialdrop_edu.training.runs.DenoisingRun` or its stored dict (see
+    :func:`~spatialdrop_edu.training.runs.denoising_config`); the other arguments are :func:`trial`'s.
 
     Returns:
         A JSON-serialisable dict with ``test_psnr``, ``input_psnr``, ``gain``, ``psnr_vs_noisy``,
@@ -337,6 +326,8 @@ _GROUP_SUFFIXES = ("", *(f"_{group}" for group in GROUPS[1:]))
 
 
 def _train_tagger(model, data, run, seed, device, progress) -> dict:
+    from ..tagging.train import train_tagger  # the tagging toolkit trains with this package's loop: import it late
+
     desc = f"{run.encoder} {run.dropout} p={run.p} seed={seed}"
     return train_tagger(model, data, run.training, seed=seed, device=device, progress=progress, desc=desc)
 
@@ -363,11 +354,8 @@ def tagger_trial(config, seed: int, *, device=None, progress: bool = False) -> d
     and the dropout masks; runs with the same seed and different dropout share all but the masks. The
     weights kept are those of the best validation accuracy.
 
-    Args:
-        config: a :class:`~spatialdrop_edu.training.runs.TaggerRun`, or its stored dict.
-        seed: the run's seed.
-        device: ``None`` for :func:`~spatialdrop_edu.runtime.get_device`.
-        progress: show the epoch bar.
+    ``config`` is a :class:`~spatialdrop_edu.training.runs.TaggerRun` or its stored dict; the other
+    arguments are :func:`trial`'s.
 
     Returns:
         A JSON-serialisable dict with ``test_acc`` and the groups' ``test_acc_ambiguous``,

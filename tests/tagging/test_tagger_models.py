@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from spatialdrop_edu.analysis.masks import layer_mask, measure_noise_shape  # noqa: E402
-from spatialdrop_edu.tagging.language import IGNORE_INDEX, UNK_ID  # noqa: E402
+from spatialdrop_edu.tagging.corpus import IGNORE_INDEX, UNK_ID  # noqa: E402
 from spatialdrop_edu.tagging.masks import VARIANTS, EmbeddingDropout, apply_mask, feature_mask  # noqa: E402
 from spatialdrop_edu.tagging.models import ENCODERS, Tagger, keras_tagger, keras_word_type_dropout  # noqa: E402
 from spatialdrop_edu.tagging.train import tagger_loss  # noqa: E402

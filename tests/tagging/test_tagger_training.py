@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from spatialdrop_edu.tagging.language import GROUPS, IGNORE_INDEX, accuracy_by_group, make_tagging_language
-from spatialdrop_edu.tagging.language import most_frequent_tag_accuracy as baseline
+from spatialdrop_edu.tagging.corpus import GROUPS, IGNORE_INDEX, accuracy_by_group
+from spatialdrop_edu.tagging.corpus import most_frequent_tag_accuracy as baseline
+from spatialdrop_edu.tagging.language import make_tagging_language
 from spatialdrop_edu.tagging.models import ENCODERS, Tagger
 from spatialdrop_edu.tagging.train import predict_tags, tag_accuracy, tagger_batches, train_tagger
 

@@ -5,19 +5,17 @@ import time
 import numpy as np
 import pytest
 
-from spatialdrop_edu.tagging.language import (
-    CLOSED_CLASS,
+from spatialdrop_edu.tagging.corpus import (
     IGNORE_INDEX,
-    MIN_VOCAB_SIZE,
     PAD_ID,
     SPLITS,
     TAGS,
     UNK_ID,
     TaggedSentences,
     accuracy_by_group,
-    make_tagging_language,
     most_frequent_tag_accuracy,
 )
+from spatialdrop_edu.tagging.language import CLOSED_CLASS, MIN_VOCAB_SIZE, make_tagging_language
 
 from stats import binomial_fraction_bound
 
