@@ -218,6 +218,35 @@ def check_instance(value, kind: type, name: str, expected: str):
     return value
 
 
+def check_words(value, name: str = "sentence", most: int | None = None) -> tuple[str, ...]:
+    """Return a sentence as a tuple of words: a str split at whitespace, or a sequence of non-empty strs.
+
+    Each word is a token (no whitespace inside); ``most`` caps how many there may be.
+
+    Examples::
+
+        >>> check_words("the cat saw the dog .")
+        ('the', 'cat', 'saw', 'the', 'dog', '.')
+    """
+    expected = "a str of words separated by spaces, or a sequence of words, like 'the cat saw the dog .'"
+    if isinstance(value, str):
+        words = tuple(value.split())
+    elif isinstance(value, bytes) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name} must be {expected}, got {value!r} of type {type(value).__name__}.")
+    else:
+        words = tuple(value)
+        for word in words:
+            if not isinstance(word, str):
+                raise TypeError(f"every word of {name} must be a str, got {word!r} of type {type(word).__name__}.")
+            if not word or word != "".join(word.split()):
+                raise ValueError(f"every word of {name} must be a non-empty str without spaces, got {word!r}.")
+    if not words:
+        raise ValueError(f"{name} must hold at least one word ({expected}), got {value!r}.")
+    if most is not None and len(words) > most:
+        raise ValueError(f"{name} must hold at most {most} words, got {len(words)}.")
+    return words
+
+
 # -- shapes and tensors ----------------------------------------------------------------------------
 
 
