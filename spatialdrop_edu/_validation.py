@@ -250,6 +250,33 @@ def check_words(value, name: str = "sentence", most: int | None = None) -> tuple
 # -- shapes and tensors ----------------------------------------------------------------------------
 
 
+def check_token_ids(tokens, vocab_size: int | None = None, name: str = "tokens") -> torch.Tensor:
+    """Return ``tokens`` if it is a rank-2 integer tensor ``(N, T)`` of ids below ``vocab_size``, else raise.
+
+    Examples::
+
+        >>> check_token_ids(torch.tensor([[1, 2, 0]]), 3).shape
+        torch.Size([1, 3])
+        >>> check_token_ids(torch.tensor([[1, 5]]), 3)
+        Traceback (most recent call last):
+        ...
+        ValueError: tokens must hold ids in [0, 2] (vocab_size 3), got ids from 1 to 5.
+    """
+    check_instance(tokens, torch.Tensor, name, "a tensor of token ids (N, T), e.g. torch.tensor([[4, 7, 0]])")
+    if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
+        raise TypeError(f"{name} must be an integer tensor of token ids, got dtype {tokens.dtype}.")
+    if tokens.dim() != 2:
+        raise ValueError(f"{name} must have shape (N, T): sentences, tokens, got shape {tuple(tokens.shape)}.")
+    if vocab_size is not None and tokens.numel():
+        low, high = int(tokens.min()), int(tokens.max())
+        if low < 0 or high >= vocab_size:
+            raise ValueError(
+                f"{name} must hold ids in [0, {vocab_size - 1}] (vocab_size {vocab_size}), "
+                f"got ids from {low} to {high}."
+            )
+    return tokens
+
+
 def check_shape(value, name: str = "input_shape") -> tuple[int, ...]:
     """Return ``value`` as a tuple of non-negative ints, or raise naming ``name``."""
     if type(value) is not str and isinstance(value, tuple) and all(type(d) is int and d >= 0 for d in value):

@@ -40,6 +40,7 @@ from .._validation import (
     check_positive_int,
     check_probability,
     check_shape,
+    check_token_ids,
 )
 from ..layers.dropout import Dropout, SpatialDropout1d, dropout
 from ..layers.noise_shapes import resolve_noise_shape
@@ -47,7 +48,6 @@ from ..layers.noise_shapes import resolve_noise_shape
 __all__ = [
     "VARIANTS",
     "TOKEN_NOISE_SHAPE",
-    "check_token_ids",
     "element_mask",
     "feature_mask",
     "token_mask",
@@ -76,33 +76,6 @@ def _embedded_shape(input_shape) -> tuple[int, int, int]:
 def _coins(noise_shape, p: float, generator, dtype, device) -> torch.Tensor:
     """A mask of ``noise_shape``: 0 with probability ``p``, else ``1 / (1 - p)``, drawn by the package's dropout."""
     return dropout(torch.ones(noise_shape, dtype=dtype, device=device), p, generator=generator)
-
-
-def check_token_ids(tokens, vocab_size: int | None = None, name: str = "tokens") -> torch.Tensor:
-    """Return ``tokens`` if it is a rank-2 integer tensor ``(N, T)`` of ids below ``vocab_size``, else raise.
-
-    Examples::
-
-        >>> check_token_ids(torch.tensor([[1, 2, 0]]), 3).shape
-        torch.Size([1, 3])
-        >>> check_token_ids(torch.tensor([[1, 5]]), 3)
-        Traceback (most recent call last):
-        ...
-        ValueError: tokens must hold ids in [0, 2] (vocab_size 3), got ids from 1 to 5.
-    """
-    check_instance(tokens, torch.Tensor, name, "a tensor of token ids (N, T), e.g. torch.tensor([[4, 7, 0]])")
-    if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
-        raise TypeError(f"{name} must be an integer tensor of token ids, got dtype {tokens.dtype}.")
-    if tokens.dim() != 2:
-        raise ValueError(f"{name} must have shape (N, T): sentences, tokens, got shape {tuple(tokens.shape)}.")
-    if vocab_size is not None and tokens.numel():
-        low, high = int(tokens.min()), int(tokens.max())
-        if low < 0 or high >= vocab_size:
-            raise ValueError(
-                f"{name} must hold ids in [0, {vocab_size - 1}] (vocab_size {vocab_size}), "
-                f"got ids from {low} to {high}."
-            )
-    return tokens
 
 
 def element_mask(

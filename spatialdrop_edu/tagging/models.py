@@ -27,9 +27,10 @@ from .._validation import (
     check_positive_int,
     check_positive_number,
     check_probability,
+    check_token_ids,
 )
 from .corpus import IGNORE_INDEX, PAD_ID, UNK_ID
-from .masks import VARIANTS, EmbeddingDropout, check_token_ids
+from .masks import VARIANTS, EmbeddingDropout
 
 __all__ = ["ENCODERS", "KERAS_VARIANTS", "Tagger", "keras_tagger", "keras_word_type_dropout"]
 

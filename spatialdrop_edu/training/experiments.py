@@ -16,6 +16,7 @@ regularisers beside dropout (chapter 7) and a U-Net denoiser (chapter 8).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import statistics
 import time
@@ -70,9 +71,10 @@ def _desc(run: Run, seed: int) -> str:
 # -- chapter 6: MNIST-1D ---------------------------------------------------------------------------
 
 
-def _train_classifier(model, data, run, seed, device, progress) -> dict:
-    """A classifier's training: the best weights kept where the run stops early (always, for MNIST-1D)."""
-    restore_best = not isinstance(run, PatchRun) or run.training.patience is not None
+def _train_classifier(model, data, run, seed, device, progress, *, keep_last_without_patience=False) -> dict:
+    """A classifier's training: the best weights restored, or, with ``keep_last_without_patience`` and no
+    early stopping, the last ones (chapter 7 measures early stopping as a regulariser)."""
+    restore_best = not keep_last_without_patience or run.training.patience is not None
     return train(
         model,
         data,
@@ -401,7 +403,10 @@ KINDS = {
         _readme_data, lambda run, seed, data: _readme_model(run, seed), _train_readme, _measure_readme
     ),
     PatchRun: Kind(
-        patch_data, lambda run, seed, data: patch_model(run, num_classes(data), seed), _train_classifier, _measure_patch
+        patch_data,
+        lambda run, seed, data: patch_model(run, num_classes(data), seed),
+        functools.partial(_train_classifier, keep_last_without_patience=True),
+        _measure_patch,
     ),
     DenoisingRun: Kind(
         denoising_data, lambda run, seed, data: denoising_model(run, seed), _train_denoiser, _measure_denoising
