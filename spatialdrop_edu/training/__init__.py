@@ -36,8 +36,9 @@ One concept per module; read them in this order:
     when called).
 12. :mod:`~spatialdrop_edu.training.chapter_studies`: each training chapter's studies, described once at
     either scale, run in one call (:func:`~spatialdrop_edu.training.chapter_studies.run_chapter_study`) and read
-    back; what every chapter's study is (:mod:`~spatialdrop_edu.training.study_plan`) and chapter 7's procedure
-    (:mod:`~spatialdrop_edu.training.patch_study`).
+    back; what every chapter's study is (:mod:`~spatialdrop_edu.training.study_plan`), chapter 7's procedure
+    (:mod:`~spatialdrop_edu.training.patch_study`) and chapter 9's tagger study
+    (:mod:`~spatialdrop_edu.training.tagger_study`).
 """
 
 from . import (
@@ -64,6 +65,7 @@ from . import (
     study,
     study_plan,
     tables,
+    tagger_study,
     workers,
 )
 from .augment import *
@@ -89,6 +91,7 @@ from .stats import *
 from .study import *
 from .study_plan import *
 from .tables import *
+from .tagger_study import *
 from .workers import *
 
 #: Every module's public names (its ``__all__``), offered here too: ``training.mnist1d_trial``.
@@ -116,6 +119,7 @@ __all__ = [
     "study",
     "study_plan",
     "tables",
+    "tagger_study",
     "workers",
     *augment.__all__,
     *data.__all__,
@@ -134,6 +138,7 @@ __all__ = [
     *study.__all__,
     *workers.__all__,
     *tables.__all__,
+    *tagger_study.__all__,
     *stats.__all__,
     *results.__all__,
     *epochs.__all__,

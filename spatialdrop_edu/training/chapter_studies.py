@@ -2,7 +2,8 @@
 
 A training chapter keeps its knobs in its ``parameters`` cell and hands them to :func:`chapter_study`, which gives
 the chapter's study: a frozen settings object (:class:`Mnist1dStudy` for chapter 6,
-:class:`~spatialdrop_edu.training.patch_study.PatchStudy` for chapter 7, :class:`DenoisingStudy` for chapter 8)
+:class:`~spatialdrop_edu.training.patch_study.PatchStudy` for chapter 7, :class:`DenoisingStudy` for chapter 8,
+:class:`~spatialdrop_edu.training.tagger_study.TaggerStudy` for chapter 9)
 that builds every configuration the chapter runs. With ``scale=True`` the full study's settings, those the shipped
 results were made with (each class's ``FULL``), replace the parameters they name, and the full study's companions
 join it: chapter 6's factors (placement and width) and its network trained the MNIST-1D README's way, chapter 8's
@@ -37,6 +38,7 @@ from .patch_study import PatchStudy
 from .results import full_results, local_results, study_cache, write_meta
 from .study import load_runs
 from .study_plan import ChapterStudy, Study, training_toolkit
+from .tagger_study import TaggerStudy
 from .workers import study_executor
 
 __all__ = [
@@ -272,19 +274,21 @@ class DenoisingStudy(ChapterStudy):
 
 
 #: Each training chapter's study, by the chapter's notebook name.
-CHAPTER_STUDIES = {study.CHAPTER: study for study in (Mnist1dStudy, PatchStudy, DenoisingStudy)}
+CHAPTER_STUDIES = {study.CHAPTER: study for study in (Mnist1dStudy, PatchStudy, DenoisingStudy, TaggerStudy)}
 
 
 def chapter_study(chapter: str, *, scale: bool = False, **parameters) -> ChapterStudy:
     """A training chapter's study, from the chapter's parameters; at ``scale``, the full study's settings.
 
     Args:
-        chapter: ``"06_train_mnist1d"``, ``"07_train_images"`` or ``"08_unet_copycat"``.
+        chapter: ``"06_train_mnist1d"``, ``"07_train_images"``, ``"08_unet_copycat"`` or
+            ``"09_sequence_tagging"``.
         scale: ``True``: the full study; its settings (the class's ``FULL``) replace the parameters they name.
         **parameters: the chapter's settings (its notebook's parameters, in lower case), as its class lists them.
 
     Returns:
-        A :class:`Mnist1dStudy`, :class:`~spatialdrop_edu.training.patch_study.PatchStudy` or :class:`DenoisingStudy`.
+        A :class:`Mnist1dStudy`, :class:`~spatialdrop_edu.training.patch_study.PatchStudy`,
+        :class:`DenoisingStudy` or :class:`~spatialdrop_edu.training.tagger_study.TaggerStudy`.
 
     Raises:
         ValueError: ``chapter`` is not a training chapter.
