@@ -65,6 +65,7 @@ __all__ = [
     "mnist1d_readme_config",
     "patch_config",
     "denoising_config",
+    "tagger_config",
 ]
 
 #: The datasets of a patch run (:func:`~spatialdrop_edu.training.builders.patch_data`); only
@@ -416,3 +417,15 @@ def denoising_config(**settings) -> dict:
         (0.2, ['camera'])
     """
     return DenoisingRun.from_json(settings).to_json()
+
+
+def tagger_config(**settings) -> dict:
+    """A complete tagger configuration, as stored: :class:`TaggerRun` with ``settings``, each checked.
+
+    Examples::
+
+        >>> c = tagger_config(encoder="conv", dropout="word_type", p=0.25)
+        >>> c["encoder"], c["vocab_size"], c["epochs"]
+        ('conv', 1000, 20)
+    """
+    return TaggerRun.from_json(settings).to_json()

@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from .._validation import check_positive_int
 from ..tagging.models import ENCODERS
-from .runs import TaggerRun
+from .runs import tagger_config
 from .study_plan import ChapterStudy, Study, training_toolkit
 from .tables import chosen_on_validation
 
@@ -50,8 +50,9 @@ class TaggerStudy(ChapterStudy):
     Examples::
 
         >>> from spatialdrop_edu.training import chapter_study
-        >>> study = chapter_study("09_sequence_tagging", seeds=3, encoders=("gru",),
-        ...                       rates=(0.25,), epochs=20, patience=5, train_size=1000)
+        >>> study = chapter_study(
+        ...     "09_sequence_tagging", seeds=3, encoders=("gru",), rates=(0.25,),
+        ...     epochs=20, patience=5, train_size=1000)
         >>> [tagger_label(c) for c in study.configs()]
         ['no dropout', 'element 25%', 'feature 25%', 'token 25%', 'word_type 25%']
     """
@@ -74,8 +75,10 @@ class TaggerStudy(ChapterStudy):
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.encoders or any(e not in ENCODERS for e in self.encoders) or len(set(self.encoders)) < len(
-            self.encoders
+        if (
+            not self.encoders
+            or any(e not in ENCODERS for e in self.encoders)
+            or len(set(self.encoders)) < len(self.encoders)
         ):
             raise ValueError(f"encoders must be distinct names of {ENCODERS}, got {self.encoders!r}.")
         if not self.rates or any(not isinstance(p, float) or not 0.0 < p < 1.0 for p in self.rates):
@@ -85,8 +88,14 @@ class TaggerStudy(ChapterStudy):
 
     def config(self, encoder: str = "gru", dropout: str = "none", p: float = 0.0) -> dict:
         """One run's stored configuration: ``encoder`` with ``dropout`` at ``p`` on its embeddings."""
-        run = TaggerRun(encoder=encoder, dropout=dropout, p=p, train_size=self.train_size)
-        return run.replace(epochs=self.epochs, patience=self.patience).to_json()
+        return tagger_config(
+            encoder=encoder,
+            dropout=dropout,
+            p=p,
+            train_size=self.train_size,
+            epochs=self.epochs,
+            patience=self.patience,
+        )
 
     def configs(self, encoder: str | None = None) -> list[dict]:
         """No dropout, then each variant at each rate, for ``encoder`` (default: every encoder, one after another)."""

@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 BOOK = Path(__file__).parents[2] / "book"
-CHAPTERS = ("06_train_mnist1d", "07_train_images", "08_unet_copycat")
+CHAPTERS = ("06_train_mnist1d", "07_train_images", "08_unet_copycat", "09_sequence_tagging")
 #: Tags that fold or remove a cell's code on the website.
 NOT_SHOWN = {"hide-input", "hide-cell", "remove-input", "remove-cell"}
 

@@ -48,8 +48,9 @@ CH08 = dict(
     mc_passes=8,
     lr_schedule="constant",
 )
+CH09 = dict(seeds=3, encoders=("gru", "conv"), rates=(0.25,), epochs=20, patience=5, train_size=1000)
 #: The chapters' parameters cells, as the notebooks set them.
-PARAMETERS = {"06_train_mnist1d": CH06, "07_train_images": CH07, "08_unet_copycat": CH08}
+PARAMETERS = {"06_train_mnist1d": CH06, "07_train_images": CH07, "08_unet_copycat": CH08, "09_sequence_tagging": CH09}
 #: What a run made here records differently from the shipped ones: what ran it, and when.
 PROVENANCE = {name for name, _ in META_FIELDS} | {"finished"}
 
@@ -424,7 +425,7 @@ def test_a_full_run_makes_the_shipped_runs_and_writes_the_shipped_meta(chapter, 
     files = shipped_records(chapter)
     study = T.chapter_study(chapter, scale=True, **PARAMETERS[chapter])
     trial = replaying(files, dict.fromkeys(s.file for s in study.studies()))
-    for name in ("mnist1d_trial", "mnist1d_readme_trial", "patch_trial", "denoising_trial"):
+    for name in ("mnist1d_trial", "mnist1d_readme_trial", "patch_trial", "denoising_trial", "tagger_trial"):
         monkeypatch.setattr(T, name, trial)
     monkeypatch.setenv("SPATIALDROP_RESULTS", str(tmp_path))
     run = T.run_chapter_study(study, workers=1, progress=False)

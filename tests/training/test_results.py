@@ -28,7 +28,7 @@ from spatialdrop_edu.training import (
 from spatialdrop_edu.training.results import META_FIELDS
 
 BOOK = Path(__file__).parents[2] / "book"
-CHAPTERS = ("06_train_mnist1d", "07_train_images", "08_unet_copycat")
+CHAPTERS = ("06_train_mnist1d", "07_train_images", "08_unet_copycat", "09_sequence_tagging")
 
 
 def fake_run(config, seed):

@@ -14,6 +14,7 @@ from spatialdrop_edu.training.runs import (
     MNIST1DReadmeRun,
     MNIST1DRun,
     PatchRun,
+    TaggerRun,
     denoising_config,
     mnist1d_config,
     patch_config,
@@ -28,6 +29,7 @@ STUDIES = {
     ("07_train_images", "study.jsonl"): PatchRun,
     ("08_unet_copycat", "study.jsonl"): DenoisingRun,
     ("08_unet_copycat", "schedules.jsonl"): DenoisingRun,
+    ("09_sequence_tagging", "study.jsonl"): TaggerRun,
 }
 
 

@@ -76,6 +76,11 @@ STUDIES = {
             "lr_schedule",
         ),
     ),
+    "09_sequence_tagging": (
+        experiments.tagger_trial,
+        runs.tagger_config,
+        ("encoder", "dropout", "p", "train_size", "epochs", "patience"),
+    ),
 }
 TIMINGS = {"wall_time", "epoch_time"}
 FIRST_EPOCH_TOLERANCE = 1e-3
