@@ -150,7 +150,7 @@ def test_a_chapter_alone_with_the_installed_wheel_shows_the_shipped_study(tmp_pa
         source = "".join(c.source for c in nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4).cells)
         assert FULL_SECTION_CALL in source, f"{chapter}: its full-scale section no longer calls {FULL_SECTION_CALL}"
     found = [json.loads(line) for line in run([python, "-c", FULL_STUDIES], cwd=alone, env=env).splitlines()]
-    assert len(TRAINING) == 3 and [f["chapter"] for f in found] == list(TRAINING)
+    assert len(TRAINING) == 4 and [f["chapter"] for f in found] == list(TRAINING)
     for f in found:
         assert Path(f["folder"]).is_relative_to(purelib / "spatialdrop_edu" / "results"), f
         shipped = ROOT / "spatialdrop_edu" / "results" / f["chapter"]
