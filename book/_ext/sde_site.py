@@ -23,13 +23,17 @@ installed stack (jupyter-book 1.0.4.post1, Sphinx 7.4.7, sphinx-thebe 0.3.1, mys
    Colab and Binder launch buttons instead and does not enable thebe (``launch_buttons.thebe`` is unset), so the
    thebe scripts and stylesheet are dropped from every page.
 
-4. The ipywidgets HTML manager's own assets. ``embed-amd.js`` resolves its icon fonts against the require.js URL
-   of its module ``@jupyter-widgets/html-manager/dist/...``; with no require.js path for it, that is relative to
-   the page (``book/@jupyter-widgets/...``: six 404s per widget page), and its ``__jupyter_widgets_assets_path__``
-   hook is applied only after the fonts' URLs are computed. So widget pages get a require.js configuration, set
-   before require.js loads, that maps the module to the vendored copy. And ipywidgets 8's controls typeset widget
-   labels with MathJax 2's ``MathJax.Hub.Queue``, which MathJax 3 lacks: every widget with a description throws
-   ``Cannot read properties of undefined (reading 'Queue')``. ``sde-site.js`` gives MathJax 3 that one call.
+4. The ipywidgets HTML manager's own assets. Every module ``embed-amd.js`` defines (``@jupyter-widgets/base``,
+   ``controls``, their ``7`` twins, ``html-manager`` and ``html-manager/dist/libembed-amd``) sets webpack's public
+   path from its own require.js URL, and the icon fonts its CSS declares are fetched from there; with no
+   require.js path for a module, that is relative to the page (``book/@jupyter-widgets/...``: six 404s per widget
+   page, from whichever module's ``@font-face`` the browser uses, which can change from one load to the next), and
+   the ``__jupyter_widgets_assets_path__`` hook is applied only after the fonts' URLs are computed. So widget pages
+   get a require.js configuration, set before require.js loads, that maps the whole ``@jupyter-widgets`` scope
+   (and the longer ``html-manager/dist`` prefix) to the vendored copy, the folder that holds the fonts. And
+   ipywidgets 8's controls typeset widget labels with MathJax 2's ``MathJax.Hub.Queue``, which MathJax 3 lacks:
+   every widget with a description throws ``Cannot read properties of undefined (reading 'Queue')``.
+   ``sde-site.js`` gives MathJax 3 that one call.
 
 5. Live widgets on a static page. Widget views embedded from stored widget state render their initial look but
    cannot react without a kernel. Each one is wrapped in an ``inert`` frame (no focus, no clicks, not announced as
@@ -141,9 +145,12 @@ def freeze_widgets(app: Sphinx, doctree: nodes.document, docname: str) -> None:
 
 REQUIREJS_CONFIG = (
     # A global `require` object defined before require.js loads is its configuration. content_root is set on
-    # <html> by the theme (the way from this page to the site's root).
-    "var require = {paths: {'@jupyter-widgets/html-manager/dist': new URL((document.documentElement.dataset"
-    ".content_root || './') + '" + VENDOR + "/html-manager', document.baseURI).href}};"
+    # <html> by the theme (the way from this page to the site's root). Each module embed-amd.js defines (base,
+    # controls, html-manager and its dist/libembed-amd) takes its asset URL from its own require.js URL, so the
+    # whole `@jupyter-widgets` scope maps to the vendored folder, and its longer `html-manager/dist` prefix too.
+    "var require = {paths: (function (v) { return {'@jupyter-widgets': v, '@jupyter-widgets/html-manager/dist': v}; })"
+    "(new URL((document.documentElement.dataset.content_root || './') + '" + VENDOR + "/html-manager', "
+    "document.baseURI).href)};"
 )
 
 

@@ -253,6 +253,17 @@ def _check_widgets(page, html: str) -> list[str]:
             out.append(f"widget #{k} did not render its snapshot (vendored widget manager not working?)")
         if not w["note"] or "Colab" not in w["note"]:
             out.append(f"widget #{k} has no note that it runs live in Jupyter/Colab/Binder")
+    # Every module embed-amd.js defines fetches its icon fonts beside its own require.js URL: all of them must
+    # resolve to the vendored widget manager, or a font request 404s whenever that module's @font-face is used.
+    urls = page.evaluate(
+        """() => Object.fromEntries(['base', 'base7', 'controls', 'controls7', 'html-manager',
+            'html-manager/dist/libembed-amd'].map(m => [m, requirejs.toUrl('@jupyter-widgets/' + m)]))"""
+    )
+    out += [
+        f"@jupyter-widgets/{m} resolves to {u}, not to _vendor/html-manager/"
+        for m, u in urls.items()
+        if "/_vendor/html-manager/" not in u
+    ]
     return out
 
 
