@@ -64,6 +64,7 @@ class TaggerStudy(ChapterStudy):
         "rates": (0.1, 0.25, 0.5),
         "epochs": 60,
         "patience": 10,
+        "train_size": 1000,
     }
     VARIANTS: ClassVar[tuple] = ("element", "feature", "token", "word_type")
 

@@ -253,6 +253,8 @@ def _check_widgets(page, html: str) -> list[str]:
             out.append(f"widget #{k} did not render its snapshot (vendored widget manager not working?)")
         if not w["note"] or "Colab" not in w["note"]:
             out.append(f"widget #{k} has no note that it runs live in Jupyter/Colab/Binder")
+    if not info:  # the media type quoted in a page's text (a source listing), no widget on it
+        return out
     # Every module embed-amd.js defines fetches its icon fonts beside its own require.js URL: all of them must
     # resolve to the vendored widget manager, or a font request 404s whenever that module's @font-face is used.
     urls = page.evaluate(

@@ -48,7 +48,7 @@ CH08 = dict(
     mc_passes=8,
     lr_schedule="constant",
 )
-CH09 = dict(seeds=3, encoders=("gru", "conv"), rates=(0.25,), epochs=20, patience=5, train_size=1000)
+CH09 = dict(seeds=3, encoders=("gru", "conv"), rates=(0.25,), epochs=20, patience=5, train_size=500)
 #: The chapters' parameters cells, as the notebooks set them.
 PARAMETERS = {"06_train_mnist1d": CH06, "07_train_images": CH07, "08_unet_copycat": CH08, "09_sequence_tagging": CH09}
 #: What a run made here records differently from the shipped ones: what ran it, and when.

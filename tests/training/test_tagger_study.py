@@ -6,7 +6,7 @@ import pytest
 
 from spatialdrop_edu import training as T
 
-SMALL = dict(seeds=3, encoders=("gru", "conv"), rates=(0.25,), epochs=20, patience=5, train_size=1000)
+SMALL = dict(seeds=3, encoders=("gru", "conv"), rates=(0.25,), epochs=20, patience=5, train_size=500)
 
 
 def test_each_encoder_runs_no_dropout_then_every_variant_at_every_rate_over_the_same_seeds():
@@ -17,20 +17,21 @@ def test_each_encoder_runs_no_dropout_then_every_variant_at_every_rate_over_the_
     variants = [f"{v} {p:.0%}" for v in ("element", "feature", "token", "word_type") for p in (0.1, 0.5)]
     assert labels == [(e, name) for e in ("gru", "conv") for name in ["no dropout", *variants]]
     assert all(
-        c == T.tagger_config(**{k: c[k] for k in ("encoder", "dropout", "p")}, train_size=1000, epochs=20, patience=5)
+        c == T.tagger_config(**{k: c[k] for k in ("encoder", "dropout", "p")}, train_size=500, epochs=20, patience=5)
         for c in grid.configs
     )
     assert len({json.dumps(c, sort_keys=True) for c in grid.configs}) == len(grid.configs)
 
 
-def test_the_full_study_has_ten_seeds_three_rates_and_both_encoders():
+def test_the_full_study_has_ten_seeds_three_rates_both_encoders_and_1000_sentences():
     full = T.chapter_study("09_sequence_tagging", scale=True, **SMALL)
-    assert (full.seeds, full.rates, full.encoders, full.epochs, full.patience) == (
+    assert (full.seeds, full.rates, full.encoders, full.epochs, full.patience, full.train_size) == (
         10,
         (0.1, 0.25, 0.5),
         ("gru", "conv"),
         60,
         10,
+        1000,
     )
     assert len(full.studies()[0].configs) == 2 * (1 + 4 * 3)
     assert full.settings_note() == {
