@@ -16,7 +16,7 @@ from .._validation import check_positive_int
 from ..tagging.models import ENCODERS
 from .runs import tagger_config
 from .study_plan import ChapterStudy, Study, training_toolkit
-from .tables import chosen_on_validation
+from .tables import chosen_on_validation, paired_differences
 
 __all__ = ["TaggerStudy", "tagger_label"]
 
@@ -121,6 +121,24 @@ class TaggerStudy(ChapterStudy):
         """
         mine = [r for r in records if r["config"]["encoder"] == encoder]
         return chosen_on_validation(mine, "val_acc", score)
+
+    def difference(self, records, metric: str, encoder: str, variant: str, reference: str = "none") -> dict:
+        """``variant`` minus ``reference`` for ``encoder``, each at its rate chosen on validation, paired by seed.
+
+        Args:
+            records: the study's runs.
+            metric: the test metric compared, a key of each record's ``"result"`` (``"test_acc_rare"``).
+            encoder: the tagger, ``"gru"`` or ``"conv"``.
+            variant: the variant whose chosen configuration is compared.
+            reference: the variant it is compared with; default: no dropout.
+
+        Returns:
+            The row of :func:`~spatialdrop_edu.training.tables.paired_differences` for ``variant``.
+        """
+        picked = self.chosen(records, metric, encoder)
+        pair = (picked[variant]["config"], picked[reference]["config"])
+        mine = [r for r in records if r["config"] in pair]
+        return paired_differences(mine, metric, pair[1])[0]
 
     def settings_note(self) -> dict:
         return {

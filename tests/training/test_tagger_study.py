@@ -101,3 +101,18 @@ def test_a_tiny_study_runs_every_configuration_into_the_cache(tmp_path, monkeypa
     ]
     assert all(r["result"]["epochs_run"] == 1 and 0 <= r["result"]["test_acc_rare"] <= 1 for r in records)
     assert not (run.folder / "meta.json").exists()
+
+
+def test_a_difference_pairs_each_seed_of_the_two_chosen_configurations():
+    study = T.chapter_study("09_sequence_tagging", **{**SMALL, "rates": (0.1, 0.5)})
+    # validation prefers 0.5 for every variant; feature's test accuracy is element's + 0.01 at every seed
+    records = made_up(
+        study,
+        val=lambda c: 0.9 + 0.05 * (c["p"] == 0.5),
+        test=lambda c: 0.9 + 0.01 * (c["dropout"] == "feature") + 0.02 * (c["p"] == 0.1),
+    )
+    row = study.difference(records, "test_acc", "conv", "feature", "element")
+    assert (row["encoder"], row["dropout"], row["p"], row["n"]) == ("conv", "feature", 0.5, 3)
+    assert row["values"] == pytest.approx([0.01] * 3)
+    versus_none = study.difference(records, "test_acc", "gru", "token")
+    assert versus_none["values"] == pytest.approx([0.0] * 3)  # token at 0.5 scores as no dropout
