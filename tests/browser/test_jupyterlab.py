@@ -32,6 +32,7 @@ import json
 import os
 import re
 import time
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -130,15 +131,18 @@ def page_says_idle(page) -> bool:
         .some(e => /\\| Idle$/.test(e.textContent.trim()))""")
 
 
-def wait_for(condition, what: str, timeout: float = 120, every: float = 1.0, page=None):
+def wait_for(condition, what: str, timeout: float = 120, every: float = 1.0, page=None, shows=None):
     """Poll ``condition`` until it holds; with ``page``, ask the page for an animation frame between polls.
 
     (JupyterLab does work in animation frames, and headless Chromium on a busy machine may draw none
     while nothing asks: a save or a kernel connection then waits until the next interaction.)
+    ``shows()``, if given, says what was there instead; its answer is part of the timeout's message.
     """
     start = time.monotonic()
     while not condition():
-        assert time.monotonic() < start + timeout, f"timed out after {timeout:g} s waiting for {what}"
+        if time.monotonic() >= start + timeout:
+            instead = f"; instead: {shows()}" if shows is not None else ""
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}{instead}")
         if page is not None:
             page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
         time.sleep(every)
@@ -298,6 +302,46 @@ def shown_and_idle(page, what: str) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
 
 
+def dialogs(page) -> list[str]:
+    """The text of every JupyterLab dialog on the page (one dialog waits behind another one's answer)."""
+    return [" / ".join(t.split()) for t in page.locator(".jp-Dialog").all_inner_texts()]
+
+
+def restart_kernel(page, server, tries: int = 2) -> int:
+    """Restart the page's kernel as a learner does: Kernel menu, Restart Kernel…, then the dialog's Restart.
+
+    Clicks only the restart dialog's own button, waits for the dialog to close, then for the server to log
+    the restart. A restart the server never hears of within a minute is asked for again, as a learner would
+    (``tries`` in all), with a warning that says what the page and the server showed; the last try fails with
+    that. Returns where the server's log stood before the first try.
+    """
+    logged = len(server.log.read_text(errors="replace"))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    dialog = page.locator(".jp-Dialog", has_text="Restart Kernel?")
+    for attempt in range(1, tries + 1):
+        menu(page, "Kernel", "Restart Kernel…")
+        wait_for(lambda: dialog.count() == 1, "the restart dialog", 60, page=page, shows=lambda: dialogs(page))
+        dialog.locator(".jp-mod-accept").click()
+        wait_for(lambda: dialog.count() == 0, "the restart dialog to close", 30, page=page)
+        start = time.monotonic()
+        while time.monotonic() < start + 60:
+            if "Kernel restarted" in server.log.read_text(errors="replace")[logged:]:
+                print(f"{time.monotonic() - start:6.1f} s  the restart (try {attempt})")
+                return logged
+            page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
+            time.sleep(1)
+        status = page.locator(".jp-StatusBar-TextItem").all_inner_texts()
+        shown = (
+            f"the server did not log a restart within 60 s of try {attempt}: status bar {status}, "
+            f"dialogs {dialogs(page)}, console {console[-10:]}, server log since: "
+            f"{server.log.read_text(errors='replace')[logged:][-2000:]}"
+        )
+        assert attempt < tries, shown
+        warnings.warn(shown, stacklevel=2)
+    return logged
+
+
 def test_untouched_chapter_is_never_modified_and_saves_back_unchanged(server, open_notebook):
     path = server.work / UNTOUCHED
     original, mtime = path.read_bytes(), path.stat().st_mtime_ns
@@ -310,10 +354,7 @@ def test_untouched_chapter_is_never_modified_and_saves_back_unchanged(server, op
     assert not dirty_tabs(page), "an untouched chapter is marked modified after a reload"
 
     # a kernel restart: no traceback in the server's log (ipykernel's control lock), nothing modified
-    logged = len(server.log.read_text(errors="replace"))
-    menu(page, "Kernel", "Restart Kernel…")
-    page.locator(".jp-Dialog .jp-mod-accept").click()
-    wait_for(lambda: "Kernel restarted" in server.log.read_text(errors="replace")[logged:], "the restart", 120)
+    logged = restart_kernel(page, server)
     shown_and_idle(page, "restarted")
     assert not dirty_tabs(page), "an untouched chapter is marked modified after a kernel restart"
     after_restart = server.log.read_text(errors="replace")[logged:]
