@@ -48,6 +48,10 @@ installed stack (jupyter-book 1.0.4.post1, Sphinx 7.4.7, sphinx-thebe 0.3.1, mys
    violation), docutils' ``role="doc-biblioentry"`` inside ``role="list"`` (aria-required-children, critical), and
    the contrast of viewcode's "[docs]" links (``sde-site.css``).
 
+7. Reference lists. pybtex renders none of LaTeX's commands: ``\\texttt{torch/nn/functional.py}`` was listed as
+   ``\\texttt torch/nn/functional.py``. The style ``bibtex_default_style`` names is registered here; it is
+   :mod:`spatialdrop_edu.course.bibliography`, which JupyterLab's copy of the book formats with too.
+
 Not here, because configuration does it (``_config.yml``): ``mathjax_path`` and ``nb_ipywidgets_js`` (see 1), and
 ``html_context.default_mode`` (pydata-sphinx-theme has no default for it, so every page logged
 ``Got invalid theme mode: . Resetting to auto.``).
@@ -65,6 +69,7 @@ from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.writers.html5 import HTML5Translator
 
+from spatialdrop_edu.course import bibliography
 from spatialdrop_edu.course.edition.cells import WIDGET_VIEW
 
 VENDOR = "_vendor"
@@ -208,6 +213,8 @@ def visit_citation(self, node) -> None:
 
 
 def setup(app: Sphinx) -> dict:
+    # The reference lists' style (``bibtex_default_style`` in _config.yml): alpha, with LaTeX's commands rendered.
+    bibliography.register()
     # myst-nb first, so that its HTML visitor for folded cells is the one replaced here.
     app.setup_extension("myst_nb")
     app.add_node(HideCodeCellNode, override=True, html=(visit_hide_cell_input, depart_HideCellInput))

@@ -9,5 +9,8 @@ Three concerns, one folder each:
   :mod:`~spatialdrop_edu.course.grading.isolation`.
 * :mod:`~spatialdrop_edu.course.lab`: the learner's JupyterLab (``lab``, ``make lab``).
 
+Both the website and the learner's JupyterLab list the book's sources in one style:
+:mod:`~spatialdrop_edu.course.bibliography`.
+
 A training chapter's full study (``study``) is a training command: ``spatialdrop_edu.training.full_study``.
 """

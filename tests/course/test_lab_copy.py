@@ -105,6 +105,14 @@ def test_each_chapter_lists_the_sources_it_cites_as_the_website_does(copies):
     )
 
 
+def test_reference_lists_show_code_in_code_font_and_no_latex_command(copies):
+    for doc, nb in copies.items():
+        for text in (t for t in markdown(nb) if "## References" in t):
+            assert not re.search(r"\\(texttt|url)\b", text), f"{doc}: {text}"
+    (references,) = [t for t in markdown(copies["02_noise_shapes"]) if "## References" in t]
+    assert "TensorFlow API documentation: `tf.nn.dropout`, argument `noise_shape`" in references
+
+
 def test_code_references_are_code_linked_to_the_api_page(copies, students):
     text = "\n".join(markdown(copies["01_dropout"]))
     assert f"[`keep_mask()`]({API}spatialdrop_edu.layers.numpy_reference.keep_mask)" in text

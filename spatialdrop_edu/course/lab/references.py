@@ -9,7 +9,7 @@ markdown into plain Markdown that says what the website says:
 * ``{cite}`a,b``` becomes ``[Hinton et al., 2012, Srivastava et al., 2014]`` (``{cite:t}``: ``Hinton et
   al. [2012]``), each name and year linked to the source itself (its URL, DOI or arXiv page);
 * a ``{bibliography}`` block becomes the list of the sources the page cites, each formatted as the
-  website formats it (pybtex's ``alpha`` style, with its label);
+  website formats it (:class:`~spatialdrop_edu.course.bibliography.CourseStyle`, with its label);
 * ``{func}``, ``{class}``, ``{meth}`` and the other Python roles become the name in code font (``~`` keeps
   its last part, functions and methods get ``()``, as Sphinx writes them), linked to the name's entry on
   the website's API page;
@@ -272,7 +272,7 @@ def cited_keys(texts) -> list[str]:
 
 def _bibliography(book: Book, options: list[str], cited, doc: str) -> list[str]:
     """The lines of a ``{bibliography}`` block's list: the cited sources (``:filter: docname in docnames``) or all."""
-    from pybtex.plugin import find_plugin
+    from ..bibliography import CourseStyle, MarkdownBackend
 
     if ":all:" in options:
         keys = list(book.bibliography)
@@ -283,11 +283,11 @@ def _bibliography(book: Book, options: list[str], cited, doc: str) -> list[str]:
             f"{doc}: a {{bibliography}} needs ':filter: docname in docnames' or ':all:' to be listed in "
             f"JupyterLab, got {options}"
         )
-    style = find_plugin("pybtex.style.formatting", "alpha")()
+    style = CourseStyle()
     entries = style.sort([_entry(book, key, doc) for key in keys])
     lines = []
     for formatted in style.format_entries(entries):
-        text = formatted.text.render_as("markdown").replace("\n", " ")
+        text = formatted.text.render(MarkdownBackend()).replace("\n", " ")
         lines.append(f"- **[{formatted.label}]** {text}")
     return lines
 
