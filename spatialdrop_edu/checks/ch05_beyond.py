@@ -27,7 +27,7 @@ def check_gamma(student_fn) -> None:
     (:func:`~spatialdrop_edu.layers.dropblock.block_gamma`) at every point of ``GAMMA_POINTS``:
     ``p`` from 0.05 to 0.9, ``block_size`` from 1 to 7, square and non-square maps, blocks larger
     than the map included. A wrong value is compared with typical mistakes, and the one it
-    matches is named.
+    matches is named. An answer that calls ``block_gamma`` itself earns nothing.
 
     Args:
         student_fn: the learner's function ``(p, block_size, height, width) -> float``.
@@ -90,7 +90,9 @@ def probe_gamma(student_fn, *, seed=None) -> dict:
     """Exercise 5.1's probe: the learner's gamma at each point."""
     calls = []
     for point in _gamma_points(seed):
-        calls.append(attempt(student_fn, *point, what="your gamma", convert=_gamma_number(point)))
+        calls.append(
+            attempt(student_fn, *point, what="your gamma", forbid=(block_gamma,), convert=_gamma_number(point))
+        )
         if failed(calls[-1]):
             break
     return {"calls": calls}

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 
-from ..training.augment import dihedral
+from ..training.augment import augment_batch, dihedral
 from ..training.data import region_corners
 from ._harness import (
     SIGMAS,
@@ -443,7 +443,8 @@ def check_augment(augment) -> None:
     the input's shape and leave its input unchanged; each output channel equals
     ``dihedral(x[i], k)``'s for some ``k``, the same ``k`` for both channels of an image; each
     of the 8 transforms occurs with frequency ``1/8`` within ``SIGMAS`` standard deviations; the
-    same generator seed gives the same batch and another seed another one.
+    same generator seed gives the same batch and another seed another one. An answer that calls the
+    package's ``augment_batch`` or ``dihedral`` earns nothing.
 
     Args:
         augment: the learner's function ``(x, generator) -> tensor``.
@@ -465,6 +466,8 @@ def check_augment(augment) -> None:
 
 #: Images in exercise 7.3's batch: the bound on each symmetry's frequency is a binomial over this many.
 IMAGES = 2000
+#: The package's augmentation, which exercise 7.3 asks the learner to write (``forbid`` of the probe's calls).
+_PACKAGE_AUGMENT = (augment_batch, dihedral)
 
 
 def _augment_seeds(seed: int | None) -> tuple[int, int, int]:
@@ -499,7 +502,7 @@ def probe_augment(augment, *, seed=None) -> dict:
 
     def call(generator_seed: int) -> dict:
         generator = torch.Generator().manual_seed(generator_seed)
-        return attempt(augment, x, generator, what="your augment", convert=_as_images)
+        return attempt(augment, x, generator, what="your augment", forbid=_PACKAGE_AUGMENT, convert=_as_images)
 
     data = {"first": call(first)}
     if failed(data["first"]):
