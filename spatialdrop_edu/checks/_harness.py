@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import math
 import signal
 import sys
@@ -220,7 +221,7 @@ def reference_answer(fn):
         fn: the reference function.
 
     Returns:
-        The guarded function, with ``fn``'s name and docstring.
+        The guarded function, with ``fn``'s name, docstring and signature.
 
     Examples::
 
@@ -244,6 +245,7 @@ def reference_answer(fn):
         return fn(*args, **kwargs)
 
     del guarded.__wrapped__  # the unguarded function stays out of reach of `inspect.unwrap`
+    guarded.__signature__ = inspect.signature(fn)  # help() and the API page show fn's parameters, not (*args, **kwargs)
     return guarded
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import pytest
@@ -52,6 +53,25 @@ def test_references_answer_as_written_outside_a_checker():
     assert checks.dropout_variance_reference(2.0, 0.5) == 4.0
     assert checks.average_variance_reference(1.0, 0.5, 9, 0.0) == pytest.approx(1 / 9)
     assert not hasattr(checks.variance_shift, "__wrapped__")  # the unguarded function is not one attribute away
+    assert inspect.unwrap(checks.variance_shift) is checks.variance_shift
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        checks.dropout_variance_reference,
+        checks.average_variance_reference,
+        checks.injected_variance_reference,
+        checks.reference_block_mask,
+        checks.variance_shift,
+        ch06_train_mnist1d._truth,
+        ch08_unet_copycat._formula,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_references_show_their_own_parameters(reference):
+    parameters = list(inspect.signature(reference).parameters)
+    assert parameters and not {"args", "kwargs"} & set(parameters), parameters
 
 
 def test_every_checker_is_a_probe_and_a_judge_joined_by_run_check():
