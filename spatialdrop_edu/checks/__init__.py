@@ -2,7 +2,9 @@
 
 :mod:`~spatialdrop_edu.checks._harness` holds the contract every checker follows (feedback that
 names what was measured and the likely mistake, a time limit, bounds of ``SIGMAS`` standard
-deviations); each ``chNN_*`` module holds the checkers of one chapter, re-exported here, so a
+deviations); :mod:`~spatialdrop_edu.checks._measures` what the checkers share to read and measure an
+answer; :mod:`~spatialdrop_edu.checks._verdict` and :mod:`~spatialdrop_edu.checks._judging` the kernel's and the
+grader's halves of a verdict. Each ``chNN_*`` module holds the checkers of one chapter, re-exported here, so a
 notebook writes ``checks.check_inverted_dropout(my_dropout)``.
 """
 

@@ -7,17 +7,8 @@ import math
 import numpy as np
 
 from ..layers.numpy_reference import numpy_dropout
-from ._harness import (
-    as_array,
-    attempt,
-    check_inverted_output,
-    fail,
-    failed,
-    mean_bound,
-    outcome,
-    reference_answer,
-    run_check,
-)
+from ._harness import attempt, fail, failed, outcome, reference_answer, run_check
+from ._measures import as_array, check_inverted_output, mean_bound
 
 __all__ = [
     "average_variance_reference",

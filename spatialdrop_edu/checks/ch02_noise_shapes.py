@@ -8,7 +8,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..layers.noise_shapes import coin_flips, noise_shape
-from ._harness import as_array, attempt, check_inverted_output, fail, failed, outcome, run_check
+from ._harness import attempt, fail, failed, outcome, run_check
+from ._measures import as_array, check_inverted_output
 
 __all__ = [
     "COIN_FLIP_QUESTIONS",

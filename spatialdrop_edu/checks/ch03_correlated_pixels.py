@@ -8,7 +8,8 @@ import numpy as np
 
 from ..analysis.correlation import autocorrelation, mean_autocorrelation
 from ..analysis.fields import gaussian_random_field, neighbour_fill
-from ._harness import as_array, attempt, fail, failed, outcome, reference_answer, run_check
+from ._harness import attempt, fail, failed, outcome, reference_answer, run_check
+from ._measures import as_array
 
 __all__ = [
     "check_autocorrelation",

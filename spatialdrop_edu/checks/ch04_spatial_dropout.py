@@ -15,17 +15,8 @@ import warnings
 import numpy as np
 import torch
 
-from ._harness import (
-    SIGMAS,
-    as_array,
-    attempt,
-    fail,
-    failed,
-    fraction_bound,
-    outcome,
-    reference_answer,
-    run_check,
-)
+from ._harness import SIGMAS, attempt, fail, failed, outcome, reference_answer, run_check
+from ._measures import as_array, fraction_bound
 
 __all__ = ["PORT_SHAPES", "check_channels_last_dropout", "check_keras_port", "check_unbatched_image"]
 

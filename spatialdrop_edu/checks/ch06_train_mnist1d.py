@@ -14,21 +14,8 @@ import numpy as np
 import torch
 
 from ..training.stats import mean_ci, t_quantile
-from ._harness import (
-    ArrayPool,
-    ExerciseFailure,
-    as_array,
-    attempt,
-    build_student_model,
-    check_whole_map_scale_and_rate,
-    fail,
-    failed,
-    outcome,
-    pooled,
-    record_layers,
-    reference_answer,
-    run_check,
-)
+from ._harness import ExerciseFailure, attempt, fail, failed, outcome, reference_answer, run_check
+from ._measures import ArrayPool, as_array, build_student_model, check_whole_map_scale_and_rate, pooled, record_layers
 
 __all__ = ["NOISE_CASES", "check_dropout_placement", "check_seed_study", "check_is_noise"]
 

@@ -15,19 +15,8 @@ import torch
 
 from ..training.augment import augment_batch, dihedral
 from ..training.data import region_corners
-from ._harness import (
-    SIGMAS,
-    ExerciseFailure,
-    attempt,
-    build_student_model,
-    check_whole_map_scale_and_rate,
-    fail,
-    failed,
-    fraction_bound,
-    outcome,
-    record_layers,
-    run_check,
-)
+from ._harness import SIGMAS, ExerciseFailure, attempt, fail, failed, outcome, run_check
+from ._measures import build_student_model, check_whole_map_scale_and_rate, fraction_bound, record_layers
 
 __all__ = ["check_late_spatial_dropout", "check_region_split", "check_augment", "SPLIT_CASES"]
 

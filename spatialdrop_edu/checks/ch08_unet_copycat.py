@@ -15,20 +15,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._harness import (
-    ArrayPool,
-    ExerciseFailure,
-    as_array,
-    attempt,
-    check_whole_map_scale_and_rate,
-    fail,
-    failed,
-    outcome,
-    pooled,
-    reference_answer,
-    run_check,
-    run_student_code,
-)
+from ._harness import ExerciseFailure, attempt, fail, failed, outcome, reference_answer, run_check, run_student_code
+from ._measures import ArrayPool, as_array, check_whole_map_scale_and_rate, pooled
 
 __all__ = ["check_psnr", "check_skip_dropout", "check_mc_predict"]
 

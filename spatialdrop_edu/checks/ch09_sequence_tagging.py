@@ -14,7 +14,8 @@ import torch
 from ..layers.dropout import apply_noise, dropout, spatial_dropout
 from ..tagging.corpus import IGNORE_INDEX
 from ..tagging.masks import feature_mask, word_type_mask
-from ._harness import SIGMAS, as_array, attempt, fail, failed, fraction_bound, outcome, reference_answer, run_check
+from ._harness import SIGMAS, attempt, fail, failed, outcome, reference_answer, run_check
+from ._measures import as_array, fraction_bound
 
 __all__ = ["check_word_type_mask", "check_spatial_dropout_1d", "check_token_accuracy"]
 

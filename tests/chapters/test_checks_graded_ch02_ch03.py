@@ -1,7 +1,7 @@
 """Chapters 2 and 3's checkers while grading: the inputs come from the grader's seed, and the grader's judge decides.
 
 For each checker and the seeds 1, 2 and 3, a right answer passes and a typical wrong answer fails, and the report the
-kernel publishes, judged as the grader judges it (:func:`~spatialdrop_edu.checks._harness.judge_report`, after a trip
+kernel publishes, judged as the grader judges it (:func:`~spatialdrop_edu.checks._judging.judge_report`, after a trip
 through JSON), gives the same verdict and the same message. The inputs differ from seed to seed, and without a seed
 they are the chapters' own, so a learner's kernel shows the messages the other tests assert; an answer recorded for
 one seed's inputs earns nothing under another.
@@ -16,7 +16,7 @@ import pytest
 
 from spatialdrop_edu import checks
 from spatialdrop_edu.analysis.fields import gaussian_random_field
-from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict
+from spatialdrop_edu.checks import ExerciseFailure, _harness, _judging, _verdict
 from spatialdrop_edu.checks import ch02_noise_shapes as ch02
 from spatialdrop_edu.checks import ch03_correlated_pixels as ch03
 
@@ -148,7 +148,7 @@ CASES = {
 
 def graded(check, answer, seed, published, capsys):
     """``check(answer)`` in a kernel armed with ``seed``: the kernel's verdict (passed, what it printed or raised),
-    and the grader's :class:`~spatialdrop_edu.checks._harness.Judgement` of the one report it published."""
+    and the grader's :class:`~spatialdrop_edu.checks._judging.Judgement` of the one report it published."""
     published.clear()
     _verdict.arm("ex-check", "n0nce", seed)
     try:
@@ -162,7 +162,7 @@ def graded(check, answer, seed, published, capsys):
     record = sent[_verdict.MIME]
     assert (record["grade_id"], record["nonce"], record["checker"]) == ("ex-check", "n0nce", check.__name__)
     data = json.loads(json.dumps(record["data"]))  # what reaches the grader
-    return kernel, _harness.judge_report(record["checker"], data, seed)
+    return kernel, _judging.judge_report(record["checker"], data, seed)
 
 
 def page(message: str, capsys) -> str:
@@ -221,9 +221,9 @@ def test_reports_are_small(name):
 def test_answers_recorded_for_other_inputs_earn_nothing(name):
     """The right answers to a learner's own inputs (no seed), reported under a grading seed, fail there."""
     data = _verdict.encode(_probe(name)(CASES[name][1], seed=None))
-    assert _harness.judge_report(name, data, None).passed
+    assert _judging.judge_report(name, data, None).passed
     for seed in SEEDS:
-        assert not _harness.judge_report(name, data, seed).passed
+        assert not _judging.judge_report(name, data, seed).passed
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -233,7 +233,7 @@ def test_a_report_cut_short_never_passes(name):
         del data["answers"]["d"]
     else:
         data["calls"] = data["calls"][:-1]
-    judgement = _harness.judge_report(name, _verdict.encode(data), 1)
+    judgement = _judging.judge_report(name, _verdict.encode(data), 1)
     assert not judgement.passed
 
 

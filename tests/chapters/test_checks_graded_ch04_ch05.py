@@ -3,7 +3,7 @@
 While ``python -m spatialdrop_edu grade`` runs a check cell, the verdict channel is armed with a fresh seed: each
 checker's probe draws the exercise's inputs (drop rates, images, points, seeds of the coins) from it and publishes
 what the learner's code returned, and the grader judges that report itself
-(:func:`~spatialdrop_edu.checks._harness.judge_report`). For seeds 1, 2 and 3 a right answer passes and a typical
+(:func:`~spatialdrop_edu.checks._judging.judge_report`). For seeds 1, 2 and 3 a right answer passes and a typical
 wrong one fails, in the kernel and in the grader's judge alike, with the same message; a report made for other
 inputs, or cut short, passes nowhere; with no seed the inputs are the learner's own, those the chapters' other tests
 read the messages of.
@@ -19,7 +19,7 @@ from test_checks_ch04 import ref_last, ref_port, ref_unbatched
 from test_checks_ch05 import gamma_ref, mask_ref
 
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict
+from spatialdrop_edu.checks import ExerciseFailure, _judging, _verdict
 from spatialdrop_edu.checks import ch04_spatial_dropout as ch04
 from spatialdrop_edu.checks import ch05_beyond as ch05
 
@@ -70,7 +70,7 @@ def graded(check, answer, seed, published, capsys):
     (sent,) = published[-1:]
     record = sent[_verdict.MIME]
     assert record["checker"] == check.__name__ and record["grade_id"] == "ex-check" and record["nonce"] == "n0nce"
-    judgement = _harness.judge_report(record["checker"], record["data"], seed)
+    judgement = _judging.judge_report(record["checker"], record["data"], seed)
     return passed, message, judgement, record["data"]
 
 
@@ -102,7 +102,7 @@ def test_a_report_made_for_other_inputs_does_not_pass(name, published, capsys):
     """A right answer's report for seed 1, judged for seed 2: what stored answers for known inputs would send."""
     check, right, _, _ = CASES[name]
     *_, data = graded(check, right, 1, published, capsys)
-    assert not _harness.judge_report(check.__name__, data, 2).passed
+    assert not _judging.judge_report(check.__name__, data, 2).passed
 
 
 #: Where each checker's report lists the learner's outputs, the last of which a report cut short leaves out.
@@ -121,7 +121,7 @@ def test_a_report_cut_short_does_not_pass(name, published, capsys):
     check, right, _, _ = CASES[name]
     *_, data = graded(check, right, 3, published, capsys)
     OUTPUTS[name](data).pop()
-    judgement = _harness.judge_report(check.__name__, data, 3)
+    judgement = _judging.judge_report(check.__name__, data, 3)
     assert not judgement.passed and judgement.malformed, judgement
 
 

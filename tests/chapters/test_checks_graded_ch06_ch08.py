@@ -19,21 +19,21 @@ from torch import nn
 
 import spatialdrop_edu as sde
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict, ch06_train_mnist1d, ch08_unet_copycat
+from spatialdrop_edu.checks import ExerciseFailure, _harness, _judging, _verdict, ch06_train_mnist1d, ch08_unet_copycat
 from spatialdrop_edu.training import mean_ci, t_quantile
 
 SEEDS = (1, 2, 3)
 
 
-def run_graded(check, answer, seed, published, capsys) -> tuple[_harness.Judgement, dict]:
+def run_graded(check, answer, seed, published, capsys) -> tuple[_judging.Judgement, dict]:
     """Run ``check(answer)`` armed with ``seed``; the kernel's verdict, and the report it published (through JSON)."""
     capsys.readouterr()
     _verdict.arm("g", "n", seed)
     try:
         check(answer)
-        kernel = _harness.Judgement(True, capsys.readouterr().out)
+        kernel = _judging.Judgement(True, capsys.readouterr().out)
     except ExerciseFailure as failure:
-        kernel = _harness.Judgement(False, str(failure))
+        kernel = _judging.Judgement(False, str(failure))
     finally:
         _verdict.disarm()
     (sent,) = published
@@ -44,14 +44,14 @@ def run_graded(check, answer, seed, published, capsys) -> tuple[_harness.Judgeme
     return kernel, record
 
 
-def graders_verdict(record, seed, capsys) -> _harness.Judgement:
+def graders_verdict(record, seed, capsys) -> _judging.Judgement:
     """The grader's judgement of ``record`` for ``seed``, with a pass's line printed as the kernel prints it."""
-    judged = _harness.judge_report(record["checker"], record["data"], seed)
+    judged = _judging.judge_report(record["checker"], record["data"], seed)
     assert not judged.malformed, judged.message
     if not judged.passed:
         return judged
     _harness.passed(judged.message)
-    return _harness.Judgement(True, capsys.readouterr().out)
+    return _judging.Judgement(True, capsys.readouterr().out)
 
 
 def z_for_long_lists(a, b):
@@ -100,7 +100,7 @@ def test_graded_right_answer_passes_in_the_kernel_and_for_the_grader(name, seed,
     kernel, record = run_graded(check, right, seed, published, capsys)
     assert kernel.passed and kernel.message.startswith("Correct:"), kernel.message
     assert graders_verdict(record, seed, capsys) == kernel
-    other = _harness.judge_report(record["checker"], record["data"], seed % 3 + 1)  # a report for another seed
+    other = _judging.judge_report(record["checker"], record["data"], seed % 3 + 1)  # a report for another seed
     assert not other.passed
 
 
@@ -189,7 +189,7 @@ def test_mc_report_with_outputs_made_up_is_refused(published, capsys):
     data = _verdict.decode(record["data"])
     outputs = torch.rand(len(data["outputs"]), *data["outputs"][0].shape, generator=torch.Generator().manual_seed(0))
     forged = data | {"outputs": list(outputs), "answer": {"value": [outputs.mean(0), outputs.std(0)]}}
-    judged = _harness.judge_report("check_mc_predict", _verdict.encode(forged), seed)
+    judged = _judging.judge_report("check_mc_predict", _verdict.encode(forged), seed)
     assert not judged.passed and not judged.malformed and "not the given network's" in judged.message
 
     _, record = run_graded(checks.check_mc_predict, whole_train, seed, published, capsys)
@@ -201,7 +201,7 @@ def test_mc_report_with_outputs_made_up_is_refused(published, capsys):
         "running": [model[1].running_mean, model[1].running_var],
         "answer": {"value": [outputs.mean(0), outputs.std(0)]},
     }
-    judged = _harness.judge_report("check_mc_predict", _verdict.encode(forged), seed)
+    judged = _judging.judge_report("check_mc_predict", _verdict.encode(forged), seed)
     assert not judged.passed and "not the given network's" in judged.message
 
 
@@ -211,7 +211,7 @@ def test_placement_report_of_a_layer_before_the_first_conv_replayed_for_the_seed
     data = _verdict.decode(record["data"])
     x2 = ch06_train_mnist1d._placement_inputs(2)[1]
     assert not torch.equal(torch.from_numpy(np.array(data["pool"][0])), x2)
-    judged = _harness.judge_report("check_dropout_placement", record["data"], 2)
+    judged = _judging.judge_report("check_dropout_placement", record["data"], 2)
     assert not judged.passed and "does not see the input sequences as they are" in judged.message
 
 
@@ -225,4 +225,4 @@ def test_seed_study_half_width_is_judged_on_the_seeds_lists(published, capsys):
     n = len(values)
     assert study["half"] == pytest.approx(t_quantile(0.975, n - 1) * values.std(ddof=1) / np.sqrt(n))
     assert study["mean"] == pytest.approx(mean_ci(values)[0])
-    assert not _harness.judge_report("check_seed_study", record["data"], 1).passed
+    assert not _judging.judge_report("check_seed_study", record["data"], 1).passed

@@ -3,7 +3,7 @@
 Armed with a seed (:func:`~spatialdrop_edu.checks._verdict.arm`), each checker draws its inputs from it (7.1 its
 drop rate, input batch and per-call seeds; 7.2 its six geometries; 7.3 its images and generator seeds), publishes
 what its probe saw, and the judge that the grader runs on that report
-(:func:`~spatialdrop_edu.checks._harness.judge_report`) reaches the verdict and message the kernel printed. Without
+(:func:`~spatialdrop_edu.checks._judging.judge_report`) reaches the verdict and message the kernel printed. Without
 a seed the inputs are the checkers' own, so a learner's kernel sees the same feedback as always.
 """
 
@@ -15,7 +15,7 @@ from test_checks_ch07 import flips_only, model, random_split, ref_augment, ref_s
 
 import spatialdrop_edu as sde
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict
+from spatialdrop_edu.checks import ExerciseFailure, _judging, _verdict
 
 SEEDS = (1, 2, 3)
 
@@ -46,7 +46,7 @@ def graded(check, answer, seed, published, capsys) -> tuple[bool, str]:
     (sent,) = published
     record = sent[_verdict.MIME]
     assert (record["checker"], record["grade_id"], record["nonce"]) == (check.__name__, "ex-07-check", "n0nce")
-    judgement = _harness.judge_report(check.__name__, json.loads(json.dumps(record["data"])), seed)
+    judgement = _judging.judge_report(check.__name__, json.loads(json.dumps(record["data"])), seed)
     assert (judgement.passed, judgement.message, judgement.malformed) == (*verdict, False)
     return verdict
 
@@ -113,5 +113,5 @@ def test_a_report_for_other_inputs_does_not_pass(exercise, published, capsys):
     check, right, _, _ = CASES[exercise]
     assert graded(check, right, 1, published, capsys)[0]
     data = json.loads(json.dumps(published[0][_verdict.MIME]["data"]))
-    judgement = _harness.judge_report(check.__name__, data, 2)
+    judgement = _judging.judge_report(check.__name__, data, 2)
     assert not judgement.passed, judgement.message

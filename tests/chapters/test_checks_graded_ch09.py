@@ -3,7 +3,7 @@
 Armed with a seed (:func:`~spatialdrop_edu.checks._verdict.arm`), each checker draws its inputs from it (9.1 its drop
 rate, token ids and generator seeds; 9.2 its drop rate, embedded batch and per-call seeds; 9.3 its batches), publishes
 what its probe saw, and the judge that the grader runs on that report
-(:func:`~spatialdrop_edu.checks._harness.judge_report`) reaches the verdict and message the kernel printed. A report
+(:func:`~spatialdrop_edu.checks._judging.judge_report`) reaches the verdict and message the kernel printed. A report
 is only good for its own seed, and one cut short never passes. Without a seed the inputs are the checkers' own.
 """
 
@@ -15,7 +15,7 @@ import torch
 from test_checks_ch09 import ref_spatial_dropout_1d, ref_token_accuracy, ref_word_type_mask, sd_variant, wt_variant
 
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict
+from spatialdrop_edu.checks import ExerciseFailure, _judging, _verdict
 from spatialdrop_edu.checks import ch09_sequence_tagging as ch09
 from spatialdrop_edu.tagging.corpus import IGNORE_INDEX
 
@@ -51,7 +51,7 @@ def graded(check, answer, seed, published, capsys) -> tuple[tuple[bool, str], di
     assert (record["checker"], record["grade_id"], record["nonce"]) == (check.__name__, "ex-09-check", "n0nce")
     data = json.loads(json.dumps(record["data"]))
     assert len(json.dumps(data)) < 2_000_000
-    judgement = _harness.judge_report(check.__name__, data, seed)
+    judgement = _judging.judge_report(check.__name__, data, seed)
     assert (judgement.passed, " ".join(judgement.message.splitlines()), judgement.malformed) == (*verdict, False)
     return verdict, data
 
@@ -62,7 +62,7 @@ def test_a_right_answer_passes_for_the_graders_inputs(exercise, seed, published,
     check, right, _, _ = CASES[exercise]
     (passed, message), data = graded(check, right, seed, published, capsys)
     assert passed and message.startswith("Correct:"), message
-    other = _harness.judge_report(check.__name__, data, seed % 3 + 1)  # the same report, judged for another seed
+    other = _judging.judge_report(check.__name__, data, seed % 3 + 1)  # the same report, judged for another seed
     assert not other.passed
 
 
@@ -79,7 +79,7 @@ def test_a_report_cut_short_does_not_pass(exercise, published, capsys):
     check, right, _, _ = CASES[exercise]
     _, data = graded(check, right, 2, published, capsys)
     short = data | {"calls": data["calls"][:-1]}
-    assert not _harness.judge_report(check.__name__, short, 2).passed
+    assert not _judging.judge_report(check.__name__, short, 2).passed
 
 
 def test_a_right_answer_with_coins_of_its_own_passes_while_graded(published, capsys):
@@ -148,7 +148,7 @@ def test_accuracy_inputs_are_the_checks_own_without_a_seed_and_differ_between_se
 def test_accuracies_echoed_from_another_seed_do_not_pass(published, capsys):
     """Values right for the learner's own batches (or another seed's), reported for a seed's, fail with feedback."""
     _, data = graded(checks.check_token_accuracy, ref_token_accuracy, 1, published, capsys)
-    judged = _harness.judge_report("check_token_accuracy", data, 2)
+    judged = _judging.judge_report("check_token_accuracy", data, 2)
     assert not judged.passed and not judged.malformed and "on a batch of" in judged.message
 
 
@@ -161,7 +161,7 @@ def test_a_forged_word_type_report_of_the_reference_on_other_tokens_is_refused(p
     for k, call in enumerate(report["calls"][: ch09._WT_CALLS]):
         mask = ref_word_type_mask(other, 15, p, torch.Generator().manual_seed(k))
         call["value"] = call["value"] | {"array": mask.double().numpy()}
-    judged = _harness.judge_report("check_word_type_mask", _verdict.encode(report), 3)
+    judged = _judging.judge_report("check_word_type_mask", _verdict.encode(report), 3)
     assert not judged.passed and not judged.malformed and "drawn on its own" in judged.message
 
 
@@ -173,5 +173,5 @@ def test_a_spatial_report_that_hides_an_inplace_change_still_needs_the_right_out
     x = ch09._spatial_inputs(1)[1].double().numpy()
     for call in report["calls"]:
         call["value"] = call["value"] | {"array": np.array(x), "changed_input": False}
-    judged = _harness.judge_report("check_spatial_dropout_1d", _verdict.encode(report), 1)
+    judged = _judging.judge_report("check_spatial_dropout_1d", _verdict.encode(report), 1)
     assert not judged.passed and "dropped nothing" in judged.message

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from spatialdrop_edu import checks
-from spatialdrop_edu.checks import ExerciseFailure, _harness, _verdict, ch06_train_mnist1d, ch08_unet_copycat
+from spatialdrop_edu.checks import ExerciseFailure, _judging, _verdict, ch06_train_mnist1d, ch08_unet_copycat
 
 CHECKS_DIR = Path(checks.__file__).parent
 
@@ -121,8 +121,8 @@ def test_an_armed_check_sends_its_probes_data_and_the_graders_judge_agrees(publi
         "nonce": "n0nce",
         "checker": "check_dropout_variance",
     }
-    judged = _harness.judge_report(record["checker"], record["data"], 11)
-    assert judged == _harness.Judgement(True, line) and line.startswith("Correct: Var = a² p / (1 - p)")
+    judged = _judging.judge_report(record["checker"], record["data"], 11)
+    assert judged == _judging.Judgement(True, line) and line.startswith("Correct: Var = a² p / (1 - p)")
 
 
 def test_a_wrong_answer_gets_the_same_feedback_from_the_graders_judge(published):
@@ -130,7 +130,7 @@ def test_a_wrong_answer_gets_the_same_feedback_from_the_graders_judge(published)
     with pytest.raises(ExerciseFailure) as failure:
         checks.check_dropout_variance(lambda a, p: a * p)
     record = published[0][_verdict.MIME]
-    assert _harness.judge_report(record["checker"], record["data"], 11) == _harness.Judgement(False, str(failure.value))
+    assert _judging.judge_report(record["checker"], record["data"], 11) == _judging.Judgement(False, str(failure.value))
 
 
 def test_nothing_is_published_unarmed(published, capsys):
@@ -164,7 +164,7 @@ def test_tampering_in_the_learners_interpreter_does_not_change_the_graders_verdi
     checks.check_dropout_variance(lambda a, p: 0.0)  # the tampered kernel lets it through
     record = published[0][_verdict.MIME]
     monkeypatch.undo()  # the grader's process
-    judged = _harness.judge_report(record["checker"], record["data"], 5)
+    judged = _judging.judge_report(record["checker"], record["data"], 5)
     assert not judged.passed and "you returned 0" in judged.message
 
 
@@ -179,14 +179,14 @@ def test_tampering_in_the_learners_interpreter_does_not_change_the_graders_verdi
     ],
 )
 def test_a_malformed_report_never_passes(data, why):
-    judged = _harness.judge_report("check_dropout_variance", data, 3)
+    judged = _judging.judge_report("check_dropout_variance", data, 3)
     assert not judged.passed and judged.malformed and why in judged.message
 
 
 def test_a_report_for_no_package_checker_is_malformed():
-    judged = _harness.judge_report("check_made_up", {}, 1)
+    judged = _judging.judge_report("check_made_up", {}, 1)
     assert judged.malformed and not judged.passed
-    assert _harness.judge_of("print") is None and _harness.judge_of("check_dropout_variance") is not None
+    assert _judging.judge_of("print") is None and _judging.judge_of("check_dropout_variance") is not None
 
 
 def test_a_replaced_checker_sends_nothing(published, capsys):

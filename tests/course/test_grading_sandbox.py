@@ -311,6 +311,8 @@ def test_cgroup_v2_limits_are_written_where_the_controllers_are_delegated(tmp_pa
         ("get_ipython", "get_ipython().events.register('pre_run_cell', print)"),
         ("sys.modules", "import sys\nsys.modules['numpy'] = None"),
         ("checkers", "from spatialdrop_edu.checks import _harness"),
+        ("checkers", "from spatialdrop_edu.checks._measures import as_array"),
+        ("checkers", "import spatialdrop_edu.checks as c\nc._judging.judge_of = print"),
         ("checkers", "import spatialdrop_edu.checks as c\nc.check_inverted_dropout = print"),
         ("checkers", "import spatialdrop_edu.checks as c\nc.ch01_dropout.passed('Correct: yes')"),
         ("builtins", "__builtins__.print = len"),

@@ -93,12 +93,16 @@ _NAMES = {
     "vars": "dynamic code",
     "globals": "dynamic code",
     "_harness": "checkers",
+    "_judging": "checkers",
+    "_measures": "checkers",
     "_verdict": "checkers",
 }
 _ATTRIBUTES = {
     "meta_path": "sys.modules",
     "path_hooks": "sys.modules",
     "_harness": "checkers",
+    "_judging": "checkers",
+    "_measures": "checkers",
     "_verdict": "checkers",
     "_getframe": "frames",
     "settrace": "frames",
@@ -156,6 +160,8 @@ _WORDS = {
     "check_": "checkers",
     "_verdict": "checkers",
     "_harness": "checkers",
+    "_judging": "checkers",
+    "_measures": "checkers",
     "_getframe": "frames",
     "spatialdrop_edu.checks": "checkers",
 }

@@ -7,7 +7,7 @@ A check cell earns its points when
 2. every checker of ``spatialdrop_edu.checks`` that the instructor's check cell calls (read from
    its code: :func:`expected_checkers`) sent a report of what its probe saw, with the nonce the
    runner sent for that cell, and the checker's judge, run here in the grader on that report and
-   the seed the runner chose (``spatialdrop_edu.checks._harness.judge_report``), passes every
+   the seed the runner chose (``spatialdrop_edu.checks._judging.judge_report``), passes every
    such report. The kernel's own verdict decides nothing: a check the kernel passed and the
    grader's judge failed is reported as overturned.
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ast
 
-from ...checks._harness import judge_report
+from ...checks._judging import judge_report
 from ..edition.cells import ANSWER_STUB, nbgrader
 from ..edition.release import student_source
 from .records import Row, Submission, format_size

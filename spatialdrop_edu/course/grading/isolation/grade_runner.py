@@ -24,7 +24,7 @@ Every cell runs even after an error. Before each check cell the runner arms the 
 disarms it after; the checkers' reports (what their probes saw, as plain data) are taken out of the
 outputs and kept, per cell, as ``reports`` (the right nonce and ``grade_id``; at most
 ``MAX_REPORT_BYTES`` in all) or ``forged`` (anything else), with the cell's ``seed``: the grader
-judges them (``spatialdrop_edu.checks._harness.judge_report``). Each cell's execute reply
+judges them (``spatialdrop_edu.checks._judging.judge_report``). Each cell's execute reply
 status is kept (``reply``): an error the kernel reported without showing a traceback is still an
 error. Errors are kept trimmed (``ERROR_CHARS`` of message, ``TRACEBACK_CHARS`` of traceback).
 
