@@ -153,7 +153,7 @@ checks.check_inverted_dropout = types.FunctionType(_fake.__code__.replace(co_nam
 # kernel's checks then pass everything, but the reports they send carry the blank notebook's outputs.
 GETATTR_PATCHER = """_m = __import__("spatialdrop_edu." + "che" + "cks", fromlist=["x"])
 _h = getattr(_m, "_har" + "ness")
-for _mod in [_h] + [getattr(_m, _n) for _n in dir(_m) if _n.startswith("ch0")]:
+for _mod in [_h, getattr(_m, "_mea" + "sures")] + [getattr(_m, _n) for _n in dir(_m) if _n.startswith("ch0")]:
     setattr(_mod, "fa" + "il", lambda *a, **k: None)
 _run = getattr(_h, "run_student" + "_code")
 setattr(_h, "run_student" + "_code", lambda fn, *a, **k: 0.0 if len(a) != 3 else a[0])"""
